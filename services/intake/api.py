@@ -1,0 +1,58 @@
+"""Intake HTTP routes: they only translate to handlers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response
+
+from services.intake import handlers
+from services.intake.domain import request_fingerprint
+from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
+from shared.auth import Principal, require
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["complaints"])
+
+Writer = Annotated[Principal, Depends(require("frontend", "admin"))]
+Reader = Annotated[Principal, Depends(require("frontend", "owner", "supervisor", "admin"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.post("/complaints", status_code=201, response_model=ComplaintPublic)
+async def create_complaint(
+    body: ComplaintCreate,
+    rt: RuntimeDep,
+    _: Writer,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ComplaintPublic:
+    """Receive a complaint from any channel; a repeated Idempotency-Key returns the first result."""
+    fingerprint = request_fingerprint(body.model_dump_json().encode())
+    complaint, replayed = await handlers.receive_complaint(rt, body, idempotency_key, fingerprint)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return complaint
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintPublic)
+async def read_complaint(complaint_id: str, rt: RuntimeDep, _: Reader) -> ComplaintPublic:
+    """A complaint as received, with its follow-up contacts."""
+    return await handlers.get_complaint(rt, complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/contacts", status_code=201, response_model=ContactPublic)
+async def create_contact(
+    complaint_id: str,
+    body: ContactCreate,
+    rt: RuntimeDep,
+    _: Writer,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> ContactPublic:
+    """A follow-up contact on any channel, appended to the complaint's history."""
+    fingerprint = request_fingerprint(body.model_dump_json().encode())
+    contact, replayed = await handlers.add_contact(
+        rt, complaint_id, body, idempotency_key, fingerprint
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return contact

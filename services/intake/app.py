@@ -1,0 +1,24 @@
+"""Composition root of the intake service."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.intake.api import router
+from services.intake.models import metadata
+from services.intake.settings import IntakeSettings
+from shared.service import ServiceSpec, create_service_app
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
+    return create_service_app(
+        ServiceSpec(
+            settings=settings,
+            metadata=metadata,
+            migrations_dir=Path(__file__).parent / "migrations",
+            title="Intake",
+            description="Complaints from every channel enter here and become `complaint.received`.",
+            routers=[router],
+        )
+    )

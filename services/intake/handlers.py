@@ -1,0 +1,224 @@
+"""Intake use cases: receive a complaint, add a follow-up contact, read one back."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from services.intake import domain
+from services.intake.models import complaints, contacts, idempotency_keys
+from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
+from services.intake.settings import IntakeSettings
+from shared.errors import Conflict, DomainError, NotFound
+from shared.events import ComplaintContactAdded, ComplaintReceived, new_event
+from shared.service import Runtime
+from shared.uow import UnitOfWork
+
+PRODUCER = "intake"
+
+
+def invalid_field(loc: list[str], message: str) -> DomainError:
+    fields = [{"loc": ["body", *loc], "message": message, "type": "value_error"}]
+    return DomainError("validation_error", "The request is not valid.", 422, fields=fields)
+
+
+def _normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any]:
+    region = settings.default_phone_region
+    try:
+        contact = domain.normalise_contact(body.channel, body.contact, region)
+    except domain.InvalidContact as exc:
+        raise invalid_field(["contact"], f"{exc} (channel {body.channel.value})") from exc
+    try:
+        email = domain.normalise_email(body.customer.email) if body.customer.email else None
+    except domain.InvalidContact as exc:
+        raise invalid_field(["customer", "email"], str(exc)) from exc
+    try:
+        phone = domain.normalise_phone(body.customer.phone, region) if body.customer.phone else None
+    except domain.InvalidContact as exc:
+        raise invalid_field(["customer", "phone"], str(exc)) from exc
+    return {"contact": contact, "email": email, "phone": phone}
+
+
+async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fingerprint: str) -> str | None:
+    if key is None:
+        return None
+    row = (
+        await uow.conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Conflict(
+            "idempotency_key_reused", "This Idempotency-Key was used with a different request."
+        )
+    return str(row.resource_id)
+
+
+async def _remember(uow: UnitOfWork, scope: str, key: str | None, fp: str, rid: str) -> None:
+    if key is not None:
+        await uow.conn.execute(
+            idempotency_keys.insert().values(
+                scope=scope, key=key, request_hash=fp, resource_id=rid, created_at=_now()
+            )
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def receive_complaint(
+    rt: Runtime, body: ComplaintCreate, idempotency_key: str | None, fingerprint: str
+) -> tuple[ComplaintPublic, bool]:
+    """Store a complaint and emit `complaint.received`; returns (complaint, replayed)."""
+    settings = rt.settings
+    assert isinstance(settings, IntakeSettings)
+    clean = _normalise(body, settings)
+    try:
+        async with rt.uow() as uow:
+            existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
+            if existing is not None:
+                return await _load(uow, existing), True
+            complaint_id = await _insert_complaint(uow, body, clean, settings)
+            await _remember(uow, "complaint", idempotency_key, fingerprint, complaint_id)
+            await uow.commit()
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key won the race: answer as it did.
+        async with rt.uow() as uow:
+            existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
+            if existing is None:
+                raise
+            return await _load(uow, existing), True
+    async with rt.uow() as uow:
+        return await _load(uow, complaint_id), False
+
+
+async def _insert_complaint(
+    uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], settings: IntakeSettings
+) -> str:
+    complaint_id, received_at, reference = str(uuid.uuid4()), _now(), domain.new_reference()
+    key = domain.customer_key(
+        settings.customer_key_secret,
+        external_id=body.customer.external_id,
+        email=clean["email"],
+        phone=clean["phone"],
+        contact=clean["contact"],
+    )
+    row = body.model_dump(exclude={"customer"}, mode="python")
+    row.update(
+        id=complaint_id,
+        reference=reference,
+        contact=clean["contact"],
+        customer_name=body.customer.name,
+        customer_email=clean["email"],
+        customer_phone=clean["phone"],
+        customer_external_id=body.customer.external_id,
+        customer_key=key,
+        facts=body.facts.model_dump(mode="json"),
+        received_at=received_at,
+    )
+    await uow.conn.execute(complaints.insert().values(**row))
+    data = ComplaintReceived(
+        reference=reference,
+        customer_key=key,
+        channel=body.channel,
+        contact=clean["contact"],
+        category=body.category,
+        product=body.product,
+        region=body.region,
+        description=body.description,
+        severity_hint=body.severity_hint,
+        facts=body.facts,
+        received_at=received_at,
+    )
+    uow.emit(new_event("complaint.received", data, producer=PRODUCER, complaint_id=complaint_id))
+    return complaint_id
+
+
+async def add_contact(
+    rt: Runtime, complaint_id: str, body: ContactCreate, idempotency_key: str | None, fp: str
+) -> tuple[ContactPublic, bool]:
+    """Append a follow-up contact to an existing complaint (never a new complaint)."""
+    settings = rt.settings
+    assert isinstance(settings, IntakeSettings)
+    try:
+        contact = domain.normalise_contact(
+            body.channel, body.contact, settings.default_phone_region
+        )
+    except domain.InvalidContact as exc:
+        raise invalid_field(["contact"], str(exc)) from exc
+    scope = f"contact:{complaint_id}"
+    async with rt.uow() as uow:
+        await _require_complaint(uow, complaint_id)
+        existing = await _replayed(uow, scope, idempotency_key, fp)
+        if existing is not None:
+            return await _load_contact(uow, existing), True
+        row = {
+            "id": str(uuid.uuid4()),
+            "complaint_id": complaint_id,
+            "channel": body.channel,
+            "contact": contact,
+            "text": body.text,
+            "received_at": _now(),
+        }
+        await uow.conn.execute(contacts.insert().values(**row))
+        await _remember(uow, scope, idempotency_key, fp, row["id"])
+        data = ComplaintContactAdded(
+            contact_id=row["id"],
+            channel=body.channel,
+            contact=contact,
+            text=body.text,
+            received_at=row["received_at"],
+        )
+        uow.emit(
+            new_event("complaint.contact_added", data, producer=PRODUCER, complaint_id=complaint_id)
+        )
+        await uow.commit()
+    return ContactPublic(**row), False
+
+
+async def get_complaint(rt: Runtime, complaint_id: str) -> ComplaintPublic:
+    async with rt.uow() as uow:
+        return await _load(uow, complaint_id)
+
+
+async def _require_complaint(uow: UnitOfWork, complaint_id: str) -> None:
+    found = await uow.conn.scalar(select(complaints.c.id).where(complaints.c.id == complaint_id))
+    if found is None:
+        raise NotFound("complaint_not_found", f"No complaint {complaint_id}.")
+
+
+async def _load_contact(uow: UnitOfWork, contact_id: str) -> ContactPublic:
+    row = (await uow.conn.execute(select(contacts).where(contacts.c.id == contact_id))).one()
+    return ContactPublic.model_validate(row._asdict())
+
+
+async def _load(uow: UnitOfWork, complaint_id: str) -> ComplaintPublic:
+    row = (
+        await uow.conn.execute(select(complaints).where(complaints.c.id == complaint_id))
+    ).first()
+    if row is None:
+        raise NotFound("complaint_not_found", f"No complaint {complaint_id}.")
+    follow_ups = (
+        await uow.conn.execute(
+            select(contacts)
+            .where(contacts.c.complaint_id == complaint_id)
+            .order_by(contacts.c.received_at)
+        )
+    ).all()
+    r = row._asdict()
+    customer = {
+        "name": r["customer_name"],
+        "email": r["customer_email"],
+        "phone": r["customer_phone"],
+        "external_id": r["customer_external_id"],
+    }
+    return ComplaintPublic.model_validate(
+        {**r, "customer": customer, "contacts": [c._asdict() for c in follow_ups]}
+    )

@@ -1,0 +1,14 @@
+from pydantic import Field
+
+from shared.settings import ServiceSettings, service_field
+
+
+class IntakeSettings(ServiceSettings):
+    service_name: str = "intake"
+    port: int = service_field("intake", "port", 8001)
+    database_url: str | None = service_field("intake", "database_url", None)
+    customer_key_secret: str = Field(
+        "development-customer-key-secret",
+        description="HMAC key that turns a customer's identity into the pseudonym other services see.",
+    )
+    default_phone_region: str = Field("US", description="Region assumed for numbers without +CC.")

@@ -1,0 +1,242 @@
+"""Integration events: the envelope of DESIGN.md and the data of every event type.
+
+These frozen models are the contract between services; a consumer validates the
+`data` of an incoming envelope against the model registered for its type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.correlation import current_correlation_id
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Channel(StrEnum):
+    email = "email"
+    sms = "sms"
+    phone = "phone"
+    web = "web"
+    chat = "chat"
+    walk_in = "walk_in"
+    letter = "letter"
+
+
+Priority = Literal["P1", "P2", "P3", "P4"]
+Outcome = Literal["resolved", "cannot_fulfil"]
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class Facts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    what: str | None = None
+    where: str | None = None
+    when: str | None = None
+    extent: str | None = None
+
+
+class ComplaintReceived(EventData):
+    reference: str
+    customer_key: str
+    channel: Channel
+    contact: str
+    category: str
+    product: str | None = None
+    region: str | None = None
+    description: str
+    severity_hint: str | None = None
+    facts: Facts = Facts()
+    received_at: datetime
+
+
+class ComplaintContactAdded(EventData):
+    contact_id: str
+    channel: Channel
+    contact: str
+    text: str
+    received_at: datetime
+
+
+class ComplaintPrioritized(EventData):
+    priority: Priority
+    reasons: list[str]
+
+
+class CaseAssigned(EventData):
+    owner_id: str
+    team: str
+    due_at: datetime | None = None
+
+
+class CaseReassigned(EventData):
+    from_owner_id: str
+    to_owner_id: str
+    reason: str
+    due_at: datetime | None = None
+
+
+class CaseResolutionProposed(EventData):
+    owner_id: str
+    outcome: Outcome
+    summary: str
+    proposal_no: int
+
+
+class CaseClosed(EventData):
+    request_id: str
+    reason: str
+    outcome: str
+    attested: bool = False
+
+
+class CaseReopened(EventData):
+    request_id: str
+    reason: str
+    reopen_count: int
+
+
+class TaskCreated(EventData):
+    task_id: str
+    department: str
+    type: str
+    due_at: datetime
+
+
+class TaskCompleted(EventData):
+    task_id: str
+    department: str
+    type: str
+    due_at: datetime
+    completed_at: datetime
+
+
+class SlaEvent(EventData):
+    subject: Literal["case", "task"]
+    id: str
+    department: str | None = None
+    due_at: datetime
+    level: str
+
+
+class CaseEscalated(EventData):
+    level: str
+    to: str
+    reason: str
+
+
+class IncidentDetected(EventData):
+    incident_id: str
+    pattern: dict[str, str]
+    complaint_ids: list[str]
+    is_: dict[str, Any] = Field(default_factory=dict, alias="is")
+    is_not: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConfirmationRequested(EventData):
+    request_id: str
+    channel: Channel
+    sent_at: datetime
+
+
+class ConfirmationAnswered(EventData):
+    request_id: str
+    channel: Channel
+    received_at: datetime
+    evidence: str
+    attested: bool = False
+
+
+class AuditCompleted(EventData):
+    complaint_id: str
+    outcome: str
+
+
+EVENT_DATA: dict[str, type[EventData]] = {
+    "complaint.received": ComplaintReceived,
+    "complaint.contact_added": ComplaintContactAdded,
+    "complaint.prioritized": ComplaintPrioritized,
+    "case.assigned": CaseAssigned,
+    "case.reassigned": CaseReassigned,
+    "case.resolution_proposed": CaseResolutionProposed,
+    "case.closed": CaseClosed,
+    "case.reopened": CaseReopened,
+    "case.escalated": CaseEscalated,
+    "task.created": TaskCreated,
+    "task.completed": TaskCompleted,
+    "sla.warning": SlaEvent,
+    "sla.breached": SlaEvent,
+    "incident.detected": IncidentDetected,
+    "confirmation.requested": ConfirmationRequested,
+    "confirmation.confirmed": ConfirmationAnswered,
+    "confirmation.rejected": ConfirmationAnswered,
+    "confirmation.unclear": ConfirmationAnswered,
+    "audit.completed": AuditCompleted,
+}
+
+
+class Envelope(BaseModel):
+    """One message on the bus. `routing_key` is the type, plus `.<department>` where scoped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    type: str
+    version: int = 1
+    occurred_at: datetime = Field(default_factory=utcnow)
+    producer: str
+    complaint_id: str | None = None
+    correlation_id: str
+    causation_id: str | None = None
+    data: dict[str, Any]
+    routing_suffix: str | None = Field(default=None, exclude=True)
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.type}.{self.routing_suffix}" if self.routing_suffix else self.type
+
+    def parsed(self) -> EventData:
+        model = EVENT_DATA.get(self.type)
+        if model is None:
+            raise UnknownEventType(self.type)
+        return model.model_validate(self.data)
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def new_event(
+    type_: str,
+    data: EventData,
+    *,
+    producer: str,
+    complaint_id: str | None,
+    cause: Envelope | None = None,
+    routing_suffix: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Envelope:
+    """Build an envelope; correlation flows from the causing event or the current request."""
+    if EVENT_DATA.get(type_) is not type(data):
+        raise UnknownEventType(f"{type_} does not carry {type(data).__name__}")
+    correlation = cause.correlation_id if cause else current_correlation_id()
+    return Envelope(
+        type=type_,
+        producer=producer,
+        complaint_id=complaint_id,
+        correlation_id=correlation,
+        causation_id=cause.event_id if cause else None,
+        data=data.model_dump(mode="json", by_alias=True),
+        routing_suffix=routing_suffix,
+        occurred_at=occurred_at or utcnow(),
+    )

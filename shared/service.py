@@ -1,0 +1,160 @@
+"""The composition every service shares: database, migrations, bus, outbox relay, consumers.
+
+A service describes itself with a `ServiceSpec`; `create_service_app` wires the adapters in one
+lifespan so tests and `python -m services.<name>` start exactly the same thing.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.bus import Bus
+from shared.db import make_engine, upgrade_database_async
+from shared.errors import install_error_handlers
+from shared.events import Envelope
+from shared.logging import configure_logging, get_logger
+from shared.observability import install_request_middleware
+from shared.observability import router as operations_router
+from shared.relay import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+ANY_EVENT = "*"
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    metadata: MetaData
+    bus: Bus
+    relay: OutboxRelay
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.metadata, self.relay.notify)
+
+
+@dataclass
+class ServiceSpec:
+    settings: ServiceSettings
+    metadata: MetaData
+    migrations_dir: Path
+    title: str
+    description: str = ""
+    routers: list[APIRouter] = field(default_factory=list)
+    handlers: Callable[[Runtime], dict[str, EventHandler]] | None = None
+    bindings: list[str] | None = None
+    workers: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    on_start: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    app = FastAPI(title=spec.title, description=spec.description, lifespan=_lifespan(spec))
+    app.state.settings = spec.settings
+    install_error_handlers(app)
+    install_request_middleware(app)
+    app.include_router(operations_router)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _lifespan(spec: ServiceSpec) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = spec.settings
+        configure_logging(settings.service_name, settings.log_level)
+        if settings.run_migrations_on_start:
+            await upgrade_database_async(spec.migrations_dir, settings.db_url)
+        engine = make_engine(settings.db_url)
+        bus = Bus(
+            settings.amqp_url,
+            settings.bus_exchange,
+            prefetch=settings.bus_prefetch,
+            delivery_limit=settings.bus_delivery_limit,
+        )
+        await _connect(bus)
+        relay = OutboxRelay(
+            engine,
+            spec.metadata,
+            bus,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        runtime = Runtime(settings, engine, spec.metadata, bus, relay)
+        app.state.runtime, app.state.engine, app.state.bus = runtime, engine, bus
+        for hook in spec.on_start:
+            await hook(runtime)
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(worker(runtime)) for worker in spec.workers]
+        if spec.handlers is not None:
+            table = spec.handlers(runtime)
+            bindings = spec.bindings or [f"{t}.#" for t in table if t != ANY_EVENT]
+            await bus.consume(settings.queue_name(), bindings, _dispatcher(runtime, table))
+        log.info("service_started", port=settings.port, database=_safe_url(settings.db_url))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await bus.close()
+            await engine.dispose()
+
+    return lifespan
+
+
+def _dispatcher(
+    runtime: Runtime, table: dict[str, EventHandler]
+) -> Callable[[Envelope], Awaitable[None]]:
+    consumer = runtime.settings.service_name
+
+    async def dispatch(envelope: Envelope) -> None:
+        handler = table.get(envelope.type) or table.get(ANY_EVENT)
+        if handler is None:
+            return
+        async with runtime.uow() as uow:
+            if not await uow.claim(envelope.event_id, consumer):
+                log.info("event_duplicate_ignored", type=envelope.type, event_id=envelope.event_id)
+                return
+            await handler(uow, envelope)
+            await uow.commit()
+
+    return dispatch
+
+
+async def _connect(bus: Bus, attempts: int = 30) -> None:
+    for attempt in range(1, attempts + 1):
+        try:
+            await bus.connect()
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("broker_unreachable", attempt=attempt, error=str(exc))
+            await asyncio.sleep(1.0)
+
+
+def _safe_url(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url

@@ -1,0 +1,56 @@
+"""Settings shared by every service, from the environment, with a default for all that can have one.
+
+Per-service values (`<SERVICE>_DATABASE_URL`, `<SERVICE>_PORT`) win over the plain names, so a
+single shell can start every service while each still has its own database.
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_AUTH_SECRET = "development-only-secret-change-me-0123456789"
+
+
+def service_field(service: str, name: str, default: Any) -> Any:
+    return Field(
+        default,
+        validation_alias=AliasChoices(f"{service.upper()}_{name.upper()}", name.upper()),
+    )
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+    app_env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None
+    var_dir: Path = Path("var")
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    bus_exchange: str = "complaints"
+    bus_queue_prefix: str = ""
+    bus_prefetch: int = 64
+    bus_delivery_limit: int = 5
+    auth_secret: str = DEV_AUTH_SECRET
+    log_level: str = "INFO"
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 0.2
+    run_migrations_on_start: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "ServiceSettings":
+        if self.app_env == "production" and self.auth_secret == DEV_AUTH_SECRET:
+            raise ValueError("AUTH_SECRET must be set to a real secret in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+
+    def queue_name(self, suffix: str = "") -> str:
+        return f"{self.bus_queue_prefix}{self.service_name}{suffix}"

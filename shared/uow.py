@@ -1,0 +1,78 @@
+"""Unit of work: one transaction for a state change and the events it causes.
+
+It rolls back unless told to commit. Events emitted inside it are written to the outbox in the
+same transaction, and the relay is woken after the commit.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from shared.events import Envelope
+
+
+class UnitOfWork:
+    def __init__(self, engine: AsyncEngine, metadata: MetaData, on_commit: Callable[[], None]):
+        self._engine = engine
+        self._outbox = metadata.tables["outbox"]
+        self._inbox = metadata.tables["inbox"]
+        self._on_commit = on_commit
+        self.events: list[Envelope] = []
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    @property
+    def conn(self) -> AsyncConnection:
+        assert self._conn is not None, "unit of work used outside its context"
+        return self._conn
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self._conn = await self._engine.connect()
+        self._tx = await self._conn.begin()
+        self.events = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._conn is not None and self._tx is not None
+        if self._tx.is_active:
+            await self._tx.rollback()
+        await self._conn.close()
+
+    def emit(self, *events: Envelope) -> None:
+        self.events.extend(events)
+
+    async def claim(self, event_id: str, consumer: str) -> bool:
+        """Record that this consumer handled the event; False when it already had."""
+        dialect = self.conn.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(self._inbox)
+            .values(event_id=event_id, consumer=consumer, processed_at=datetime.now(UTC))
+            .on_conflict_do_nothing()
+        )
+        result = await self.conn.execute(stmt)
+        return bool(result.rowcount)
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        if self.events:
+            await self.conn.execute(self._outbox.insert(), [_outbox_row(e) for e in self.events])
+        await self._tx.commit()
+        if self.events:
+            self._on_commit()
+
+
+def _outbox_row(event: Envelope) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "routing_key": event.routing_key,
+        "body": event.model_dump_json(),
+        "created_at": datetime.now(UTC),
+    }

@@ -1,0 +1,62 @@
+"""Fixtures: every test gets its own exchange, queue names and databases on the real services."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import AMQP_URL, delete_broker_objects, postgres_database, run_id
+from tests.support.probe import BusProbe
+
+SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
+
+
+@dataclass
+class TestEnv:
+    run: str
+    backend: str
+    tmp: Path
+    amqp_url: str = AMQP_URL
+    databases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exchange(self) -> str:
+        return f"complaints.t{self.run}"
+
+    @property
+    def queue_prefix(self) -> str:
+        return f"t{self.run}."
+
+    def probe(self, binding: str = "#") -> BusProbe:
+        return BusProbe(self.amqp_url, self.exchange, binding)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def env(backend: str, tmp_path: Path) -> AsyncIterator[TestEnv]:
+    test_env = TestEnv(run=run_id(), backend=backend, tmp=tmp_path)
+    try:
+        yield test_env
+    finally:
+        await delete_broker_objects(test_env.exchange, test_env.queue_prefix, SERVICES)
+
+
+@pytest.fixture
+def database(env: TestEnv):  # type: ignore[no-untyped-def]
+    """A factory: `async with database("intake") as url` gives that service a fresh database."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def make(service: str) -> AsyncIterator[str]:
+        if env.backend == "sqlite":
+            yield f"sqlite+aiosqlite:///{env.tmp / (service + '.db')}"
+            return
+        async with postgres_database(f"t_{env.run}_{service}") as url:
+            yield url
+
+    return make

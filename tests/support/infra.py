@@ -1,0 +1,55 @@
+"""Real infrastructure for tests: unique broker names, throwaway PostgreSQL databases."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aio_pika
+import asyncpg
+
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@asynccontextmanager
+async def postgres_database(name: str) -> AsyncIterator[str]:
+    """Create a fresh database; yield its SQLAlchemy URL; drop it afterwards."""
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def delete_broker_objects(exchange: str, queue_prefix: str, services: list[str]) -> None:
+    """Remove what a test declared, so no run depends on another's leftovers."""
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        for service in services:
+            for name in (f"{queue_prefix}{service}", f"{queue_prefix}{service}.dlq"):
+                channel = await connection.channel()
+                try:
+                    await channel.queue_delete(name)
+                except aio_pika.exceptions.ChannelClosed:
+                    pass
+        channel = await connection.channel()
+        try:
+            await channel.exchange_delete(exchange)
+        except aio_pika.exceptions.ChannelClosed:
+            pass
+    finally:
+        await connection.close()

@@ -1,0 +1,35 @@
+"""Run a service in-process with its real lifespan, database and broker; talk to it over ASGI."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.auth import mint_token
+from shared.settings import ServiceSettings
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+def auth(settings: ServiceSettings, role: str, subject: str = "tester") -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(settings.auth_secret, role, subject)}"}
+
+
+def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "app_env": "test",
+        "amqp_url": env.amqp_url,
+        "bus_exchange": env.exchange,
+        "bus_queue_prefix": env.queue_prefix,
+        "database_url": database_url,
+        "outbox_poll_seconds": 0.05,
+        **extra,
+    }
