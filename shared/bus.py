@@ -130,7 +130,11 @@ class Bus:
         )
         for key in bindings:
             await queue.bind(exchange, routing_key=key)
-        await queue.consume(lambda message: _deliver(message, handler))
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await _deliver(message, handler)
+
+        await queue.consume(on_message)
 
     async def delete_queues(self, *names: str) -> None:
         assert self._connection is not None

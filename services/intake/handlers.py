@@ -159,22 +159,23 @@ async def add_contact(
         existing = await _replayed(uow, scope, idempotency_key, fp)
         if existing is not None:
             return await _load_contact(uow, existing), True
+        contact_id, received_at = str(uuid.uuid4()), _now()
         row = {
-            "id": str(uuid.uuid4()),
+            "id": contact_id,
             "complaint_id": complaint_id,
             "channel": body.channel,
             "contact": contact,
             "text": body.text,
-            "received_at": _now(),
+            "received_at": received_at,
         }
         await uow.conn.execute(contacts.insert().values(**row))
-        await _remember(uow, scope, idempotency_key, fp, row["id"])
+        await _remember(uow, scope, idempotency_key, fp, contact_id)
         data = ComplaintContactAdded(
-            contact_id=row["id"],
+            contact_id=contact_id,
             channel=body.channel,
             contact=contact,
             text=body.text,
-            received_at=row["received_at"],
+            received_at=received_at,
         )
         uow.emit(
             new_event("complaint.contact_added", data, producer=PRODUCER, complaint_id=complaint_id)

@@ -9,6 +9,6 @@ class IntakeSettings(ServiceSettings):
     database_url: str | None = service_field("intake", "database_url", None)
     customer_key_secret: str = Field(
         "development-customer-key-secret",
-        description="HMAC key that turns a customer's identity into the pseudonym other services see.",
+        description="HMAC key turning a customer's identity into the pseudonym others see.",
     )
     default_phone_region: str = Field("US", description="Region assumed for numbers without +CC.")

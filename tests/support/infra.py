@@ -3,7 +3,7 @@
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import aio_pika
 import asyncpg
@@ -42,14 +42,10 @@ async def delete_broker_objects(exchange: str, queue_prefix: str, services: list
         for service in services:
             for name in (f"{queue_prefix}{service}", f"{queue_prefix}{service}.dlq"):
                 channel = await connection.channel()
-                try:
+                with suppress(aio_pika.exceptions.ChannelClosed):
                     await channel.queue_delete(name)
-                except aio_pika.exceptions.ChannelClosed:
-                    pass
         channel = await connection.channel()
-        try:
+        with suppress(aio_pika.exceptions.ChannelClosed):
             await channel.exchange_delete(exchange)
-        except aio_pika.exceptions.ChannelClosed:
-            pass
     finally:
         await connection.close()
