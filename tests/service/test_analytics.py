@@ -1,0 +1,219 @@
+"""Analytics against the real broker and a real database (SQLite and PostgreSQL)."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from services.analytics.app import create_app
+from services.analytics.models import complaint_facts, inbox
+from services.analytics.settings import AnalyticsSettings
+from shared.bus import Bus
+from shared.events import (
+    CaseAssigned,
+    CaseClosed,
+    CaseReopened,
+    CaseResolutionProposed,
+    ComplaintPrioritized,
+    ComplaintReceived,
+    ConfirmationAnswered,
+    Envelope,
+    EventData,
+    new_event,
+)
+from tests.support.services import auth, common_settings, running
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+class Story:
+    """Events of one complaint, `hours` after T0, built with the contract's data models."""
+
+    def __init__(self, channel: str = "email", category: str = "billing") -> None:
+        self.id, self.channel, self.category = str(uuid.uuid4()), channel, category
+
+    def event(self, type_: str, hours: float, data: EventData) -> Envelope:
+        return new_event(type_, data, producer="test", complaint_id=self.id, occurred_at=at(hours))
+
+    def received(self, hours: float, **extra: Any) -> Envelope:
+        values: dict[str, Any] = {
+            "reference": "CMP-" + self.id[:8].upper(),
+            "customer_key": "k" * 64,
+            "channel": self.channel,
+            "contact": "ana@example.com",
+            "category": self.category,
+            "description": "Charged twice.",
+            "received_at": at(hours),
+        }
+        return self.event("complaint.received", hours, ComplaintReceived(**{**values, **extra}))
+
+    def prioritized(self, hours: float, priority: Any) -> Envelope:
+        data = ComplaintPrioritized(priority=priority, reasons=["money at stake"])
+        return self.event("complaint.prioritized", hours, data)
+
+    def assigned(self, hours: float, owner: str) -> Envelope:
+        return self.event("case.assigned", hours, CaseAssigned(owner_id=owner, team="billing"))
+
+    def proposed(self, hours: float, no: int = 1, summary: str = "Refunded") -> Envelope:
+        data = CaseResolutionProposed(
+            owner_id="o-1", outcome="resolved", summary=summary, proposal_no=no
+        )
+        return self.event("case.resolution_proposed", hours, data)
+
+    def answered(
+        self, kind: str, hours: float, channel: Any = None, evidence: str = "YES"
+    ) -> Envelope:
+        data = ConfirmationAnswered(
+            request_id="r-1",
+            channel=channel or self.channel,
+            received_at=at(hours),
+            evidence=evidence,
+        )
+        return self.event(f"confirmation.{kind}", hours, data)
+
+    def reopened(self, hours: float, count: int = 1) -> Envelope:
+        data = CaseReopened(request_id="r-1", reason="customer said no", reopen_count=count)
+        return self.event("case.reopened", hours, data)
+
+    def closed(self, hours: float, reason: str = "customer confirmed") -> Envelope:
+        data = CaseClosed(request_id="r-1", reason=reason, outcome="resolved")
+        return self.event("case.closed", hours, data)
+
+
+@asynccontextmanager
+async def started(env: Any, database: Any, **extra: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with database("analytics") as url:
+        settings = AnalyticsSettings(**common_settings(env, url, **extra))
+        async with running(create_app(settings)) as client:
+            client.headers.update(auth(settings, "analyst", "bi-1"))
+            yield client
+
+
+@pytest.fixture
+async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    # One message at a time: once the last event published is recorded, all earlier ones are.
+    async with started(env, database, bus_prefetch=1) as client:
+        yield client
+
+
+async def publish(env: Any, *events: Envelope) -> None:
+    bus = Bus(env.amqp_url, env.exchange)
+    await bus.connect()
+    try:
+        for event in events:
+            await bus.publish(event)
+    finally:
+        await bus.close()
+
+
+async def scalar(client: httpx.AsyncClient, query: Any) -> Any:
+    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).first()
+
+
+async def eventually(
+    client: httpx.AsyncClient, complaint_id: str, check: Callable[[Any], bool]
+) -> Any:
+    query = select(complaint_facts).where(complaint_facts.c.complaint_id == complaint_id)
+    for _ in range(200):
+        row = await scalar(client, query)
+        if row is not None and check(row):
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"facts of {complaint_id} never matched: {row}")
+
+
+def kpis(key: Any, received: int, closed: int, rejected: int, rate: Any, hours: Any) -> Any:
+    return {
+        **({} if key == "totals" else {"key": key}),
+        "received": received,
+        "closed_confirmed": closed,
+        "rejected_resolutions": rejected,
+        "reopen_rate": rate,
+        "median_hours_to_confirmation": hours,
+    }
+
+
+async def test_kpis_are_exact_with_duplicate_and_out_of_order_events(analytics, env) -> None:  # type: ignore[no-untyped-def]
+    a, b, c, d = Story("email"), Story("email"), Story("sms"), Story("sms")
+    before, after = Story("email"), Story("email")
+    await publish(env, a.closed(5))
+    row = await eventually(analytics, a.id, lambda r: r.status == "closed")
+    assert row.received_at is None
+    assert (await analytics.get("/v1/kpis")).json()["totals"]["received"] == 0
+
+    rejected_twice = b.answered("rejected", 3)
+    await publish(
+        env,
+        *(a.received(0), a.prioritized(0.1, "P2"), a.assigned(1, "o-1"), a.proposed(2)),
+        a.answered("confirmed", 5),
+        *(b.received(1), b.assigned(1.5, "o-2"), b.proposed(2), rejected_twice, rejected_twice),
+        *(b.reopened(3.1), b.proposed(4, no=2), b.answered("confirmed", 10), b.closed(10)),
+        *(c.received(2), c.proposed(3), c.answered("rejected", 4), c.reopened(4.1)),
+        c.answered("confirmed", 5, channel="email"),
+        d.received(3),
+        *(before.received(-72), before.proposed(-71), before.closed(-70)),
+        after.received(48),
+    )
+    await eventually(analytics, after.id, lambda r: r.received_at is not None)
+    period = {"from": T0.isoformat(), "to": at(24).isoformat()}
+    response = await analytics.get("/v1/kpis", params=period)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert datetime.fromisoformat(body["from"]) == T0 and body["group_by"] == "channel"
+    assert body["groups"] == [
+        kpis("email", received=2, closed=2, rejected=1, rate=0.5, hours=7.0),
+        kpis("sms", received=2, closed=0, rejected=1, rate=1.0, hours=None),
+    ]
+    assert body["totals"] == kpis("totals", 4, 2, 2, 0.6667, 7.0)
+    assert set(body["definitions"]) == set(body["totals"])
+
+    by_priority = (
+        await analytics.get("/v1/kpis", params={**period, "group_by": "priority"})
+    ).json()
+    assert by_priority["groups"] == [
+        kpis("P2", received=1, closed=1, rejected=0, rate=0.0, hours=5.0),
+        kpis(None, received=3, closed=1, rejected=2, rate=1.0, hours=9.0),
+    ]
+    by_owner = (await analytics.get("/v1/kpis", params={**period, "group_by": "owner"})).json()
+    assert [(g["key"], g["received"]) for g in by_owner["groups"]] == [
+        ("o-1", 1),
+        ("o-2", 1),
+        (None, 2),
+    ]
+    everything = (await analytics.get("/v1/kpis")).json()
+    assert everything["from"] is None and everything["totals"]["received"] == 6
+    assert everything["totals"]["closed_confirmed"] == 3
+
+    a_row = await eventually(analytics, a.id, lambda r: r.received_at is not None)
+    assert (a_row.status, a_row.priority, a_row.team, a_row.owner_id) == (
+        "closed",
+        "P2",
+        "billing",
+        "o-1",
+    )
+
+
+async def test_concurrent_events_of_one_complaint_are_all_counted(env, database) -> None:  # type: ignore[no-untyped-def]
+    story = Story()
+    events = [story.received(0)] + [story.answered("rejected", 1 + i / 10) for i in range(20)]
+    async with started(env, database, bus_prefetch=32) as client:
+        await publish(env, *events)
+        handled = select(func.count()).select_from(inbox)
+        for _ in range(200):
+            if (await scalar(client, handled))[0] == len(events):
+                break
+            await asyncio.sleep(0.05)
+        row = await eventually(client, story.id, lambda r: True)
+    assert row.rejections == 20 and row.received_at is not None
