@@ -1,0 +1,6 @@
+from services.ownership.app import create_app
+from services.ownership.settings import OwnershipSettings
+from shared.runner import serve
+
+settings = OwnershipSettings()
+serve(create_app(settings), settings)

@@ -1,0 +1,100 @@
+"""Use cases driven by the confirmation service: the customer's answer is the only way to close.
+
+They run inside the dispatcher's unit of work; a case that is missing raises, so the broker
+redelivers, and an answer that may not act is kept on the timeline and changes nothing else.
+"""
+
+from typing import Any
+
+from services.ownership import orgstore
+from services.ownership.domain import case_due_at, closing_outcome, judge_answer, transition
+from services.ownership.reactions import case_id_of, caused_event
+from services.ownership.repository import append, now, save_case, take_case
+from shared.events import (
+    CaseClosed,
+    CaseReopened,
+    ConfirmationAnswered,
+    ConfirmationRequested,
+    Envelope,
+)
+from shared.uow import UnitOfWork
+
+
+async def note_request(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The customer has been asked, on their channel: the owner sees when and how."""
+    data, case_id = envelope.parsed(), case_id_of(envelope)
+    assert isinstance(data, ConfirmationRequested)
+    await take_case(uow.conn, case_id)
+    detail = {"request_id": data.request_id, "channel": data.channel.value}
+    await append(uow.conn, case_id, "confirmation_requested", envelope.producer, detail)
+
+
+async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A customer's answer acts only on a proposal, and only when given on the original channel."""
+    data, case_id, conn = envelope.parsed(), case_id_of(envelope), uow.conn
+    assert isinstance(data, ConfirmationAnswered)
+    case = await take_case(conn, case_id)
+    verdict = judge_answer(case["status"], case["channel"], data.channel.value)
+    detail: dict[str, Any] = {
+        "answer": envelope.type.removeprefix("confirmation."),
+        "request_id": data.request_id,
+        "channel": data.channel.value,
+        "evidence": data.evidence,
+        "attested": data.attested,
+    }
+    if not verdict.applies:
+        await append(
+            conn, case_id, "confirmation_ignored", "customer", {**detail, "reason": verdict.reason}
+        )
+    elif envelope.type == "confirmation.confirmed":
+        await _close(uow, envelope, case, data, detail, verdict.reason)
+    elif envelope.type == "confirmation.rejected":
+        await _reopen(uow, envelope, case, data, detail)
+    else:
+        follow_up = {**detail, "follow_up": case["owner_id"]}
+        await append(conn, case_id, "confirmation_unclear", "customer", follow_up)
+
+
+async def _close(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    case: dict[str, Any],
+    data: ConfirmationAnswered,
+    detail: dict[str, Any],
+    reason: str,
+) -> None:
+    status, outcome = (
+        transition("confirm", case["status"]),
+        closing_outcome(case["proposed_outcome"]),
+    )
+    await save_case(uow.conn, case["id"], status=status, closed_at=now(), outcome=outcome)
+    await append(
+        uow.conn, case["id"], "closed", "customer", {**detail, "status": status, "outcome": outcome}
+    )
+    closed = CaseClosed(
+        request_id=data.request_id, reason=reason, outcome=outcome, attested=data.attested
+    )
+    uow.emit(caused_event("case.closed", closed, case["id"], envelope))
+
+
+async def _reopen(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    case: dict[str, Any],
+    data: ConfirmationAnswered,
+    detail: dict[str, Any],
+) -> None:
+    status, at = transition("reject", case["status"]), now()
+    hours, default_priority = await orgstore.targets(uow.conn)
+    due_at = case_due_at(at, case["priority"] or default_priority, hours)
+    count = case["reopen_count"] + 1
+    await save_case(
+        uow.conn, case["id"], status=status, reopen_count=count, sla_started_at=at, due_at=due_at
+    )
+    reopened = {**detail, "status": status, "reopen_count": count, "owner_id": case["owner_id"]}
+    await append(
+        uow.conn, case["id"], "reopened", "customer", {**reopened, "due_at": due_at.isoformat()}
+    )
+    reason = f"customer rejected the resolution on {data.channel.value}"
+    event = CaseReopened(request_id=data.request_id, reason=reason, reopen_count=count)
+    uow.emit(caused_event("case.reopened", event, case["id"], envelope))

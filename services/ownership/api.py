@@ -1,0 +1,152 @@
+"""Ownership HTTP routes: they only translate to handlers and queries. No route closes a case."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from services.ownership import handlers, queries, task_handlers
+from services.ownership.domain import Status
+from services.ownership.schemas import (
+    CaseList,
+    CasePublic,
+    OrganisationPublic,
+    ReassignCreate,
+    ResolutionCreate,
+    TaskComplete,
+    TaskCreate,
+    TaskList,
+    TaskPublic,
+    Timeline,
+)
+from shared.auth import Principal, require
+from shared.errors import Forbidden
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+
+Reader = Annotated[Principal, Depends(require("frontend", "owner", "supervisor", "admin"))]
+TaskReader = Annotated[
+    Principal, Depends(require("frontend", "owner", "supervisor", "admin", "department"))
+]
+Manager = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
+Department = Annotated[Principal, Depends(require("department", "supervisor", "admin"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _mark_replay(response: Response, replayed: bool) -> None:
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.get("/cases", response_model=CaseList)
+async def list_cases(
+    rt: RuntimeDep,
+    who: Reader,
+    owner_id: str | None = None,
+    status: Status | None = None,
+    team: str | None = None,
+    limit: Limit = 100,
+) -> CaseList:
+    """Cases, soonest due first; an owner sees only their own."""
+    if who.role == "owner":
+        if owner_id not in (None, who.subject):
+            raise Forbidden("not_own_cases", "An owner may list only their own cases.")
+        owner_id = who.subject
+    async with rt.uow() as uow:
+        items = await queries.case_list(uow.conn, owner_id, status, team, limit)
+    return CaseList(items=items)
+
+
+@router.get("/cases/{case_id}", response_model=CasePublic)
+async def read_case(case_id: str, rt: RuntimeDep, _: Reader) -> CasePublic:
+    """One case: status, owner, priority and its SLA."""
+    async with rt.uow() as uow:
+        return await queries.case_view(uow.conn, case_id)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=Timeline)
+async def read_timeline(case_id: str, rt: RuntimeDep, _: Reader) -> Timeline:
+    """Everything that happened to the case, oldest first, with who caused it."""
+    async with rt.uow() as uow:
+        entries = await queries.case_timeline(uow.conn, case_id)
+    return Timeline(case_id=case_id, entries=entries)
+
+
+@router.post("/cases/{case_id}/tasks", status_code=201, response_model=TaskPublic)
+async def create_task(
+    case_id: str,
+    body: TaskCreate,
+    rt: RuntimeDep,
+    who: Manager,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> TaskPublic:
+    """Ask a department for something, due by the SLA catalogue; the owner keeps the case."""
+    task, replayed = await task_handlers.create_task(rt, case_id, body, who, idempotency_key)
+    _mark_replay(response, replayed)
+    return task
+
+
+@router.get("/cases/{case_id}/tasks", response_model=TaskList)
+async def list_case_tasks(case_id: str, rt: RuntimeDep, _: TaskReader) -> TaskList:
+    """The department tasks of one case."""
+    async with rt.uow() as uow:
+        return TaskList(items=await queries.task_list(uow.conn, case_id=case_id))
+
+
+@router.get("/tasks", response_model=TaskList)
+async def list_tasks(
+    rt: RuntimeDep,
+    who: Department,
+    department: str | None = None,
+    status: Annotated[str | None, Query(pattern="^(open|completed)$")] = None,
+    limit: Limit = 100,
+) -> TaskList:
+    """A department's work list, soonest due first; a department sees only its own."""
+    if who.role == "department":
+        if department not in (None, who.subject):
+            raise Forbidden("not_own_tasks", "A department may list only its own tasks.")
+        department = who.subject
+    async with rt.uow() as uow:
+        items = await queries.task_list(uow.conn, department=department, status=status, limit=limit)
+    return TaskList(items=items)
+
+
+@router.post("/tasks/{task_id}/complete", response_model=TaskPublic)
+async def complete_task(
+    task_id: str, rt: RuntimeDep, who: Department, body: TaskComplete | None = None
+) -> TaskPublic:
+    """The department reports its task done."""
+    return await task_handlers.complete_task(rt, task_id, body or TaskComplete(), who)
+
+
+@router.post("/cases/{case_id}/resolution", response_model=CasePublic)
+async def propose_resolution(
+    case_id: str,
+    body: ResolutionCreate,
+    rt: RuntimeDep,
+    who: Manager,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CasePublic:
+    """The owner proposes a resolution; only the customer's confirmation can then close it."""
+    case, replayed = await handlers.propose_resolution(rt, case_id, body, who, idempotency_key)
+    _mark_replay(response, replayed)
+    return case
+
+
+@router.post("/cases/{case_id}/reassign", response_model=CasePublic)
+async def reassign_case(
+    case_id: str, body: ReassignCreate, rt: RuntimeDep, who: Manager
+) -> CasePublic:
+    """Hand the case to another owner (supervisor, admin, or the owner handing over)."""
+    return await handlers.reassign(rt, case_id, body, who)
+
+
+@router.get("/organisation", response_model=OrganisationPublic, tags=["organisation"])
+async def read_organisation(rt: RuntimeDep, _: Supervisor) -> OrganisationPublic:
+    """Teams, owners with their open-case load, departments and the SLA catalogue."""
+    async with rt.uow() as uow:
+        return await queries.organisation_view(uow.conn)

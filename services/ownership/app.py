@@ -1,0 +1,48 @@
+"""Composition root of the ownership service."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.ownership import orgstore
+from services.ownership.api import router
+from services.ownership.consumers import build_handlers
+from services.ownership.models import metadata
+from services.ownership.organisation import read_organisation
+from services.ownership.settings import OwnershipSettings
+from shared.logging import get_logger
+from shared.service import Runtime, ServiceSpec, create_service_app
+
+log = get_logger(__name__)
+
+
+async def load_organisation(rt: Runtime) -> None:
+    """Write the organisation file into the database before any complaint is assigned."""
+    settings = rt.settings
+    assert isinstance(settings, OwnershipSettings)
+    path = settings.organisation_path
+    organisation = read_organisation(path)
+    async with rt.uow() as uow:
+        await orgstore.sync_organisation(uow.conn, organisation)
+        await uow.commit()
+    log.info("organisation_loaded", file=str(path), teams=len(organisation.teams))
+
+
+def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
+    settings = settings or OwnershipSettings()
+    return create_service_app(
+        ServiceSpec(
+            settings=settings,
+            metadata=metadata,
+            migrations_dir=Path(__file__).parent / "migrations",
+            title="Ownership",
+            description=(
+                "Cases with exactly one owner from intake to the customer's confirmation: "
+                "assignment, department tasks with SLAs, resolution proposals and hand-overs. "
+                "There is no endpoint that closes a case."
+            ),
+            routers=[router],
+            handlers=build_handlers,
+            on_start=[load_organisation],
+        )
+    )

@@ -1,0 +1,16 @@
+"""The events ownership reacts to, in one table."""
+
+from services.ownership import answers, reactions
+from shared.service import EventHandler, Runtime
+
+
+def build_handlers(_: Runtime) -> dict[str, EventHandler]:
+    return {
+        "complaint.received": reactions.open_case,
+        "complaint.prioritized": reactions.prioritize,
+        "complaint.contact_added": reactions.add_contact,
+        "confirmation.requested": answers.note_request,
+        "confirmation.confirmed": answers.answer,
+        "confirmation.rejected": answers.answer,
+        "confirmation.unclear": answers.answer,
+    }

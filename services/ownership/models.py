@@ -1,0 +1,167 @@
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from shared.tables import add_messaging_tables
+
+metadata = MetaData()
+
+# Organisation: loaded from the organisation file at start; people and teams are deactivated,
+# never deleted, because cases keep pointing at them.
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("lead_id", String(64), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+team_categories = Table(
+    "team_categories",
+    metadata,
+    Column("category", String(200), primary_key=True),
+    Column("team_id", String(64), ForeignKey("teams.id"), nullable=False),
+)
+
+owners = Table(
+    "owners",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("team_id", String(64), ForeignKey("teams.id"), nullable=False),
+    # A lead who is not a member of the team takes cases only when the team has nobody else.
+    Column("assignable", Boolean, nullable=False),
+    Column("capacity", Integer),
+    Column("active", Boolean, nullable=False),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+task_slas = Table(
+    "task_slas",
+    metadata,
+    Column("department_id", String(64), ForeignKey("departments.id"), primary_key=True),
+    Column("task_type", String(64), primary_key=True),
+    Column("hours", Float, nullable=False),
+)
+
+case_targets = Table(
+    "case_targets",
+    metadata,
+    Column("priority", String(2), primary_key=True),
+    Column("hours", Float, nullable=False),
+)
+
+sla_policy = Table(
+    "sla_policy",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("warning_fraction", Float, nullable=False),
+    Column("default_priority", String(2), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("reference", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("product", String(200)),
+    Column("region", String(100)),
+    Column("customer_key", String(64), nullable=False),
+    Column("customer_clock_started_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("owner_id", String(64), ForeignKey("owners.id"), nullable=False),
+    Column("team_id", String(64), ForeignKey("teams.id"), nullable=False),
+    Column("priority", String(2)),
+    Column("priority_reasons", JSON, nullable=False),
+    # The case SLA runs from here: receipt at first, the customer's rejection after a reopen.
+    Column("sla_started_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),
+    Column("proposal_no", Integer, nullable=False),
+    Column("proposed_outcome", String(20)),
+    Column("resolution_summary", Text),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("outcome", String(20)),
+    Column("reopen_count", Integer, nullable=False),
+    # Bumped first in every command so the row (PostgreSQL) or database (SQLite) is locked.
+    Column("lock_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cases_owner_status", "owner_id", "status"),
+    Index("ix_cases_status_due", "status", "due_at"),
+)
+
+pending_priorities = Table(
+    "pending_priorities",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("priority", String(2), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("producer", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_timeline_case", "case_id", "id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False),
+    Column("department", String(64), ForeignKey("departments.id"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("completed_by", String(200)),
+    Column("note", Text),
+    Index("ix_tasks_case_status", "case_id", "status"),
+    Index("ix_tasks_department_status", "department", "status", "due_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+outbox, inbox = add_messaging_tables(metadata)

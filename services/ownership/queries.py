@@ -1,0 +1,157 @@
+"""Reads: cases, timelines, tasks and the organisation with each owner's open-case load."""
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.ownership.domain import OPEN
+from services.ownership.models import (
+    case_targets,
+    cases,
+    departments,
+    owners,
+    sla_policy,
+    task_slas,
+    tasks,
+    team_categories,
+    teams,
+    timeline,
+)
+from services.ownership.repository import OPEN_TASK, load_case, open_task_count, utc_row
+from services.ownership.schemas import (
+    CasePublic,
+    DepartmentPublic,
+    OrganisationPublic,
+    OwnerLoad,
+    TaskPublic,
+    TeamPublic,
+    TimelineEntry,
+)
+from shared.errors import NotFound
+
+
+def case_public(row: dict[str, Any], open_tasks: int = 0) -> CasePublic:
+    return CasePublic.model_validate({**row, "team": row["team_id"], "open_tasks": open_tasks})
+
+
+async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
+    case = await load_case(conn, case_id)
+    if case is None:
+        raise NotFound("case_not_found", f"No case {case_id}.")
+    return case_public(case, await open_task_count(conn, case_id))
+
+
+async def case_list(
+    conn: AsyncConnection, owner_id: str | None, status: str | None, team: str | None, limit: int
+) -> list[CasePublic]:
+    """The work queue: soonest due first."""
+    query = select(cases)
+    if owner_id is not None:
+        query = query.where(cases.c.owner_id == owner_id)
+    if status is not None:
+        query = query.where(cases.c.status == status)
+    if team is not None:
+        query = query.where(cases.c.team_id == team)
+    query = query.order_by(cases.c.due_at.is_(None), cases.c.due_at, cases.c.id).limit(limit)
+    rows = [utc_row(r) for r in await conn.execute(query)]
+    counts = await _open_task_counts(conn, [r["id"] for r in rows])
+    return [case_public(r, counts.get(r["id"], 0)) for r in rows]
+
+
+async def _open_task_counts(conn: AsyncConnection, case_ids: list[str]) -> dict[str, int]:
+    if not case_ids:
+        return {}
+    rows = await conn.execute(
+        select(tasks.c.case_id, func.count())
+        .where(tasks.c.case_id.in_(case_ids), tasks.c.status == OPEN_TASK)
+        .group_by(tasks.c.case_id)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def case_timeline(conn: AsyncConnection, case_id: str) -> list[TimelineEntry]:
+    await case_view(conn, case_id)
+    rows = await conn.execute(
+        select(timeline).where(timeline.c.case_id == case_id).order_by(timeline.c.id)
+    )
+    return [TimelineEntry.model_validate(utc_row(r)) for r in rows]
+
+
+async def task_view(conn: AsyncConnection, task_id: str) -> TaskPublic:
+    row = (await conn.execute(select(tasks).where(tasks.c.id == task_id))).first()
+    if row is None:
+        raise NotFound("task_not_found", f"No task {task_id}.")
+    return TaskPublic.model_validate(utc_row(row))
+
+
+async def task_list(
+    conn: AsyncConnection,
+    *,
+    case_id: str | None = None,
+    department: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+) -> list[TaskPublic]:
+    query = select(tasks)
+    if case_id is not None:
+        await case_view(conn, case_id)
+        query = query.where(tasks.c.case_id == case_id)
+    if department is not None:
+        query = query.where(tasks.c.department == department)
+    if status is not None:
+        query = query.where(tasks.c.status == status)
+    rows = await conn.execute(query.order_by(tasks.c.due_at, tasks.c.id).limit(limit))
+    return [TaskPublic.model_validate(utc_row(r)) for r in rows]
+
+
+async def organisation_view(conn: AsyncConnection) -> OrganisationPublic:
+    rows = await conn.execute(
+        select(cases.c.owner_id, func.count())
+        .where(cases.c.status.in_([s.value for s in OPEN]))
+        .group_by(cases.c.owner_id)
+    )
+    load: dict[str, int] = {r[0]: int(r[1]) for r in rows}
+    categories: dict[str, list[str]] = {}
+    for category, team_id in await conn.execute(select(team_categories)):
+        categories.setdefault(team_id, []).append(category)
+    people: dict[str, list[OwnerLoad]] = {}
+    for o in await conn.execute(select(owners).order_by(owners.c.id)):
+        owner = OwnerLoad.model_validate({**o._asdict(), "open_cases": load.get(o.id, 0)})
+        people.setdefault(o.team_id, []).append(owner)
+    team_list = [
+        TeamPublic(
+            id=t.id,
+            name=t.name,
+            lead=t.lead_id,
+            default=t.is_default,
+            active=t.active,
+            categories=sorted(categories.get(t.id, [])),
+            owners=people.get(t.id, []),
+        )
+        for t in await conn.execute(select(teams).order_by(teams.c.id))
+    ]
+    return OrganisationPublic(
+        teams=team_list, departments=await _departments(conn), **await _policy(conn)
+    )
+
+
+async def _departments(conn: AsyncConnection) -> list[DepartmentPublic]:
+    catalogue: dict[str, dict[str, float]] = {}
+    for department_id, task_type, hours in await conn.execute(select(task_slas)):
+        catalogue.setdefault(department_id, {})[task_type] = hours
+    return [
+        DepartmentPublic(id=d.id, name=d.name, active=d.active, tasks=catalogue.get(d.id, {}))
+        for d in await conn.execute(select(departments).order_by(departments.c.id))
+    ]
+
+
+async def _policy(conn: AsyncConnection) -> dict[str, Any]:
+    rows = await conn.execute(select(case_targets.c.priority, case_targets.c.hours))
+    targets: dict[str, float] = {r[0]: float(r[1]) for r in rows}
+    policy = (await conn.execute(select(sla_policy))).first()
+    return {
+        "case_targets": targets,
+        "warning_fraction": policy.warning_fraction if policy else 0.0,
+        "default_priority": policy.default_priority if policy else "",
+    }

@@ -1,0 +1,152 @@
+"""Use cases driven by intake and escalation: a complaint becomes a case, priorities, follow-ups.
+
+Each runs inside the dispatcher's unit of work, which commits after it returns; raising makes the
+broker redeliver, which is what a case that has not arrived yet needs.
+"""
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.ownership import orgstore
+from services.ownership.domain import (
+    Status,
+    as_utc,
+    case_due_at,
+    choose_owner,
+    transition,
+)
+from services.ownership.models import cases, pending_priorities
+from services.ownership.repository import append, load_case, lock_case, now, save_case, take_case
+from services.ownership.sqlutil import lock_key, upsert
+from shared.events import (
+    CaseAssigned,
+    ComplaintContactAdded,
+    ComplaintPrioritized,
+    ComplaintReceived,
+    Envelope,
+    new_event,
+)
+from shared.uow import UnitOfWork
+
+PRODUCER = "ownership"
+
+
+def case_id_of(envelope: Envelope) -> str:
+    if not envelope.complaint_id:
+        raise ValueError(f"{envelope.type} {envelope.event_id} carries no complaint_id")
+    return envelope.complaint_id
+
+
+def caused_event(type_: str, data: Any, case_id: str, cause: Envelope) -> Envelope:
+    return new_event(type_, data, producer=PRODUCER, complaint_id=case_id, cause=cause)
+
+
+async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Create the case and give it exactly one owner, in the same transaction."""
+    data, case_id, conn = envelope.parsed(), case_id_of(envelope), uow.conn
+    assert isinstance(data, ComplaintReceived)
+    await lock_key(conn, f"case:{case_id}")
+    if await load_case(conn, case_id) is not None:
+        return
+    team, owner_id, rule = await _assign(conn, data)
+    hours, default_priority = await orgstore.targets(conn)
+    pending = await _take_pending(conn, case_id)
+    started, at = as_utc(data.received_at), now()
+    priority = pending.priority if pending else None
+    due_at = case_due_at(started, priority or default_priority, hours)
+    status = transition("assign", Status.received)
+    await conn.execute(
+        cases.insert().values(
+            id=case_id,
+            reference=data.reference,
+            channel=data.channel.value,
+            category=data.category,
+            product=data.product,
+            region=data.region,
+            customer_key=data.customer_key,
+            customer_clock_started_at=started,
+            status=status,
+            owner_id=owner_id,
+            team_id=team,
+            priority=priority,
+            priority_reasons=list(pending.reasons) if pending else [],
+            sla_started_at=started,
+            due_at=due_at,
+            proposal_no=0,
+            reopen_count=0,
+            lock_version=0,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    received = {"status": Status.received, "channel": data.channel.value, "category": data.category}
+    await append(conn, case_id, "received", "customer", received, at=started)
+    assigned = {"status": status, "owner_id": owner_id, "team": team, "rule": rule}
+    await append(conn, case_id, "assigned", "system", {**assigned, "due_at": due_at.isoformat()})
+    if pending:
+        detail = {"priority": priority, "reasons": pending.reasons, "due_at": due_at.isoformat()}
+        await append(conn, case_id, "prioritized", pending.producer, detail)
+    assignment = CaseAssigned(owner_id=owner_id, team=team, due_at=due_at)
+    uow.emit(caused_event("case.assigned", assignment, case_id, envelope))
+
+
+async def _assign(conn: AsyncConnection, data: ComplaintReceived) -> tuple[str, str, str]:
+    """(team, owner, rule used); assignments within a team are serialised so loads stay true."""
+    team = await orgstore.team_for(conn, data.category, data.product)
+    await lock_key(conn, f"team:{team}")
+    pool, lead = await orgstore.candidates(conn, team)
+    return team, choose_owner(pool, lead), "least_loaded" if pool else "team_lead"
+
+
+async def _take_pending(conn: AsyncConnection, case_id: str) -> Any:
+    """A priority that arrived before its complaint, removed as it is applied."""
+    where = pending_priorities.c.case_id == case_id
+    pending = (await conn.execute(select(pending_priorities).where(where))).first()
+    if pending is not None:
+        await conn.execute(delete(pending_priorities).where(where))
+    return pending
+
+
+async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Set the priority and its SLA; kept aside when it overtakes the complaint it is about."""
+    data, case_id, conn = envelope.parsed(), case_id_of(envelope), uow.conn
+    assert isinstance(data, ComplaintPrioritized)
+    await lock_key(conn, f"case:{case_id}")
+    if not await lock_case(conn, case_id):
+        row = {
+            "case_id": case_id,
+            "priority": data.priority,
+            "reasons": list(data.reasons),
+            "event_id": envelope.event_id,
+            "producer": envelope.producer,
+            "received_at": now(),
+        }
+        await upsert(conn, pending_priorities, [row])
+        return
+    case = await load_case(conn, case_id)
+    assert case is not None
+    hours, _ = await orgstore.targets(conn)
+    due_at = case["due_at"]
+    if case["status"] != Status.closed:
+        due_at = case_due_at(case["sla_started_at"], data.priority, hours)
+    await save_case(
+        conn, case_id, priority=data.priority, priority_reasons=list(data.reasons), due_at=due_at
+    )
+    detail = {
+        "priority": data.priority,
+        "previous": case["priority"],
+        "reasons": list(data.reasons),
+        "due_at": due_at.isoformat() if due_at else None,
+    }
+    await append(conn, case_id, "prioritized", envelope.producer, detail)
+
+
+async def add_contact(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A follow-up joins the case's history; it never changes the status."""
+    data, case_id = envelope.parsed(), case_id_of(envelope)
+    assert isinstance(data, ComplaintContactAdded)
+    await take_case(uow.conn, case_id)
+    detail = {"channel": data.channel.value, "text": data.text, "contact_id": data.contact_id}
+    await append(uow.conn, case_id, "contact_added", "customer", detail)

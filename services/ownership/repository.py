@@ -1,0 +1,107 @@
+"""Case persistence used by every use case: locking, loading, the timeline, idempotency keys."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.ownership.domain import as_utc
+from services.ownership.models import cases, idempotency_keys, tasks, timeline
+from shared.errors import Conflict, NotFound
+
+OPEN_TASK = "open"
+DONE_TASK = "completed"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc_row(row: Any) -> dict[str, Any]:
+    return {k: as_utc(v) if isinstance(v, datetime) else v for k, v in row._asdict().items()}
+
+
+async def lock_case(conn: AsyncConnection, case_id: str) -> bool:
+    """Take the case for this transaction; a write first, so SQLite cannot hand us a stale read."""
+    result = await conn.execute(
+        update(cases).where(cases.c.id == case_id).values(lock_version=cases.c.lock_version + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def load_case(conn: AsyncConnection, case_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
+    return utc_row(row) if row else None
+
+
+async def take_case(conn: AsyncConnection, case_id: str) -> dict[str, Any]:
+    """Lock and load a case, or 404."""
+    case = await load_case(conn, case_id) if await lock_case(conn, case_id) else None
+    if case is None:
+        raise NotFound("case_not_found", f"No case {case_id}.")
+    return case
+
+
+async def save_case(conn: AsyncConnection, case_id: str, **values: Any) -> None:
+    await conn.execute(
+        update(cases).where(cases.c.id == case_id).values(updated_at=now(), **values)
+    )
+
+
+async def append(
+    conn: AsyncConnection,
+    case_id: str,
+    kind: str,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    await conn.execute(
+        timeline.insert().values(
+            case_id=case_id, at=at or now(), kind=kind, actor=actor, detail=detail or {}
+        )
+    )
+
+
+async def open_task_count(conn: AsyncConnection, case_id: str) -> int:
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(tasks)
+        .where(tasks.c.case_id == case_id, tasks.c.status == OPEN_TASK)
+    )
+    return int(count or 0)
+
+
+async def replayed(
+    conn: AsyncConnection, scope: str, key: str | None, fingerprint: str
+) -> dict[str, Any] | None:
+    """The stored answer to an earlier request with this Idempotency-Key, if there was one."""
+    if key is None:
+        return None
+    row = (
+        await conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Conflict(
+            "idempotency_key_reused", "This Idempotency-Key was used with a different request."
+        )
+    response: dict[str, Any] = row.response
+    return response
+
+
+async def remember(
+    conn: AsyncConnection, scope: str, key: str | None, fingerprint: str, response: dict[str, Any]
+) -> None:
+    if key is not None:
+        await conn.execute(
+            idempotency_keys.insert().values(
+                scope=scope, key=key, request_hash=fingerprint, response=response, created_at=now()
+            )
+        )

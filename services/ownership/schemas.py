@@ -1,0 +1,131 @@
+"""Request and response bodies of the ownership API."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import Outcome
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskCreate(_Body):
+    department: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=5_000)
+
+
+class TaskComplete(_Body):
+    note: str | None = Field(None, max_length=5_000)
+
+
+class ResolutionCreate(_Body):
+    outcome: Outcome
+    summary: str = Field(
+        min_length=1,
+        max_length=5_000,
+        description="What was done, or why the request cannot be fulfilled; sent to the customer.",
+    )
+
+
+class ReassignCreate(_Body):
+    to_owner_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=1_000)
+
+
+class CasePublic(BaseModel):
+    id: str
+    reference: str
+    status: str
+    owner_id: str
+    team: str
+    priority: str | None
+    priority_reasons: list[str]
+    channel: str
+    category: str
+    product: str | None
+    region: str | None
+    customer_clock_started_at: datetime
+    sla_started_at: datetime
+    due_at: datetime | None
+    proposal_no: int
+    proposed_outcome: str | None
+    resolution_summary: str | None
+    closed_at: datetime | None
+    outcome: str | None
+    reopen_count: int
+    open_tasks: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class CaseList(BaseModel):
+    items: list[CasePublic]
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class Timeline(BaseModel):
+    case_id: str
+    entries: list[TimelineEntry]
+
+
+class TaskPublic(BaseModel):
+    id: str
+    case_id: str
+    department: str
+    type: str
+    description: str
+    status: str
+    due_at: datetime
+    created_at: datetime
+    created_by: str
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    note: str | None = None
+
+
+class TaskList(BaseModel):
+    items: list[TaskPublic]
+
+
+class OwnerLoad(BaseModel):
+    id: str
+    name: str
+    assignable: bool
+    capacity: int | None
+    active: bool
+    open_cases: int
+
+
+class TeamPublic(BaseModel):
+    id: str
+    name: str
+    lead: str
+    default: bool
+    active: bool
+    categories: list[str]
+    owners: list[OwnerLoad]
+
+
+class DepartmentPublic(BaseModel):
+    id: str
+    name: str
+    active: bool
+    tasks: dict[str, float] = Field(description="Hours per task type: the SLA catalogue.")
+
+
+class OrganisationPublic(BaseModel):
+    teams: list[TeamPublic]
+    departments: list[DepartmentPublic]
+    case_targets: dict[str, float] = Field(description="Resolution hours per priority.")
+    warning_fraction: float
+    default_priority: str

@@ -1,0 +1,20 @@
+from pathlib import Path
+
+from shared.settings import ServiceSettings, service_field
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class OwnershipSettings(ServiceSettings):
+    service_name: str = "ownership"
+    port: int = service_field("ownership", "port", 8003)
+    database_url: str | None = service_field("ownership", "database_url", None)
+    organisation_file: Path = service_field(
+        "ownership", "organisation_file", Path("config/organisation.toml")
+    )
+
+    @property
+    def organisation_path(self) -> Path:
+        """A relative ORGANISATION_FILE is read from the repository root, whatever the cwd."""
+        path = self.organisation_file.expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
