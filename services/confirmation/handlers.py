@@ -1,0 +1,172 @@
+"""Confirmation use cases driven by the case's events: remember, ask, supersede, close.
+
+Only the email channel is delivered by this service today. A request on any other channel
+(sms, web, chat, phone, walk_in, letter) is stored as `awaiting_channel`: no message is sent,
+no token is issued and no event is emitted until that channel's delivery exists.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, select, update
+
+from services.confirmation import domain, emails
+from services.confirmation.models import complaints, outbound_messages, requests
+from services.confirmation.settings import ConfirmationSettings
+from shared.events import (
+    CaseClosed,
+    CaseReopened,
+    CaseResolutionProposed,
+    Channel,
+    ComplaintReceived,
+    Envelope,
+)
+from shared.logging import get_logger
+from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+
+class ComplaintNotYetKnown(RuntimeError):
+    """The proposal overtook its `complaint.received`; raising makes the broker redeliver it."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def remember_complaint(uow: UnitOfWork, envelope: Envelope) -> None:
+    data = envelope.parsed()
+    assert isinstance(data, ComplaintReceived)
+    known = await uow.conn.scalar(
+        select(complaints.c.id).where(complaints.c.id == envelope.complaint_id)
+    )
+    if known is not None:
+        return
+    await uow.conn.execute(
+        complaints.insert().values(
+            id=envelope.complaint_id,
+            reference=data.reference,
+            channel=data.channel.value,
+            contact=data.contact,
+            customer_key=data.customer_key,
+            received_at=data.received_at,
+        )
+    )
+
+
+async def request_confirmation(
+    uow: UnitOfWork, envelope: Envelope, settings: ConfirmationSettings
+) -> None:
+    """Ask the customer, on the original channel and address, whether the proposal resolves it."""
+    data = envelope.parsed()
+    assert isinstance(data, CaseResolutionProposed)
+    complaint_id = envelope.complaint_id
+    # Locking the complaint serialises its proposals, so exactly one request is left pending.
+    query = select(complaints).where(complaints.c.id == complaint_id).with_for_update()
+    complaint = (await uow.conn.execute(query)).first()
+    if complaint is None:
+        raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
+    already = await uow.conn.scalar(
+        select(requests.c.id).where(
+            requests.c.complaint_id == complaint_id, requests.c.proposal_no == data.proposal_no
+        )
+    )
+    if already is not None:
+        log.info("proposal_already_requested", request_id=already, proposal_no=data.proposal_no)
+        return
+    await _supersede_open_requests(uow, str(complaint_id))
+    channel = Channel(complaint.channel)
+    status = domain.status_for_new_request(channel)
+    token = domain.new_token() if status == domain.Status.pending else None
+    request_id, now = str(uuid.uuid4()), _now()
+    await uow.conn.execute(
+        requests.insert().values(
+            id=request_id,
+            complaint_id=complaint_id,
+            owner_id=data.owner_id,
+            channel=channel.value,
+            contact=complaint.contact,
+            outcome=data.outcome,
+            summary=data.summary,
+            proposal_no=data.proposal_no,
+            status=status.value,
+            token_hash=domain.hash_token(token) if token else None,
+            created_at=now,
+        )
+    )
+    if token is not None and channel == Channel.email:
+        await _queue_email(uow, settings, request_id, complaint, envelope, token, now)
+    log.info("confirmation_request_created", request_id=request_id, status=status.value)
+
+
+async def _supersede_open_requests(uow: UnitOfWork, complaint_id: str) -> None:
+    await _end(uow, complaint_id, domain.OPEN_STATUSES, domain.Status.superseded, "superseded")
+
+
+async def _queue_email(
+    uow: UnitOfWork,
+    settings: ConfirmationSettings,
+    request_id: str,
+    complaint: Row[Any],
+    proposal: Envelope,
+    token: str,
+    now: datetime,
+) -> None:
+    reference, data = complaint.reference, proposal.parsed()
+    assert isinstance(data, CaseResolutionProposed)
+    await uow.conn.execute(
+        outbound_messages.insert().values(
+            id=str(uuid.uuid4()),
+            request_id=request_id,
+            complaint_id=complaint.id,
+            channel=Channel.email.value,
+            recipient=complaint.contact,
+            subject=emails.subject_line(reference, token),
+            body=emails.body_text(reference, token, data.outcome, data.summary),
+            message_id=emails.new_message_id(settings.smtp_from),
+            correlation_id=proposal.correlation_id,
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def close_requests(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The case closed: nothing of it can be answered any more; answers already given stay."""
+    data = envelope.parsed()
+    assert isinstance(data, CaseClosed)
+    closable = (*domain.OPEN_STATUSES, domain.Status.confirmed)
+    reason = f"case_closed: {data.reason}"
+    await _end(uow, str(envelope.complaint_id), closable, domain.Status.closed, reason)
+
+
+async def retire_open_requests(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The case reopened: a still-open request asks about a proposal that no longer stands."""
+    data = envelope.parsed()
+    assert isinstance(data, CaseReopened)
+    complaint_id = str(envelope.complaint_id)
+    await _end(uow, complaint_id, domain.OPEN_STATUSES, domain.Status.closed, "case_reopened")
+
+
+async def _end(
+    uow: UnitOfWork, complaint_id: str, statuses: tuple[str, ...], to: domain.Status, reason: str
+) -> None:
+    """Move the complaint's requests in `statuses` to a final status; never back to pending."""
+    chosen: Select[tuple[str]] = select(requests.c.id).where(
+        requests.c.complaint_id == complaint_id, requests.c.status.in_(statuses)
+    )
+    # An email still waiting in the queue would ask about a proposal that no longer stands.
+    await uow.conn.execute(
+        update(outbound_messages)
+        .where(outbound_messages.c.request_id.in_(chosen), outbound_messages.c.status == "queued")
+        .values(status="cancelled")
+    )
+    await uow.conn.execute(
+        update(requests)
+        .where(requests.c.complaint_id == complaint_id, requests.c.status.in_(statuses))
+        .values(status=to.value, closed_at=_now(), closed_reason=reason[:200])
+    )
