@@ -1,0 +1,173 @@
+"""Start the whole system on this machine: `make run`.
+
+Checks the broker, applies every service's migrations, starts a local mail sink for the
+outbound customer emails, then the five services as separate processes, and prints where
+everything is. Ctrl-C stops them all. Environment variables override every default
+(see README), which is how the end-to-end tests start the same thing on free ports.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from infra import ensure_rabbitmq, reachable
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {
+    "intake": 8001,
+    "escalation": 8002,
+    "ownership": 8003,
+    "confirmation": 8004,
+    "analytics": 8005,
+}
+
+
+def port_of(service: str) -> int:
+    return int(os.environ.get(f"{service.upper()}_PORT", SERVICES[service]))
+
+
+def migrate(env: dict[str, str]) -> None:
+    code = (
+        "import sys; from pathlib import Path; from shared.db import upgrade_database; "
+        "from services.{s}.settings import {c}Settings as S; s = S(); "
+        "upgrade_database(Path('services/{s}/migrations'), s.db_url)"
+    )
+    for service in SERVICES:
+        subprocess.run(
+            [sys.executable, "-c", code.format(s=service, c=service.capitalize())],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("ab")
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_ready(
+    service: str, host: str, procs: list[subprocess.Popen[bytes]], seconds: float
+) -> None:
+    url = f"http://{host}:{port_of(service)}/readyz"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit(f"a process exited while starting; see var/log/{service}.log")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{service} did not become ready at {url}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--no-mailsink",
+        action="store_true",
+        help="do not start the demo SMTP sink (SMTP_HOST/PORT point elsewhere)",
+    )
+    opts = parser.parse_args()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RUN_MIGRATIONS_ON_START": "false"}
+    var = Path(env.setdefault("VAR_DIR", str(ROOT / "var")))
+    host = env.get("HOST", "127.0.0.1")
+    ensure_rabbitmq(env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    migrate(env)
+    procs: list[subprocess.Popen[bytes]] = []
+    if not opts.no_mailsink:
+        smtp_port = int(env.get("CONFIRMATION_SMTP_PORT", env.get("SMTP_PORT", "1025")))
+        if not reachable("127.0.0.1", smtp_port):
+            procs.append(
+                start(
+                    [
+                        sys.executable,
+                        "scripts/mailsink.py",
+                        "--port",
+                        str(smtp_port),
+                        "--dir",
+                        str(var / "mail"),
+                    ],
+                    env,
+                    var / "log" / "mailsink.log",
+                )
+            )
+    for service in SERVICES:
+        procs.append(
+            start(
+                [sys.executable, "-m", f"services.{service}"], env, var / "log" / f"{service}.log"
+            )
+        )
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for service in SERVICES:
+            wait_ready(service, host, procs, 60)
+    except SystemExit:
+        stop_quietly(procs)
+        raise
+    print_banner(host, var)
+    while all(p.poll() is None for p in procs):
+        time.sleep(0.5)
+    print("a process stopped; stopping the others (see var/log/)", file=sys.stderr)
+    stop()
+
+
+def stop_quietly(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(10)
+
+
+def print_banner(host: str, var: Path) -> None:
+    from shared.auth import mint_token
+    from shared.settings import DEV_AUTH_SECRET
+
+    secret = os.environ.get("AUTH_SECRET", DEV_AUTH_SECRET)
+    lines = ["", "All five services are ready:"]
+    lines += [f"  {s:<13} http://{host}:{port_of(s)}/docs" for s in SERVICES]
+    listen = os.environ.get("CONFIRMATION_SMTP_LISTEN_PORT", "2525")
+    lines += [
+        f"  customer replies (SMTP)  {host}:{listen}",
+        f"  outbound customer email  {var / 'mail'}/*.eml",
+        f"  logs                     {var / 'log'}/*.log",
+        "",
+        "Development tokens (Authorization: Bearer ...):",
+    ]
+    for role, subject in [
+        ("frontend", "desk-1"),
+        ("supervisor", "sam"),
+        ("admin", "root"),
+        ("analyst", "bi"),
+        ("owner", "alice"),
+        ("department", "finance"),
+    ]:
+        lines.append(f"  {role:<10} {subject:<8} {mint_token(secret, role, subject)}")
+    lines += ["", "Mint others: .venv/bin/python -m shared.auth owner <owner-id>", "Ctrl-C stops."]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The system as `make run` starts it: scripts/run.py and five service processes."""
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.auth import mint_token
+from tests.support.infra import AMQP_URL, delete_broker_objects, postgres_database, run_id
+from tests.support.mail import MailSink, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
+
+
+@dataclass
+class System:
+    urls: dict[str, str]
+    smtp_listen_port: int
+    mail: MailSink
+    secret: str
+    log_dir: Path
+
+    def token(self, role: str, subject: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(self.secret, role, subject)}"}
+
+    def client(self, service: str, role: str, subject: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.urls[service], headers=self.token(role, subject), timeout=10
+        )
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log"))
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[System]:
+    run = run_id()
+    ports = {s: free_port() for s in SERVICES}
+    secret = secrets.token_urlsafe(32)
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "AUTH_SECRET": secret,
+        "AMQP_URL": AMQP_URL,
+        "BUS_EXCHANGE": f"complaints.t{run}",
+        "BUS_QUEUE_PREFIX": f"t{run}.",
+        "VAR_DIR": str(tmp_path / "var"),
+        "OUTBOX_POLL_SECONDS": "0.05",
+        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+    }
+    async with AsyncExitStack() as stack:
+        mail = stack.enter_context(MailSink())
+        listen = free_port()
+        env |= {
+            "CONFIRMATION_SMTP_PORT": str(mail.port),
+            "CONFIRMATION_SMTP_LISTEN_PORT": str(listen),
+        }
+        if request.param == "postgresql":
+            for s in SERVICES:
+                url = await stack.enter_async_context(postgres_database(f"t_{run}_{s}"))
+                env[f"{s.upper()}_DATABASE_URL"] = url
+        stack.push_async_callback(
+            delete_broker_objects, env["BUS_EXCHANGE"], env["BUS_QUEUE_PREFIX"], SERVICES
+        )
+        launcher = subprocess.Popen(
+            [sys.executable, "scripts/run.py", "--no-mailsink"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        stack.callback(_stop, launcher)
+        urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
+        system = System(urls, listen, mail, secret, tmp_path / "var" / "log")
+        await _wait_ready(launcher, urls)
+        yield system
+
+
+async def _wait_ready(launcher: subprocess.Popen[bytes], urls: dict[str, str]) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            if launcher.poll() is not None:
+                out = launcher.stdout.read().decode() if launcher.stdout else ""
+                raise RuntimeError(f"scripts/run.py exited early:\n{out}")
+            try:
+                codes = [(await client.get(f"{u}/readyz")).status_code for u in urls.values()]
+                if all(c == 200 for c in codes):
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the services did not become ready in 60 s")
+
+
+def _stop(launcher: subprocess.Popen[bytes]) -> None:
+    if launcher.poll() is None:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.wait(30)
+        except subprocess.TimeoutExpired:
+            launcher.kill()

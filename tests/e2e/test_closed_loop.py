@@ -1,0 +1,193 @@
+"""The closed loop across five real processes, real RabbitMQ, real SMTP, SQLite and PostgreSQL.
+
+Only the customer's "yes", by email from the original address with the current token, closes.
+"""
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from email.message import Message
+from typing import Any
+
+import aiosmtplib
+import httpx
+import pytest
+
+from tests.e2e.conftest import System
+from tests.support.mail import reply
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = re.compile(r"#([A-Z0-9]{6,})\]")
+
+
+async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 20.0) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            value = await probe()
+            if value:
+                return value
+            await asyncio.sleep(0.1)
+    raise AssertionError(what)
+
+
+def token_of(message: Message) -> str:
+    found = TOKEN.search(str(message["Subject"]))
+    assert found, message["Subject"]
+    return found.group(1)
+
+
+async def send(system: System, message: Message, sender: str) -> None:
+    await aiosmtplib.send(
+        message, hostname="127.0.0.1", port=system.smtp_listen_port, sender=sender
+    )
+
+
+async def test_complaint_is_closed_only_by_the_customers_yes_on_email(system: System) -> None:
+    customer = f"ana.{uuid.uuid4().hex[:8]}@example.com"
+    frontend = system.client("intake", "frontend", "desk-1")
+    supervisor = system.client("ownership", "supervisor", "sam")
+    watcher = system.client("confirmation", "supervisor", "sam")
+    analyst = system.client("analytics", "analyst", "bi")
+    try:
+        await _walk_the_loop(system, customer, frontend, supervisor, watcher, analyst)
+    except BaseException:
+        print(system.logs())
+        raise
+    finally:
+        for c in (frontend, supervisor, watcher, analyst):
+            await c.aclose()
+
+
+async def _walk_the_loop(
+    system: System,
+    customer: str,
+    frontend: httpx.AsyncClient,
+    supervisor: httpx.AsyncClient,
+    watcher: httpx.AsyncClient,
+    analyst: httpx.AsyncClient,
+) -> None:
+    created = await frontend.post(
+        "/v1/complaints",
+        json={
+            "customer": {"name": "Ana Lima", "email": customer},
+            "channel": "email",
+            "contact": customer,
+            "category": "billing",
+            "product": "Credit card",
+            "region": "CA",
+            "description": "I was charged twice for one purchase and need the money back.",
+        },
+    )
+    assert created.status_code == 201, created.text
+    complaint_id = created.json()["id"]
+
+    async def case() -> dict[str, Any]:
+        response = await supervisor.get(f"/v1/cases/{complaint_id}")
+        return response.json() if response.status_code == 200 else {}
+
+    assigned = await until(
+        lambda: _when(case(), lambda c: c.get("owner_id") and c.get("priority")),
+        "case assigned and prioritised",
+    )
+    owner_id = assigned["owner_id"]
+    owner = system.client("ownership", "owner", owner_id)
+    try:
+        task = await owner.post(
+            f"/v1/cases/{complaint_id}/tasks",
+            json={
+                "department": "finance",
+                "type": "refund",
+                "description": "Refund the double charge",
+            },
+        )
+        assert task.status_code == 201, task.text
+        assert task.json()["due_at"]
+        finance = system.client("ownership", "department", "finance")
+        done = await finance.post(f"/v1/tasks/{task.json()['id']}/complete")
+        await finance.aclose()
+        assert done.status_code == 200, done.text
+
+        first = await owner.post(
+            f"/v1/cases/{complaint_id}/resolution",
+            json={"outcome": "resolved", "summary": "We refunded the duplicate charge of $42."},
+        )
+        assert first.status_code == 200, first.text
+        mail = await system.mail.wait_for(customer)
+        token = token_of(mail)
+        assert "refunded the duplicate charge" in mail.get_body(("plain",)).get_content()
+
+        async def verdicts() -> list[str]:
+            response = await watcher.get("/v1/confirmations", params={"complaint_id": complaint_id})
+            return [m.get("reason") or m["verdict"] for m in response.json()["inbound"]]
+
+        await send(
+            system, reply(mail, "mallory@example.net", "yes, resolved"), "mallory@example.net"
+        )
+        await until(lambda: _when(verdicts(), lambda v: "sender_mismatch" in v), "spoof recorded")
+        await frontend.post(
+            f"/v1/complaints/{complaint_id}/contacts",
+            json={
+                "channel": "phone",
+                "contact": "+14155552671",
+                "text": "Yes it is resolved, thanks",
+            },
+        )
+        forged = str(mail["Subject"]).replace(token, "AAAAAAAAAAAAAA")
+        await send(system, reply(mail, customer, "yes", subject=f"Re: {forged}"), customer)
+        await until(lambda: _when(verdicts(), lambda v: "unknown_token" in v), "bad token seen")
+        await until(
+            lambda: _when(
+                owner.get(f"/v1/cases/{complaint_id}/timeline"), _mentions("Yes it is resolved")
+            ),
+            "follow-up on timeline",
+        )
+        assert (await case())["status"] == "resolution_proposed"
+
+        await send(system, reply(mail, customer, "No, the second charge is still there."), customer)
+        reopened = await until(
+            lambda: _when(case(), lambda c: c["status"] == "reopened"), "reopened after no"
+        )
+        assert reopened["owner_id"] == owner_id and reopened["reopen_count"] == 1
+
+        again = await owner.post(
+            f"/v1/cases/{complaint_id}/resolution",
+            json={"outcome": "resolved", "summary": "The second charge is now reversed as well."},
+        )
+        assert again.status_code == 200, again.text
+        second = await system.mail.wait_for(customer, count=2)
+        assert token_of(second) != token
+        await send(system, reply(mail, customer, "yes"), customer)
+        await until(lambda: _when(verdicts(), lambda v: "token_used" in v), "used token refused")
+        assert (await case())["status"] == "resolution_proposed"
+
+        await send(system, reply(second, customer, "Yes, all sorted now. Thank you!"), customer)
+        closed = await until(lambda: _when(case(), lambda c: c["status"] == "closed"), "closed")
+        assert closed["owner_id"] == owner_id and closed["outcome"] == "resolved"
+    finally:
+        await owner.aclose()
+
+    async def email_kpis() -> dict[str, Any]:
+        body = (await analyst.get("/v1/kpis", params={"group_by": "channel"})).json()
+        return next((g for g in body.get("groups", []) if g["key"] == "email"), {})
+
+    kpis = await until(
+        lambda: _when(email_kpis(), lambda k: k.get("closed_confirmed") == 1),
+        "KPIs show the confirmed closure",
+    )
+    assert kpis["received"] == 1
+    assert kpis["rejected_resolutions"] == 1
+    assert kpis["reopen_rate"] == 1.0
+    assert kpis["median_hours_to_confirmation"] is not None
+
+
+async def _when(value: Awaitable[Any], check: Callable[[Any], Any]) -> Any:
+    resolved = await value
+    if isinstance(resolved, httpx.Response):
+        resolved = resolved.json()
+    return resolved if check(resolved) else None
+
+
+def _mentions(text: str) -> Callable[[Any], bool]:
+    return lambda timeline: text in str(timeline)
