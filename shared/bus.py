@@ -6,6 +6,7 @@ confirms; robust connections that reconnect and restore their consumers.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
     AbstractRobustConnection,
 )
 from pydantic import ValidationError
@@ -59,6 +61,10 @@ class Bus:
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def connected(self) -> bool:
@@ -132,9 +138,26 @@ class Bus:
             await queue.bind(exchange, routing_key=key)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            await _deliver(message, handler)
+            self._in_flight += 1
+            self._idle.clear()
+            try:
+                await _deliver(message, handler)
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
 
-        await queue.consume(on_message)
+        tag = await queue.consume(on_message)
+        self._consumers.append((queue, tag))
+
+    async def drain(self, grace_seconds: float = 10.0) -> None:
+        """Stop taking messages and let those being handled finish (graceful shutdown)."""
+        for queue, tag in self._consumers:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
+        self._consumers.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
 
     async def delete_queues(self, *names: str) -> None:
         assert self._connection is not None

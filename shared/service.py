@@ -116,6 +116,7 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
         try:
             yield
         finally:
+            await bus.drain()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
