@@ -30,5 +30,9 @@ test: install lint typecheck
 unit: install
 	$(VENV)/bin/pytest tests/unit
 
+bench: install
+	$(PY) scripts/infra.py --postgres
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
 clean:
 	rm -rf var $(VENV)

@@ -133,6 +133,9 @@ class CaseEscalated(EventData):
     level: str
     to: str
     reason: str
+    subject: Literal["case", "task"] = "case"
+    subject_id: str | None = None
+    department: str | None = None
 
 
 class IncidentDetected(EventData):
@@ -159,7 +162,64 @@ class ConfirmationAnswered(EventData):
 
 class AuditCompleted(EventData):
     complaint_id: str
-    outcome: str
+    outcome: Literal["passed", "failed"]
+    audit_id: str | None = None
+    auditor_id: str | None = None
+    notes: str | None = None
+
+
+class TaskAcknowledged(EventData):
+    task_id: str
+    department: str
+    type: str
+    due_at: datetime
+    acknowledged_at: datetime
+
+
+class ConfirmationReminderSent(EventData):
+    request_id: str
+    channel: Channel
+    reminder_no: int
+    sent_at: datetime
+
+
+class ConfirmationNoAnswer(EventData):
+    """The customer did not answer after every reminder: the owner must contact them."""
+
+    request_id: str
+    channel: Channel
+    reminders_sent: int
+
+
+class AuditRequested(EventData):
+    audit_id: str
+    auditor_id: str
+    attested: bool
+
+
+class IncidentChanged(EventData):
+    incident_id: str
+    status: str
+    complaint_ids: list[str] = Field(default_factory=list)
+    merged_into: str | None = None
+
+
+class ProblemEvent(EventData):
+    problem_id: str
+    incident_id: str | None = None
+    title: str | None = None
+    cause: str | None = None
+    rate_before: float | None = None
+    rate_after: float | None = None
+
+
+class ActionEvent(EventData):
+    action_id: str
+    problem_id: str
+    kind: Literal["corrective", "preventive"]
+    owner_id: str
+    due_at: datetime
+    completed_at: datetime | None = None
 
 
 EVENT_DATA: dict[str, type[EventData]] = {
@@ -182,6 +242,17 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "confirmation.rejected": ConfirmationAnswered,
     "confirmation.unclear": ConfirmationAnswered,
     "audit.completed": AuditCompleted,
+    "audit.requested": AuditRequested,
+    "task.acknowledged": TaskAcknowledged,
+    "confirmation.reminder_sent": ConfirmationReminderSent,
+    "confirmation.no_answer": ConfirmationNoAnswer,
+    "incident.updated": IncidentChanged,
+    "problem.opened": ProblemEvent,
+    "problem.cause_identified": ProblemEvent,
+    "problem.effect_verified": ProblemEvent,
+    "problem.effect_not_shown": ProblemEvent,
+    "action.created": ActionEvent,
+    "action.completed": ActionEvent,
 }
 
 
