@@ -85,8 +85,8 @@ async def receive_complaint(
             existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
             if existing is not None:
                 return await _load(uow, existing), True
-            complaint_id = await _insert_complaint(uow, body, clean, settings)
-            await _remember(uow, "complaint", idempotency_key, fingerprint, complaint_id)
+            row = await _insert_complaint(uow, body, clean, settings)
+            await _remember(uow, "complaint", idempotency_key, fingerprint, row["id"])
             await uow.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race: answer as it did.
@@ -95,13 +95,12 @@ async def receive_complaint(
             if existing is None:
                 raise
             return await _load(uow, existing), True
-    async with rt.uow() as uow:
-        return await _load(uow, complaint_id), False
+    return _public(row, []), False
 
 
 async def _insert_complaint(
     uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], settings: IntakeSettings
-) -> str:
+) -> dict[str, Any]:
     complaint_id, received_at, reference = str(uuid.uuid4()), _now(), domain.new_reference()
     key = domain.customer_key(
         settings.customer_key_secret,
@@ -123,7 +122,7 @@ async def _insert_complaint(
         facts=body.facts.model_dump(mode="json"),
         received_at=received_at,
     )
-    await uow.conn.execute(complaints.insert().values(**row))
+    await uow.conn.execute(complaints.insert(), row)
     data = ComplaintReceived(
         reference=reference,
         customer_key=key,
@@ -138,7 +137,7 @@ async def _insert_complaint(
         received_at=received_at,
     )
     uow.emit(new_event("complaint.received", data, producer=PRODUCER, complaint_id=complaint_id))
-    return complaint_id
+    return row
 
 
 async def add_contact(
@@ -213,13 +212,14 @@ async def _load(uow: UnitOfWork, complaint_id: str) -> ComplaintPublic:
             .order_by(contacts.c.received_at)
         )
     ).all()
-    r = row._asdict()
+    return _public(row._asdict(), [c._asdict() for c in follow_ups])
+
+
+def _public(r: dict[str, Any], follow_ups: list[dict[str, Any]]) -> ComplaintPublic:
     customer = {
         "name": r["customer_name"],
         "email": r["customer_email"],
         "phone": r["customer_phone"],
         "external_id": r["customer_external_id"],
     }
-    return ComplaintPublic.model_validate(
-        {**r, "customer": customer, "contacts": [c._asdict() for c in follow_ups]}
-    )
+    return ComplaintPublic.model_validate({**r, "customer": customer, "contacts": follow_ups})
