@@ -58,6 +58,7 @@ class ComplaintReceived(EventData):
     severity_hint: str | None = None
     facts: Facts = Facts()
     received_at: datetime
+    language: str | None = Field(None, max_length=16, description="The customer's, e.g. 'en'.")
 
 
 class ComplaintContactAdded(EventData):
@@ -166,6 +167,7 @@ class AuditCompleted(EventData):
     audit_id: str | None = None
     auditor_id: str | None = None
     notes: str | None = None
+    request_id: str | None = None  # the confirmation request whose closure was audited
 
 
 class TaskAcknowledged(EventData):

@@ -6,8 +6,8 @@ redelivers, and an answer that may not act is kept on the timeline and changes n
 
 from typing import Any
 
-from services.ownership import orgstore
-from services.ownership.domain import case_due_at, closing_outcome, judge_answer, transition
+from services.ownership import orgstore, timers
+from services.ownership.domain import closing_outcome, deadline, judge_answer, transition
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
 from shared.events import (
@@ -68,6 +68,7 @@ async def _close(
         closing_outcome(case["proposed_outcome"]),
     )
     await save_case(uow.conn, case["id"], status=status, closed_at=now(), outcome=outcome)
+    await timers.cancel(uow.conn, case["id"])
     await append(
         uow.conn, case["id"], "closed", "customer", {**detail, "status": status, "outcome": outcome}
     )
@@ -85,8 +86,12 @@ async def _reopen(
     detail: dict[str, Any],
 ) -> None:
     status, at = transition("reject", case["status"]), now()
-    hours, default_priority = await orgstore.targets(uow.conn)
-    due_at = case_due_at(at, case["priority"] or default_priority, hours)
+    policy = await orgstore.case_policy(uow.conn)
+    hours = policy.hours[case["priority"] or policy.default_priority]
+    # The case SLA starts again from the rejection; the customer clock never stopped.
+    when = deadline(at, hours, policy.warning_fraction, policy.calendar)
+    due_at = when.due_at
+    await timers.plan(uow.conn, "case", case["id"], case["id"], when)
     count = case["reopen_count"] + 1
     await save_case(
         uow.conn, case["id"], status=status, reopen_count=count, sla_started_at=at, due_at=due_at

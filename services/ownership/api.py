@@ -30,6 +30,7 @@ TaskReader = Annotated[
 ]
 Manager = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
 Department = Annotated[Principal, Depends(require("department", "supervisor", "admin"))]
+DepartmentOnly = Annotated[Principal, Depends(require("department"))]
 Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -112,6 +113,12 @@ async def list_tasks(
     async with rt.uow() as uow:
         items = await queries.task_list(uow.conn, department=department, status=status, limit=limit)
     return TaskList(items=items)
+
+
+@router.post("/tasks/{task_id}/acknowledge", response_model=TaskPublic)
+async def acknowledge_task(task_id: str, rt: RuntimeDep, who: DepartmentOnly) -> TaskPublic:
+    """The department acknowledges its task (that department only)."""
+    return await task_handlers.acknowledge_task(rt, task_id, who)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskPublic)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.ownership import orgstore
+from services.ownership import orgsync, timers
+from services.ownership.admin_api import router as admin_router
 from services.ownership.api import router
 from services.ownership.consumers import build_handlers
 from services.ownership.models import metadata
@@ -23,9 +24,10 @@ async def load_organisation(rt: Runtime) -> None:
     path = settings.organisation_path
     organisation = read_organisation(path)
     async with rt.uow() as uow:
-        await orgstore.sync_organisation(uow.conn, organisation)
+        await orgsync.sync_organisation(uow.conn, organisation)
+        planned = await timers.plan_missing(uow.conn)
         await uow.commit()
-    log.info("organisation_loaded", file=str(path), teams=len(organisation.teams))
+    log.info("organisation_loaded", file=str(path), teams=len(organisation.teams), timers=planned)
 
 
 def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
@@ -41,8 +43,9 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
                 "assignment, department tasks with SLAs, resolution proposals and hand-overs. "
                 "There is no endpoint that closes a case."
             ),
-            routers=[router],
+            routers=[router, admin_router],
             handlers=build_handlers,
             on_start=[load_organisation],
+            workers=[timers.timer_worker(settings.timer_poll_seconds, settings.timer_batch)],
         )
     )

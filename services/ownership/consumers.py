@@ -1,6 +1,6 @@
 """The events ownership reacts to, in one table."""
 
-from services.ownership import answers, reactions
+from services.ownership import answers, audits, reactions
 from shared.service import EventHandler, Runtime
 
 
@@ -13,4 +13,7 @@ def build_handlers(_: Runtime) -> dict[str, EventHandler]:
         "confirmation.confirmed": answers.answer,
         "confirmation.rejected": answers.answer,
         "confirmation.unclear": answers.answer,
+        "confirmation.no_answer": audits.note_no_answer,
+        "audit.requested": audits.note_audit_requested,
+        "audit.completed": audits.audit_completed,
     }

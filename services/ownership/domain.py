@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from services.ownership.calendar import ALWAYS, Calendar, add_business_hours
 from shared.errors import Conflict, DomainError, Forbidden
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -33,6 +34,8 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
     "propose_resolution": (WORKABLE, Status.resolution_proposed),
     "confirm": (frozenset({Status.resolution_proposed}), Status.closed),
     "reject": (frozenset({Status.resolution_proposed}), Status.reopened),
+    # An independent audit found the customer's problem not solved after all.
+    "audit_fail": (frozenset({Status.closed}), Status.reopened),
     "reassign": (OPEN, None),
 }
 
@@ -72,28 +75,79 @@ class Candidate:
     owner_id: str
     open_cases: int
     capacity: int | None = None
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    away: bool = False
+    on_shift: bool = True
 
     @property
     def has_room(self) -> bool:
         return self.capacity is None or self.open_cases < self.capacity
 
+    @property
+    def free(self) -> float:
+        return float("inf") if self.capacity is None else self.capacity - self.open_cases
 
-def choose_owner(candidates: Iterable[Candidate], lead: str) -> str:
-    """The least-loaded owner with room (ties by id); all full → least loaded; nobody → the lead."""
-    pool = sorted(candidates, key=lambda c: (c.open_cases, c.owner_id))
-    if not pool:
-        return lead
-    with_room = [c for c in pool if c.has_room]
-    return (with_room or pool)[0].owner_id
+    def fits(self, needs: "Needs") -> bool:
+        """Available, with room, and able to handle the topic and speak the customer's language."""
+        skilled = (
+            not self.skills
+            or not needs.topics
+            or any(normalise_key(s) in needs.topics for s in self.skills)
+        )
+        speaks = not self.languages or needs.language is None or needs.language in self.languages
+        return not self.away and self.has_room and skilled and speaks
 
 
-def due_after(start: datetime, hours: float) -> datetime:
-    return as_utc(start) + timedelta(hours=hours)
+@dataclass(frozen=True)
+class Needs:
+    # No topics: any owner's skills will do (a returning customer's owner, for one).
+    topics: frozenset[str] = frozenset()
+    language: str | None = None
+    previous_owner: str | None = None
 
 
-def case_due_at(start: datetime, priority: str, targets: Mapping[str, float]) -> datetime:
-    """Wall-clock resolution target for a priority, counted from when the case clock started."""
-    return due_after(start, targets[priority])
+def pick_owner(candidates: Iterable[Candidate], lead: str, needs: Needs) -> tuple[str, str]:
+    """(owner, rule): the customer's previous owner, else most free capacity (those on shift
+    first, so a case waits for the next shift only when nobody is working), else the lead."""
+    fitting = [c for c in candidates if c.fits(needs)]
+    if any(c.owner_id == needs.previous_owner for c in fitting):
+        return str(needs.previous_owner), "same_owner_as_before"
+    if not fitting:
+        return lead, "team_lead"
+    best = min(fitting, key=lambda c: (not c.on_shift, -c.free, c.open_cases, c.owner_id))
+    return best.owner_id, "most_free_capacity"
+
+
+def choose_owner(candidates: Iterable[Candidate], lead: str, needs: Needs | None = None) -> str:
+    return pick_owner(candidates, lead, needs or Needs())[0]
+
+
+def due_after(start: datetime, hours: float, cal: Calendar = ALWAYS) -> datetime:
+    """`hours` of the calendar's working time after `start`."""
+    return add_business_hours(as_utc(start), hours, cal)
+
+
+def case_due_at(
+    start: datetime, priority: str, targets: Mapping[str, float], cal: Calendar = ALWAYS
+) -> datetime:
+    """Resolution target for a priority in business hours, from when the case clock started."""
+    return due_after(start, targets[priority], cal)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    warning_at: datetime
+    due_at: datetime
+
+
+def deadline(start: datetime, hours: float, fraction: float, cal: Calendar) -> Deadline:
+    """When to warn (a fraction of the working time gone) and when the target is breached."""
+    return Deadline(due_after(start, hours * fraction, cal), due_after(start, hours, cal))
+
+
+def hours_between(start: datetime, end: datetime) -> float:
+    return (as_utc(end) - as_utc(start)) / timedelta(hours=1)
 
 
 class NotInCatalogue(DomainError):
@@ -149,6 +203,11 @@ def ensure_case_owner(role: str, subject: str, owner_id: str) -> None:
 
 def may_manage(role: str, subject: str, owner_id: str) -> bool:
     return role in {"supervisor", "admin"} or (role == "owner" and subject == owner_id)
+
+
+def may_acknowledge_task(role: str, subject: str, department: str) -> bool:
+    """Acknowledging says the department itself has seen the task: nobody stands in for it."""
+    return role == "department" and subject == department
 
 
 def may_complete_task(role: str, subject: str, department: str) -> bool:

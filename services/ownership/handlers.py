@@ -106,6 +106,8 @@ async def reassign(rt: Runtime, case_id: str, body: ReassignCreate, who: Princip
         target = await orgstore.active_owner(uow.conn, body.to_owner_id)
         if target is None:
             raise DomainError("unknown_owner", f"No active owner {body.to_owner_id!r}.", 422)
+        if target["away"]:
+            raise Conflict("owner_away", f"{target['id']} is away and cannot take cases.")
         if target["id"] == case["owner_id"]:
             raise Conflict("already_owner", f"{target['id']} already owns this case.")
         await uow.conn.execute(

@@ -11,6 +11,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    text,
 )
 
 from shared.tables import add_messaging_tables
@@ -46,6 +48,22 @@ owners = Table(
     Column("assignable", Boolean, nullable=False),
     Column("capacity", Integer),
     Column("active", Boolean, nullable=False),
+    # Empty skills or languages mean the owner takes any category or language.
+    Column("skills", JSON),
+    Column("languages", JSON),
+    Column("away", Boolean, nullable=False, server_default=false()),
+    # Working hours and time zone: off shift, an owner is chosen only when nobody is on shift.
+    Column("calendar_id", String(64)),
+)
+
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    # {"mon": "09:00-17:00", ...} and ["2026-12-25", ...], as written in the organisation file.
+    Column("hours", JSON, nullable=False),
+    Column("holidays", JSON, nullable=False),
 )
 
 departments = Table(
@@ -54,6 +72,7 @@ departments = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("active", Boolean, nullable=False),
+    Column("calendar_id", String(64)),
 )
 
 task_slas = Table(
@@ -77,6 +96,8 @@ sla_policy = Table(
     Column("id", String(16), primary_key=True),
     Column("warning_fraction", Float, nullable=False),
     Column("default_priority", String(2), nullable=False),
+    Column("calendar_id", String(64)),
+    Column("continuity_days", Float),
 )
 
 cases = Table(
@@ -89,6 +110,7 @@ cases = Table(
     Column("product", String(200)),
     Column("region", String(100)),
     Column("customer_key", String(64), nullable=False),
+    Column("language", String(16)),
     Column("customer_clock_started_at", DateTime(timezone=True), nullable=False),
     Column("status", String(32), nullable=False),
     Column("owner_id", String(64), ForeignKey("owners.id"), nullable=False),
@@ -110,6 +132,7 @@ cases = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_cases_owner_status", "owner_id", "status"),
     Index("ix_cases_status_due", "status", "due_at"),
+    Index("ix_cases_customer", "customer_key", "updated_at"),
 )
 
 pending_priorities = Table(
@@ -150,6 +173,8 @@ tasks = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("completed_by", String(200)),
     Column("note", Text),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(200)),
     Index("ix_tasks_case_status", "case_id", "status"),
     Index("ix_tasks_department_status", "department", "status", "due_at"),
 )
@@ -162,6 +187,44 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("response", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(8), nullable=False),
+    Column("subject_id", String(36), nullable=False),
+    Column("case_id", String(36), nullable=False),
+    Column("department", String(64)),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    # The SLA's due time, which a warning timer reports although it fires earlier.
+    Column("sla_due_at", DateTime(timezone=True), nullable=False),
+    Column("fired_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Only pending timers are in this index, so the scan reads the due ones and stops: its cost
+    # follows the timers due, not the timers open, however many cases are waiting.
+    Index(
+        "ix_timers_pending_due",
+        "due_at",
+        postgresql_where=text("fired_at IS NULL"),
+        sqlite_where=text("fired_at IS NULL"),
+    ),
+    Index("ix_timers_subject", "subject_id", "fired_at"),
+)
+
+org_audit = Table(
+    "org_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Index("ix_org_audit_entity", "entity", "entity_id", "id"),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

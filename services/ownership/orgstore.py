@@ -1,12 +1,16 @@
-"""The organisation in the database: written from the organisation file, read by the use cases."""
+"""The organisation in the database as the use cases read it: routing, owners, policies."""
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import OPEN, Candidate, normalise_key
+from services.ownership.calendar import ALWAYS, Calendar, is_working
+from services.ownership.domain import OPEN, Candidate, Status, normalise_key
 from services.ownership.models import (
+    calendars,
     case_targets,
     cases,
     departments,
@@ -16,78 +20,7 @@ from services.ownership.models import (
     team_categories,
     teams,
 )
-from services.ownership.organisation import OrganisationConfig
-from services.ownership.sqlutil import lock_key, upsert
-
-
-async def sync_organisation(conn: AsyncConnection, org: OrganisationConfig) -> None:
-    """Make the database say what the file says; running it twice changes nothing."""
-    await lock_key(conn, "organisation")
-    await _sync_teams(conn, org)
-    await _sync_departments(conn, org)
-    await upsert(
-        conn, case_targets, [{"priority": p, "hours": h} for p, h in org.case_targets.hours.items()]
-    )
-    policy = org.case_targets
-    await upsert(
-        conn,
-        sla_policy,
-        [
-            {
-                "id": "default",
-                "warning_fraction": policy.warning_fraction,
-                "default_priority": policy.default_priority,
-            }
-        ],
-    )
-
-
-async def _sync_teams(conn: AsyncConnection, org: OrganisationConfig) -> None:
-    team_rows = [
-        {"id": t, "name": c.name, "lead_id": c.lead, "is_default": c.default, "active": True}
-        for t, c in org.teams.items()
-    ]
-    await upsert(conn, teams, team_rows)
-    await conn.execute(update(teams).where(teams.c.id.not_in(org.teams)).values(active=False))
-    people: dict[str, dict[str, Any]] = {}
-    for team_id, team in org.teams.items():
-        for o in team.owners:
-            people[o.id] = {"id": o.id, "name": o.name, "team_id": team_id, "assignable": True}
-            people[o.id].update(capacity=o.capacity, active=True)
-    for team_id, team in org.teams.items():
-        people.setdefault(
-            team.lead,
-            {
-                "id": team.lead,
-                "name": team.lead_name or team.lead,
-                "team_id": team_id,
-                "assignable": False,
-                "capacity": None,
-                "active": True,
-            },
-        )
-    await upsert(conn, owners, list(people.values()))
-    await conn.execute(update(owners).where(owners.c.id.not_in(people)).values(active=False))
-    mapping = org.category_map()
-    await conn.execute(team_categories.delete().where(team_categories.c.category.not_in(mapping)))
-    await upsert(conn, team_categories, [{"category": c, "team_id": t} for c, t in mapping.items()])
-
-
-async def _sync_departments(conn: AsyncConnection, org: OrganisationConfig) -> None:
-    rows = [{"id": d, "name": c.name, "active": True} for d, c in org.departments.items()]
-    await upsert(conn, departments, rows)
-    await conn.execute(
-        update(departments).where(departments.c.id.not_in(org.departments)).values(active=False)
-    )
-    catalogue = [
-        {"department_id": d, "task_type": t, "hours": h}
-        for d, c in org.departments.items()
-        for t, h in c.tasks.items()
-    ]
-    # The catalogue is replaced whole: a task type dropped from the file must stop being offered.
-    await conn.execute(task_slas.delete())
-    if catalogue:
-        await conn.execute(task_slas.insert(), catalogue)
+from services.ownership.organisation import build_calendar
 
 
 async def team_for(conn: AsyncConnection, category: str, product: str | None) -> str:
@@ -119,12 +52,63 @@ async def candidates(conn: AsyncConnection, team_id: str) -> tuple[list[Candidat
     """The team's assignable owners with their open-case load, and the team's lead."""
     load = _open_load()
     rows = await conn.execute(
-        select(owners.c.id, owners.c.capacity, func.coalesce(load.c.open_cases, 0))
+        select(owners, func.coalesce(load.c.open_cases, 0).label("load"))
         .select_from(owners.outerjoin(load, load.c.owner_id == owners.c.id))
         .where(owners.c.team_id == team_id, owners.c.assignable, owners.c.active)
     )
     lead = await conn.scalar(select(teams.c.lead_id).where(teams.c.id == team_id))
-    return [Candidate(r[0], int(r[2]), r[1]) for r in rows], str(lead)
+    return [await candidate(conn, r._asdict()) for r in rows], str(lead)
+
+
+async def candidate(conn: AsyncConnection, row: dict[str, Any]) -> Candidate:
+    on_shift = row["calendar_id"] is None or is_working(
+        datetime.now(UTC), await calendar(conn, row["calendar_id"])
+    )
+    return Candidate(
+        row["id"],
+        int(row["load"]),
+        row["capacity"],
+        tuple(row["skills"] or ()),
+        tuple(row["languages"] or ()),
+        bool(row["away"]),
+        on_shift,
+    )
+
+
+async def previous_owner(
+    conn: AsyncConnection, customer_key: str, since: datetime, exclude: str
+) -> str | None:
+    """Who owns the customer's open case, or owned one closed since `since`; latest first."""
+    recent = cases.c.status != Status.closed.value
+    recent = recent | (cases.c.closed_at >= since)
+    return await conn.scalar(
+        select(cases.c.owner_id)
+        .where(cases.c.customer_key == customer_key, cases.c.id != exclude, recent)
+        .order_by(cases.c.updated_at.desc())
+        .limit(1)
+    )
+
+
+async def owner_candidate(conn: AsyncConnection, owner_id: str) -> tuple[Candidate, str] | None:
+    """An assignable active owner with their load, and their team."""
+    load = _open_load()
+    row = (
+        await conn.execute(
+            select(owners, func.coalesce(load.c.open_cases, 0).label("load"))
+            .select_from(owners.outerjoin(load, load.c.owner_id == owners.c.id))
+            .where(owners.c.id == owner_id, owners.c.assignable, owners.c.active)
+        )
+    ).first()
+    return (await candidate(conn, row._asdict()), str(row.team_id)) if row else None
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    hours: dict[str, float]
+    default_priority: str
+    warning_fraction: float
+    calendar: Calendar
+    continuity_days: float
 
 
 async def targets(conn: AsyncConnection) -> tuple[dict[str, float], str]:
@@ -132,6 +116,38 @@ async def targets(conn: AsyncConnection) -> tuple[dict[str, float], str]:
     rows = await conn.execute(select(case_targets.c.priority, case_targets.c.hours))
     default = await conn.scalar(select(sla_policy.c.default_priority))
     return {r[0]: float(r[1]) for r in rows}, str(default or "P3")
+
+
+async def case_policy(conn: AsyncConnection) -> CasePolicy:
+    hours, default = await targets(conn)
+    policy = (await conn.execute(select(sla_policy))).first()
+    if policy is None:
+        raise LookupError("no SLA policy; was the organisation loaded?")
+    return CasePolicy(
+        hours,
+        default,
+        float(policy.warning_fraction),
+        await calendar(conn, policy.calendar_id),
+        float(policy.continuity_days if policy.continuity_days is not None else 30),
+    )
+
+
+async def calendar(conn: AsyncConnection, calendar_id: str | None) -> Calendar:
+    """A stored calendar; none named means round the clock."""
+    if calendar_id is None:
+        return ALWAYS
+    row = (await conn.execute(select(calendars).where(calendars.c.id == calendar_id))).first()
+    if row is None:
+        return ALWAYS
+    holidays = [date.fromisoformat(d) for d in row.holidays]
+    return build_calendar(row.timezone, row.hours, holidays)
+
+
+async def department_calendar(conn: AsyncConnection, department: str) -> Calendar:
+    calendar_id = await conn.scalar(
+        select(departments.c.calendar_id).where(departments.c.id == department)
+    )
+    return await calendar(conn, calendar_id)
 
 
 async def catalogue(conn: AsyncConnection) -> dict[tuple[str, str], float]:
@@ -148,3 +164,12 @@ async def active_owner(conn: AsyncConnection, owner_id: str) -> dict[str, Any] |
         await conn.execute(select(owners).where(owners.c.id == owner_id, owners.c.active))
     ).first()
     return row._asdict() if row else None
+
+
+async def catalogue_of(conn: AsyncConnection, department: str) -> dict[str, float]:
+    rows = await conn.execute(
+        select(task_slas.c.task_type, task_slas.c.hours).where(
+            task_slas.c.department_id == department
+        )
+    )
+    return {r[0]: float(r[1]) for r in rows}

@@ -5,8 +5,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import OPEN
+from services.ownership.domain import OPEN, hours_between
 from services.ownership.models import (
+    calendars,
     case_targets,
     cases,
     departments,
@@ -18,7 +19,7 @@ from services.ownership.models import (
     teams,
     timeline,
 )
-from services.ownership.repository import OPEN_TASK, load_case, open_task_count, utc_row
+from services.ownership.repository import OPEN_TASK, load_case, now, open_task_count, utc_row
 from services.ownership.schemas import (
     CasePublic,
     DepartmentPublic,
@@ -32,7 +33,19 @@ from shared.errors import NotFound
 
 
 def case_public(row: dict[str, Any], open_tasks: int = 0) -> CasePublic:
-    return CasePublic.model_validate({**row, "team": row["team_id"], "open_tasks": open_tasks})
+    """The case with both clocks: the customer's from receipt, the internal SLA from its start."""
+    end = row["closed_at"] or now()
+    clock = hours_between(row["customer_clock_started_at"], end)
+    breached = row["due_at"] is not None and row["due_at"] < end
+    return CasePublic.model_validate(
+        {
+            **row,
+            "team": row["team_id"],
+            "open_tasks": open_tasks,
+            "customer_clock_hours": round(clock, 4),
+            "breached": breached,
+        }
+    )
 
 
 async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
@@ -141,7 +154,13 @@ async def _departments(conn: AsyncConnection) -> list[DepartmentPublic]:
     for department_id, task_type, hours in await conn.execute(select(task_slas)):
         catalogue.setdefault(department_id, {})[task_type] = hours
     return [
-        DepartmentPublic(id=d.id, name=d.name, active=d.active, tasks=catalogue.get(d.id, {}))
+        DepartmentPublic(
+            id=d.id,
+            name=d.name,
+            active=d.active,
+            tasks=catalogue.get(d.id, {}),
+            calendar=d.calendar_id,
+        )
         for d in await conn.execute(select(departments).order_by(departments.c.id))
     ]
 
@@ -154,4 +173,10 @@ async def _policy(conn: AsyncConnection) -> dict[str, Any]:
         "case_targets": targets,
         "warning_fraction": policy.warning_fraction if policy else 0.0,
         "default_priority": policy.default_priority if policy else "",
+        "calendar": policy.calendar_id if policy else None,
+        "continuity_days": policy.continuity_days if policy else None,
+        "calendars": {
+            c.id: {"timezone": c.timezone, "hours": c.hours, "holidays": c.holidays}
+            for c in await conn.execute(select(calendars).order_by(calendars.c.id))
+        },
     }

@@ -4,17 +4,20 @@ Each runs inside the dispatcher's unit of work, which commits after it returns; 
 broker redeliver, which is what a case that has not arrived yet needs.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership import orgstore
+from services.ownership import orgstore, timers
 from services.ownership.domain import (
+    Needs,
     Status,
     as_utc,
-    case_due_at,
-    choose_owner,
+    deadline,
+    normalise_key,
+    pick_owner,
     transition,
 )
 from services.ownership.models import cases, pending_priorities
@@ -50,12 +53,14 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
     await lock_key(conn, f"case:{case_id}")
     if await load_case(conn, case_id) is not None:
         return
-    team, owner_id, rule = await _assign(conn, data)
-    hours, default_priority = await orgstore.targets(conn)
+    policy = await orgstore.case_policy(conn)
+    team, owner_id, rule = await _assign(conn, data, case_id, policy.continuity_days)
     pending = await _take_pending(conn, case_id)
     started, at = as_utc(data.received_at), now()
     priority = pending.priority if pending else None
-    due_at = case_due_at(started, priority or default_priority, hours)
+    hours = policy.hours[priority or policy.default_priority]
+    when = deadline(started, hours, policy.warning_fraction, policy.calendar)
+    due_at = when.due_at
     status = transition("assign", Status.received)
     await conn.execute(
         cases.insert().values(
@@ -66,6 +71,7 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
             product=data.product,
             region=data.region,
             customer_key=data.customer_key,
+            language=data.language,
             customer_clock_started_at=started,
             status=status,
             owner_id=owner_id,
@@ -81,6 +87,7 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
             updated_at=at,
         )
     )
+    await timers.plan(conn, "case", case_id, case_id, when)
     received = {"status": Status.received, "channel": data.channel.value, "category": data.category}
     await append(conn, case_id, "received", "customer", received, at=started)
     assigned = {"status": status, "owner_id": owner_id, "team": team, "rule": rule}
@@ -92,12 +99,27 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
     uow.emit(caused_event("case.assigned", assignment, case_id, envelope))
 
 
-async def _assign(conn: AsyncConnection, data: ComplaintReceived) -> tuple[str, str, str]:
+async def _assign(
+    conn: AsyncConnection, data: ComplaintReceived, case_id: str, continuity_days: float
+) -> tuple[str, str, str]:
     """(team, owner, rule used); assignments within a team are serialised so loads stay true."""
+    needs = Needs(
+        frozenset(normalise_key(k) for k in (data.category, data.product) if k),
+        data.language,
+    )
+    since = as_utc(data.received_at) - timedelta(days=continuity_days)
+    known = await orgstore.previous_owner(conn, data.customer_key, since, case_id)
+    if known is not None and (found := await orgstore.owner_candidate(conn, known)):
+        previous, previous_team = found
+        # The customer should not have to tell the story again, even in another team's topic.
+        if previous.fits(Needs(language=data.language)):
+            await lock_key(conn, f"team:{previous_team}")
+            return previous_team, known, "same_owner_as_before"
     team = await orgstore.team_for(conn, data.category, data.product)
     await lock_key(conn, f"team:{team}")
     pool, lead = await orgstore.candidates(conn, team)
-    return team, choose_owner(pool, lead), "least_loaded" if pool else "team_lead"
+    owner_id, rule = pick_owner(pool, lead, needs)
+    return team, owner_id, rule
 
 
 async def _take_pending(conn: AsyncConnection, case_id: str) -> Any:
@@ -127,10 +149,13 @@ async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
         return
     case = await load_case(conn, case_id)
     assert case is not None
-    hours, _ = await orgstore.targets(conn)
+    policy = await orgstore.case_policy(conn)
     due_at = case["due_at"]
     if case["status"] != Status.closed:
-        due_at = case_due_at(case["sla_started_at"], data.priority, hours)
+        hours = policy.hours[data.priority]
+        when = deadline(case["sla_started_at"], hours, policy.warning_fraction, policy.calendar)
+        due_at = when.due_at
+        await timers.plan(conn, "case", case_id, case_id, when)
     await save_case(
         conn, case_id, priority=data.priority, priority_reasons=list(data.reasons), due_at=due_at
     )

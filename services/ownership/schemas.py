@@ -57,7 +57,12 @@ class CasePublic(BaseModel):
     closed_at: datetime | None
     outcome: str | None
     reopen_count: int
+    language: str | None = None
     open_tasks: int = 0
+    customer_clock_hours: float = Field(
+        0.0, description="Receipt to the customer's confirmation (or now); never paused."
+    )
+    breached: bool = Field(False, description="Internal SLA: due_at passed while open.")
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +96,8 @@ class TaskPublic(BaseModel):
     completed_at: datetime | None = None
     completed_by: str | None = None
     note: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
 
 
 class TaskList(BaseModel):
@@ -104,6 +111,10 @@ class OwnerLoad(BaseModel):
     capacity: int | None
     active: bool
     open_cases: int
+    skills: list[str] | None = None
+    languages: list[str] | None = None
+    away: bool = False
+    calendar_id: str | None = None
 
 
 class TeamPublic(BaseModel):
@@ -120,7 +131,8 @@ class DepartmentPublic(BaseModel):
     id: str
     name: str
     active: bool
-    tasks: dict[str, float] = Field(description="Hours per task type: the SLA catalogue.")
+    tasks: dict[str, float] = Field(description="Business hours per task type: the catalogue.")
+    calendar: str | None = Field(None, description="Business-hours calendar; none: 24/7.")
 
 
 class OrganisationPublic(BaseModel):
@@ -129,3 +141,6 @@ class OrganisationPublic(BaseModel):
     case_targets: dict[str, float] = Field(description="Resolution hours per priority.")
     warning_fraction: float
     default_priority: str
+    calendar: str | None = Field(None, description="Calendar of the case targets; none: 24/7.")
+    continuity_days: float | None = None
+    calendars: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -13,6 +13,10 @@ class OwnershipSettings(ServiceSettings):
         "ownership", "organisation_file", Path("config/organisation.toml")
     )
 
+    # How often each replica looks for due SLA timers, and how many it claims per transaction.
+    timer_poll_seconds: float = service_field("ownership", "timer_poll_seconds", 1.0)
+    timer_batch: int = service_field("ownership", "timer_batch", 200)
+
     @property
     def organisation_path(self) -> Path:
         """A relative ORGANISATION_FILE is read from the repository root, whatever the cwd."""

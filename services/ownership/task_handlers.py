@@ -5,11 +5,12 @@ from typing import Any
 
 from sqlalchemy import update
 
-from services.ownership import orgstore
+from services.ownership import orgstore, timers
 from services.ownership.domain import (
     Status,
     actor,
-    due_after,
+    deadline,
+    may_acknowledge_task,
     may_complete_task,
     may_manage,
     task_hours,
@@ -32,7 +33,7 @@ from services.ownership.repository import (
 from services.ownership.schemas import TaskComplete, TaskCreate, TaskPublic
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden
-from shared.events import TaskCompleted, TaskCreated
+from shared.events import TaskAcknowledged, TaskCompleted, TaskCreated
 from shared.service import Runtime
 
 
@@ -49,11 +50,14 @@ async def create_task(
             return TaskPublic.model_validate(prior), True
         hours = task_hours(await orgstore.catalogue(uow.conn), body.department, body.type)
         status = transition("create_task", case["status"])
-        at = now()
+        at, policy = now(), await orgstore.case_policy(uow.conn)
+        cal = await orgstore.department_calendar(uow.conn, body.department)
+        when = deadline(at, hours, policy.warning_fraction, cal)
         row = {"id": str(uuid.uuid4()), "case_id": case_id, **body.model_dump()}
-        row.update(status=OPEN_TASK, due_at=due_after(at, hours), created_at=at)
+        row.update(status=OPEN_TASK, due_at=when.due_at, created_at=at)
         row["created_by"] = actor(who.role, who.subject)
         await uow.conn.execute(tasks.insert().values(**row))
+        await timers.plan(uow.conn, "task", row["id"], case_id, when, body.department)
         await save_case(uow.conn, case_id, status=status)
         detail = {k: row[k] for k in ("department", "type", "description")}
         detail.update(task_id=row["id"], due_at=row["due_at"].isoformat(), status=status)
@@ -88,6 +92,7 @@ async def complete_task(
             .where(tasks.c.id == task_id)
             .values(status=DONE_TASK, completed_at=at, completed_by=by, note=body.note)
         )
+        await timers.cancel(uow.conn, task_id)
         detail: dict[str, Any] = {"task_id": task_id, "department": task.department}
         detail.update(type=task.type, note=body.note)
         if await open_task_count(uow.conn, task.case_id) == 0 and (
@@ -104,6 +109,39 @@ async def complete_task(
             completed_at=at,
         )
         uow.emit(command_event("task.completed", data, task.case_id, task.department))
+        await uow.commit()
+    async with rt.uow() as uow:
+        return await task_view(uow.conn, task_id)
+
+
+async def acknowledge_task(rt: Runtime, task_id: str, who: Principal) -> TaskPublic:
+    """The department says it has the task; its SLA clock keeps running."""
+    async with rt.uow() as uow:
+        task = await task_view(uow.conn, task_id)
+        await take_case(uow.conn, task.case_id)
+        task = await task_view(uow.conn, task_id)
+        if not may_acknowledge_task(who.role, who.subject, task.department):
+            raise Forbidden("not_task_department", f"Only {task.department} may acknowledge.")
+        if task.status != OPEN_TASK:
+            raise Conflict("task_not_open", f"Task {task_id} is already {task.status}.")
+        if task.acknowledged_at is not None:
+            raise Conflict("task_already_acknowledged", f"Task {task_id} is acknowledged.")
+        at, by = now(), actor(who.role, who.subject)
+        await uow.conn.execute(
+            update(tasks)
+            .where(tasks.c.id == task_id)
+            .values(acknowledged_at=at, acknowledged_by=by)
+        )
+        detail = {"task_id": task_id, "department": task.department, "type": task.type}
+        await append(uow.conn, task.case_id, "task_acknowledged", by, detail)
+        data = TaskAcknowledged(
+            task_id=task_id,
+            department=task.department,
+            type=task.type,
+            due_at=task.due_at,
+            acknowledged_at=at,
+        )
+        uow.emit(command_event("task.acknowledged", data, task.case_id, task.department))
         await uow.commit()
     async with rt.uow() as uow:
         return await task_view(uow.conn, task_id)

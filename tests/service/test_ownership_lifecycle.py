@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from services.ownership.app import create_app
+from services.ownership.domain import as_utc
+from services.ownership.models import timers
 from shared.events import ConfirmationAnswered, Envelope
 from tests import conftest
 from tests.service.test_ownership import (
@@ -195,6 +198,13 @@ async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
     )
     restarted = at(after["sla_started_at"])
     assert at(after["due_at"]) == restarted + timedelta(hours=72) > datetime.now(UTC)
+    # The case SLA timers restart with it; the customer clock keeps its start at receipt.
+    assert await pending_timers(desk, case["id"]) == {
+        "warning": restarted + timedelta(hours=72 * 0.75),
+        "breach": at(after["due_at"]),
+    }
+    assert after["customer_clock_started_at"] == case["customer_clock_started_at"]
+    assert after["customer_clock_hours"] >= case["customer_clock_hours"]
     entry = (await desk.timeline(case["id"]))[-1]
     assert entry["kind"] == "reopened" and entry["detail"]["evidence"] == "NO, still charged twice"
     second = await propose(desk, case, outcome="cannot_fulfil")
@@ -202,6 +212,17 @@ async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
     await desk.publish(answer(case["id"], "confirmed", attested=True))
     closed = await desk.wait_case(case["id"], lambda c: c["status"] == "closed")
     assert closed["outcome"] == "not_fulfilled" and closed["reopen_count"] == 1
+    assert await pending_timers(desk, case["id"]) == {}
+
+
+async def pending_timers(desk: Desk, case_id: str) -> dict[str, datetime]:
+    async with desk.app.state.engine.connect() as conn:
+        rows = await conn.execute(
+            select(timers.c.kind, timers.c.due_at).where(
+                timers.c.subject_id == case_id, timers.c.fired_at.is_(None)
+            )
+        )
+        return {kind: as_utc(due) for kind, due in rows}
 
 
 async def test_unclear_answer_leaves_the_proposal_with_its_owner(desk: Desk) -> None:

@@ -76,11 +76,11 @@ def test_least_loaded_owner_wins_and_ties_go_by_id() -> None:
     assert choose_owner([Candidate("bob", 0), Candidate("alice", 2)], lead="maria") == "bob"
 
 
-def test_owners_at_capacity_are_passed_over_unless_everyone_is_full() -> None:
+def test_owners_at_capacity_are_passed_over_and_when_everyone_is_full_the_lead_takes_it() -> None:
     pool = [Candidate("alice", 2, capacity=2), Candidate("bob", 5, capacity=10)]
     assert choose_owner(pool, lead="maria") == "bob"
     full = [Candidate("alice", 3, capacity=2), Candidate("bob", 5, capacity=5)]
-    assert choose_owner(full, lead="maria") == "alice"
+    assert choose_owner(full, lead="maria") == "maria"
 
 
 def test_a_team_without_owners_gives_the_case_to_its_lead() -> None:

@@ -45,8 +45,11 @@ def test_demo_organisation_is_valid_and_covers_the_expected_shape() -> None:
     assert org.departments["logistics"].tasks["redelivery"] == 48
     assert org.departments["technical"].tasks["investigation"] == 72
     assert org.departments["legal"].tasks["review"] == 120
-    assert org.case_targets.hours == {"P1": 4, "P2": 24, "P3": 72, "P4": 120}
+    assert org.case_targets.hours == {"P1": 4, "P2": 16, "P3": 40, "P4": 80}
     assert org.case_targets.warning_fraction == 0.75
+    assert org.case_targets.calendar == "care_desk"
+    assert org.calendars["back_office"].calendar().timezone == "America/New_York"
+    assert {d.calendar for d in org.departments.values()} == {"back_office", "operations"}
     categories = org.category_map()
     assert categories["debt collection"] == "billing"
     assert categories["mortgage"] == "product"
