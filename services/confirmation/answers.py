@@ -1,20 +1,21 @@
-"""The customer's answer: one use case for every inbound channel (SMTP today, webhooks later).
+"""The customer's answer: one use case for every inbound channel (SMTP, webhooks, the page).
 
 A reply is recorded whatever happens to it. It becomes `confirmation.confirmed` / `.rejected`
-/ `.unclear` only when it carries the token of a pending request on the same channel and comes
-from the original address; the token is consumed in the same transaction as the event.
+/ `.unclear` only when it carries a live token of a pending request on the same channel and
+comes from the original address or number; the request is answered in the same transaction
+as the event, so a token answers once.
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, update
 
-from services.confirmation import domain
+from services.confirmation import domain, lookup
 from services.confirmation.domain import Reason, Status, Verdict
-from services.confirmation.models import complaints, inbound_messages, requests
+from services.confirmation.models import inbound_messages, requests
 from shared.events import Channel, ConfirmationAnswered, new_event
 from shared.logging import get_logger
 from shared.service import Runtime
@@ -37,6 +38,14 @@ class Reply:
     message_id: str | None = None
     automatic: bool = False
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    token: str | None = None  # given outright by the confirmation page, else found in the text
+    choice: Verdict | None = None  # the page's button; the comment can only make it unclear
+    refused: Reason | None = None  # the transport already refused it (a bad signature)
+    signature: str | None = None  # a webhook's verified signature: accepted once only
+    request_id: str | None = None  # an attestation names its request outright
+    attested: bool = False  # the owner records what the customer said, with evidence
+    evidence_type: str | None = None
+    evidence_ref: str | None = None
 
     @property
     def senders(self) -> tuple[str | None, ...]:
@@ -56,12 +65,30 @@ class ReplyResult:
 
 async def receive_reply(rt: Runtime, reply: Reply) -> ReplyResult:
     """Record the reply and, when it is the customer's answer, act on it."""
-    token = domain.find_token(reply.subject, reply.body)
     async with rt.uow() as uow:
-        request = await _request_with_token(uow, token)
-        facts = None if request is None else _facts(request)
-        reason = domain.refusal(facts, reply.channel, reply.senders, reply.automatic)
-        verdict = domain.classify_reply(reply.new_text) if reason is None else Verdict.rejected
+        request, expires_at = await lookup.find_request(uow, reply)
+        if reply.attested and request is not None:
+            reply = replace(reply, channel=Channel(request.channel))
+        transport = reply.refused or await lookup.replayed(uow, reply)
+        if reply.attested:
+            reason = transport or await _attestation_refusal(uow, reply, request)
+            verdict = (
+                domain.meaning(reply.new_text, reply.choice, acknowledging=False)
+                if reason is None
+                else Verdict.rejected
+            )
+        else:
+            facts = None if request is None else lookup.facts_of(request, expires_at)
+            verdict, reason = domain.gate(
+                facts,
+                reply.channel,
+                reply.senders,
+                reply.new_text,
+                automatic=reply.automatic,
+                now=reply.received_at,
+                transport=transport,
+                choice=reply.choice,
+            )
         if request is not None and reason is None and not await _consume(uow, request, verdict):
             # Another reply with the same token committed first: that one is the answer.
             verdict, reason = Verdict.rejected, Reason.token_used
@@ -77,34 +104,22 @@ async def receive_reply(rt: Runtime, reply: Reply) -> ReplyResult:
     return result
 
 
-async def _mentioned_complaint(uow: UnitOfWork, reply: Reply) -> str | None:
-    """Attribute a reply without a usable token by the reference it quotes (visibility only)."""
-    reference = domain.find_reference(reply.subject, reply.body)
-    if reference is None:
-        return None
-    found = await uow.conn.scalar(
-        select(complaints.c.id).where(complaints.c.reference == reference)
-    )
-    return None if found is None else str(found)
-
-
-async def _request_with_token(uow: UnitOfWork, token: str | None) -> Row[Any] | None:
-    if token is None:
-        return None
-    query = select(requests).where(requests.c.token_hash == domain.hash_token(token))
-    return (await uow.conn.execute(query)).first()
-
-
-def _facts(request: Row[Any]) -> domain.RequestFacts:
-    return domain.RequestFacts(
-        status=request.status, channel=request.channel, contact=request.contact
-    )
+async def _attestation_refusal(
+    uow: UnitOfWork, reply: Reply, request: Row[Any] | None
+) -> Reason | None:
+    if request is None:
+        return Reason.unknown_token
+    owner = await lookup.current_owner(uow, request)
+    facts = lookup.facts_of(request, None)
+    return domain.attestation_refusal(facts, owner, reply.sender or "", reply.evidence_type)
 
 
 async def _consume(uow: UnitOfWork, request: Row[Any], verdict: Verdict) -> bool:
     """Conditional on the request still being pending, so two racing replies cannot both win."""
-    values: dict[str, Any] = {"last_reply_at": datetime.now(UTC)}
+    values: dict[str, Any] = {"last_reply_at": datetime.now(UTC), "next_reminder_at": None}
     status = domain.ANSWER_STATUS.get(verdict)
+    if status is None and request.channel in domain.LINK_CHANNELS:
+        status = Status.unclear  # a link answers once, even when the answer needs the owner
     if status is not None:
         values.update(
             status=status.value, answer=verdict.value, answered_at=values["last_reply_at"]
@@ -122,11 +137,20 @@ def _announce(uow: UnitOfWork, request: Row[Any], reply: Reply, verdict: Verdict
         request_id=request.id,
         channel=Channel(request.channel),
         received_at=reply.received_at,
-        evidence=domain.evidence(reply.new_text),
-        attested=False,
+        evidence=_evidence(reply),
+        attested=reply.attested,
     )
     event_type = domain.ANSWER_EVENT[verdict]
     uow.emit(new_event(event_type, data, producer=PRODUCER, complaint_id=request.complaint_id))
+
+
+def _evidence(reply: Reply) -> str:
+    if reply.attested:
+        said = f"{reply.evidence_type} {reply.evidence_ref}: {reply.new_text}"
+        return domain.evidence(f"[attested {reply.choice}] {said}")
+    if reply.choice is None:
+        return domain.evidence(reply.new_text)
+    return domain.evidence(f"[{reply.choice.value}] {reply.new_text}")
 
 
 async def _record(
@@ -138,7 +162,9 @@ async def _record(
 ) -> ReplyResult:
     inbound_id = str(uuid.uuid4())
     complaint_id = (
-        request.complaint_id if request is not None else await _mentioned_complaint(uow, reply)
+        request.complaint_id
+        if request is not None
+        else await lookup.mentioned_complaint(uow, reply)
     )
     request_id = None if request is None else request.id
     await uow.conn.execute(
@@ -155,6 +181,9 @@ async def _record(
             verdict=verdict.value,
             reason=None if reason is None else reason.value,
             received_at=reply.received_at,
+            attested=reply.attested,
+            evidence_type=reply.evidence_type,
+            evidence_ref=reply.evidence_ref,
         )
     )
     return ReplyResult(inbound_id, verdict, reason, request_id, complaint_id)

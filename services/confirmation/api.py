@@ -1,24 +1,88 @@
-"""Confirmation HTTP routes: they only translate to handlers."""
+"""Confirmation HTTP routes for staff and front ends: they only translate to use cases."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
+from services.confirmation.answers import Reply, receive_reply
+from services.confirmation.domain import Reason, Verdict
 from services.confirmation.queries import confirmations_of
-from services.confirmation.schemas import ConfirmationsPublic
+from services.confirmation.schemas import AnswerPublic, AttestationCreate, ConfirmationsPublic
 from shared.auth import Principal, require
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.events import Channel
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["confirmations"])
 
-Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
+Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "frontend"))]
+Owner = Annotated[Principal, Depends(require("owner"))]
 
 
 @router.get("/confirmations", response_model=ConfirmationsPublic)
 async def list_confirmations(
     rt: RuntimeDep,
-    _: Reader,
+    who: Reader,
     complaint_id: Annotated[str, Query(min_length=1, max_length=36)],
 ) -> ConfirmationsPublic:
     """A complaint's confirmation requests, the messages sent and the replies received."""
-    return await confirmations_of(rt, complaint_id)
+    return await confirmations_of(rt, complaint_id, with_links=who.role == "frontend")
+
+
+class Unprocessable(DomainError):
+    status_code = 422
+
+
+_REFUSED_AS: dict[Reason, type[DomainError]] = {
+    Reason.not_owner: Forbidden,
+    Reason.wrong_channel: Conflict,
+    Reason.token_used: Conflict,
+    Reason.unknown_token: NotFound,
+    Reason.evidence_mismatch: Unprocessable,
+}
+_MESSAGES = {
+    Reason.not_owner: "Only the case's current owner may attest the customer's answer.",
+    Reason.wrong_channel: "This request is answered by the customer on its own channel.",
+    Reason.token_used: "This request is no longer awaiting an answer.",
+    Reason.unknown_token: "No such confirmation request.",
+    Reason.evidence_mismatch: "The evidence does not fit the channel: call_reference for "
+    "phone, visit_note for walk_in, letter_scan for letter.",
+}
+
+
+@router.post(
+    "/confirmations/{request_id}/attestations", response_model=AnswerPublic, status_code=201
+)
+async def attest(
+    rt: RuntimeDep,
+    who: Owner,
+    request: Request,
+    body: AttestationCreate,
+    request_id: Annotated[str, Path(min_length=1, max_length=36)],
+) -> AnswerPublic:
+    """The owner records what the customer said on the phone, at a counter or in a letter."""
+    clock = request.app.state.clock
+    reply = Reply(
+        channel=Channel.phone,  # replaced by the request's own channel once it is found
+        sender=who.subject,
+        envelope_sender=None,
+        subject=f"attestation {body.evidence_type}",
+        body="",
+        new_text=body.customer_words,
+        received_at=clock(),
+        choice=Verdict(body.answer),
+        request_id=request_id,
+        attested=True,
+        evidence_type=body.evidence_type,
+        evidence_ref=body.evidence_ref,
+    )
+    result = await receive_reply(rt, reply)
+    if result.reason is not None:
+        error = _REFUSED_AS.get(result.reason, Conflict)
+        raise error(result.reason.value, _MESSAGES.get(result.reason, "Not accepted."))
+    return AnswerPublic(
+        inbound_id=result.inbound_id,
+        request_id=result.request_id,
+        verdict=result.verdict.value,
+        reason=None,
+    )

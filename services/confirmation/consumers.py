@@ -1,22 +1,35 @@
 """The events confirmation consumes, each with the use case that handles it."""
 
-from services.confirmation import handlers
+import random
+from collections.abc import Callable
+
+from services.confirmation import audits, handlers, owners
+from services.confirmation.clock import Clock
 from services.confirmation.settings import ConfirmationSettings
 from shared.events import Envelope
 from shared.service import EventHandler, Runtime
 from shared.uow import UnitOfWork
 
 
-def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
-    settings = rt.settings
-    assert isinstance(settings, ConfirmationSettings)
+def handlers_with(clock: Clock, rng: random.Random) -> Callable[[Runtime], dict[str, EventHandler]]:
+    def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
+        settings = rt.settings
+        assert isinstance(settings, ConfirmationSettings)
 
-    async def resolution_proposed(uow: UnitOfWork, envelope: Envelope) -> None:
-        await handlers.request_confirmation(uow, envelope, settings)
+        async def resolution_proposed(uow: UnitOfWork, envelope: Envelope) -> None:
+            await handlers.request_confirmation(uow, envelope, settings, clock())
 
-    return {
-        "complaint.received": handlers.remember_complaint,
-        "case.resolution_proposed": resolution_proposed,
-        "case.closed": handlers.close_requests,
-        "case.reopened": handlers.retire_open_requests,
-    }
+        async def case_closed(uow: UnitOfWork, envelope: Envelope) -> None:
+            await handlers.close_requests(uow, envelope)
+            await audits.maybe_audit(uow, envelope, settings, rng, clock())
+
+        return {
+            "complaint.received": handlers.remember_complaint,
+            "case.assigned": owners.track_owner,
+            "case.reassigned": owners.track_owner,
+            "case.resolution_proposed": resolution_proposed,
+            "case.closed": case_closed,
+            "case.reopened": handlers.retire_open_requests,
+        }
+
+    return build_handlers

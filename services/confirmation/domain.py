@@ -9,18 +9,50 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
-from email_validator import EmailNotValidError, validate_email
-
+from services.confirmation.classifier import Verdict, classify_reply, doubts, meaning
+from services.confirmation.identity import (
+    canonical_address,
+    canonical_number,
+    same_address,
+    same_number,
+    same_sender,
+)
 from shared.events import Channel
 
-# The channels whose confirmation requests this service delivers itself today.
-DELIVERED_CHANNELS = {Channel.email}
+__all__ = [
+    "Verdict",
+    "canonical_address",
+    "canonical_number",
+    "classify_reply",
+    "doubts",
+    "gate",
+    "meaning",
+    "same_address",
+    "same_number",
+]
+
+# Channels on which the service sends the question itself and reads the answer.
+MESSAGE_CHANNELS = frozenset({Channel.email, Channel.sms, Channel.web, Channel.chat})
+# Channels answered through the confirmation page (a single-use link).
+LINK_CHANNELS = frozenset({Channel.web, Channel.chat})
+# Channels where the owner records what the customer said, with evidence.
+ATTESTED_CHANNELS = frozenset({Channel.phone, Channel.walk_in, Channel.letter})
+EVIDENCE_TYPES = {
+    Channel.phone: "call_reference",
+    Channel.walk_in: "visit_note",
+    Channel.letter: "letter_scan",
+}
 
 TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to copy by hand
 TOKEN_LENGTH = 14  # 14 symbols x 5 bits = 70 bits of randomness
 TOKEN_PATTERN = re.compile(rf"#([{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}})(?![A-Z0-9])", re.IGNORECASE)
+SMS_TOKEN_LENGTH = 6  # fits a text message; the sender's number is checked as well
+SMS_TOKEN_PATTERN = re.compile(
+    rf"#([{TOKEN_ALPHABET}]{{{SMS_TOKEN_LENGTH}}})(?![A-Z0-9])", re.IGNORECASE
+)
 _SUBJECT_CLAIM = re.compile(r"\[[^\[\]]*#([A-Za-z0-9]{1,64})\s*\]")
 EVIDENCE_LIMIT = 2000
 
@@ -30,18 +62,12 @@ class Status(StrEnum):
     awaiting_channel = "awaiting_channel"
     confirmed = "confirmed"
     rejected = "rejected"
+    unclear = "unclear"  # a page's answer that needs the owner; its link is spent
     superseded = "superseded"
     closed = "closed"
 
 
-OPEN_STATUSES = (Status.pending, Status.awaiting_channel)
-
-
-class Verdict(StrEnum):
-    yes = "yes"
-    no = "no"
-    unclear = "unclear"
-    rejected = "rejected"  # the message was not accepted as an answer; `reason` says why
+OPEN_STATUSES = (Status.pending, Status.awaiting_channel, Status.unclear)
 
 
 class Reason(StrEnum):
@@ -50,6 +76,13 @@ class Reason(StrEnum):
     sender_mismatch = "sender_mismatch"
     wrong_channel = "wrong_channel"
     auto_reply = "auto_reply"
+    token_expired = "token_expired"
+    missing_signature = "missing_signature"
+    bad_signature = "bad_signature"
+    stale_timestamp = "stale_timestamp"
+    replayed = "replayed"
+    not_owner = "not_owner"
+    evidence_mismatch = "evidence_mismatch"
 
 
 ANSWER_EVENT = {
@@ -60,12 +93,18 @@ ANSWER_EVENT = {
 ANSWER_STATUS = {Verdict.yes: Status.confirmed, Verdict.no: Status.rejected}
 
 
-def status_for_new_request(channel: Channel) -> Status:
-    return Status.pending if channel in DELIVERED_CHANNELS else Status.awaiting_channel
+def new_token(length: int = TOKEN_LENGTH) -> str:
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(length))
 
 
-def new_token() -> str:
-    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+def token_for(channel: Channel) -> str:
+    """A text message has little room: its code is short, and the number is checked too."""
+    return new_token(SMS_TOKEN_LENGTH if channel == Channel.sms else TOKEN_LENGTH)
+
+
+def find_sms_token(text: str) -> str | None:
+    match = SMS_TOKEN_PATTERN.search(text) or TOKEN_PATTERN.search(text)
+    return match.group(1).upper() if match else None
 
 
 def hash_token(token: str) -> str:
@@ -97,27 +136,7 @@ def find_reference(subject: str, body: str) -> str | None:
 
 def redact_tokens(text: str) -> str:
     """Whoever reads stored messages must not be able to answer in the customer's place."""
-    return TOKEN_PATTERN.sub("#[token]", text)
-
-
-def canonical_address(address: str) -> str | None:
-    """An email address in the form intake stores, compared case-insensitively; None if invalid.
-
-    Case is ignored in the local part too: providers treat it so, and the token, not the
-    spelling of the address, is what proves the reply is the customer's.
-    """
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized.casefold()
-    except (EmailNotValidError, ValueError):
-        return None
-
-
-def same_address(original: str, *candidates: str | None) -> bool:
-    """Every given candidate is the original address (a missing one counts as a mismatch)."""
-    expected = canonical_address(original)
-    if expected is None or not candidates:
-        return False
-    return all(c is not None and canonical_address(c) == expected for c in candidates)
+    return SMS_TOKEN_PATTERN.sub("#[token]", TOKEN_PATTERN.sub("#[token]", text))
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,8 @@ class RequestFacts:
     status: str
     channel: str
     contact: str
+    expires_at: datetime | None = None
+    outcome: str = "resolved"
 
 
 def refusal(
@@ -132,18 +153,36 @@ def refusal(
     channel: Channel,
     senders: tuple[str | None, ...],
     automatic: bool = False,
+    now: datetime | None = None,
 ) -> Reason | None:
     """Why a reply cannot count as the customer's answer, or None when it can."""
     if request is None:
         return Reason.unknown_token
-    if request.channel != channel:
+    if request.channel != channel or channel in ATTESTED_CHANNELS:
         return Reason.wrong_channel
     if request.status != Status.pending:
         return Reason.token_used
+    if request.expires_at is not None and now is not None and now >= request.expires_at:
+        return Reason.token_expired
     if automatic:
         return Reason.auto_reply
-    if not same_address(request.contact, *senders):
+    if not same_sender(request.channel, request.contact, senders):
         return Reason.sender_mismatch
+    return None
+
+
+def attestation_refusal(
+    request: RequestFacts, owner_id: str, attester: str, evidence_type: str | None
+) -> Reason | None:
+    """Why the attester may not record this answer: only the current owner, only in person."""
+    if request.channel not in ATTESTED_CHANNELS:
+        return Reason.wrong_channel
+    if attester != owner_id:
+        return Reason.not_owner
+    if request.status != Status.pending:
+        return Reason.token_used
+    if EVIDENCE_TYPES[Channel(request.channel)] != evidence_type:
+        return Reason.evidence_mismatch
     return None
 
 
@@ -151,48 +190,23 @@ def evidence(text: str) -> str:
     return redact_tokens(text).strip()[:EVIDENCE_LIMIT]
 
 
-# --- What a reply means --------------------------------------------------------------------
+def gate(
+    request: RequestFacts | None,
+    channel: Channel,
+    senders: tuple[str | None, ...],
+    text: str,
+    *,
+    automatic: bool = False,
+    now: datetime | None = None,
+    transport: Reason | None = None,
+    choice: Verdict | None = None,
+) -> tuple[Verdict, Reason | None]:
+    """The whole decision on one inbound message: refused with a reason, or what it means.
 
-_POSITIVE_EN = r"(?:resolved|fixed|sorted|solved|good|fine|working|ok|okay)"
-_NEGATOR_EN = (
-    r"(?:not|never|no|no longer|nothing|"
-    r"(?:is|was|are|were|has|have|had|did|does|do|ca|wo|could|should|would)n'?t|cannot)"
-)
-# A negator followed within three words by a positive word: "not resolved", "no, not sorted".
-_NEGATED_EN = re.compile(rf"\b{_NEGATOR_EN}\b(?:\W+\w+){{0,3}}?\W+{_POSITIVE_EN}\b")
-_NEGATED_ZH = re.compile(
-    r"(?:还没有|還沒有|还没|還沒|没有|沒有|并未|並未|没|沒|未|不)"
-    r"[^\uff0c。,.!\uff01?\uff1f\s]{0,3}?"
-    r"(?:解决|解決|好|修复|修復|处理|處理)"
-)
-# Idioms that contain a negation but deny nothing about the outcome.
-_IDIOMS = re.compile(r"\bno (?:problems?|worries)\b|没问题|沒問題|没关系|沒關係")
-_UNSURE = re.compile(
-    r"\b(?:not sure|unsure|maybe|perhaps|partly|partially|kind of|sort of|i think|"
-    r"i guess|don'?t know|not really|yes and no)\b"
-    r"|不确定|不確定|可能|也许|也許|不知道|部分|一部分|差不多"
-)
-_YES_EN = re.compile(r"\b(?:yes|yeah|yep|yup|resolved|fixed|sorted|solved|all good|all sorted)\b")
-_YES_ZH = re.compile(
-    r"已解决|已經解決|已经解决|已解決|解决了|解決了|好了|^是的?(?:$|[\uff0c。,.!\uff01\s])"
-)
-_NO_EN = re.compile(rf"\b(?:{_NEGATOR_EN}|nope|still|unresolved|broken|haven'?t received|wrong)\b")
-_NO_ZH = re.compile(r"否|没|沒|未|不")
-
-
-def classify_reply(text: str) -> Verdict:
-    """Yes, no or unclear. Never guesses yes: any doubt, question or negation prevents it."""
-    clean = re.sub(r"\s+", " ", text.replace("\u2019", "'").casefold()).strip()
-    if not clean or _UNSURE.search(clean):
-        return Verdict.unclear
-    asks = any(mark in clean for mark in ("?", "\uff1f", "吗", "嗎"))  # a question is no answer
-    clean = _IDIOMS.sub(" ", clean)
-    negated = bool(_NEGATED_EN.search(clean) or _NEGATED_ZH.search(clean))
-    rest = _NEGATED_ZH.sub(" ", _NEGATED_EN.sub(" ", clean)).strip()
-    says_yes = bool(_YES_EN.search(rest) or _YES_ZH.search(rest))
-    says_no = negated or bool(_NO_EN.search(rest) or _NO_ZH.search(rest))
-    if says_yes and not says_no and not asks:
-        return Verdict.yes
-    if says_no and not says_yes:
-        return Verdict.no
-    return Verdict.unclear
+    Only an unrefused message can be a yes, and only `ANSWER_STATUS` moves a request on.
+    """
+    reason = transport or refusal(request, channel, senders, automatic, now)
+    if reason is not None or request is None:
+        return Verdict.rejected, reason or Reason.unknown_token
+    acknowledging = request.outcome == "cannot_fulfil"
+    return meaning(text, choice, acknowledging), None

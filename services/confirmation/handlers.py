@@ -1,8 +1,7 @@
 """Confirmation use cases driven by the case's events: remember, ask, supersede, close.
 
-Only the email channel is delivered by this service today. A request on any other channel
-(sms, web, chat, phone, walk_in, letter) is stored as `awaiting_channel`: no message is sent,
-no token is issued and no event is emitted until that channel's delivery exists.
+Email, SMS, web and chat requests queue a message for the sender; on phone, walk-in and
+letter the request waits for the owner's attestation and is announced at once.
 """
 
 import uuid
@@ -11,8 +10,14 @@ from typing import Any
 
 from sqlalchemy import Row, Select, select, update
 
-from services.confirmation import domain, emails
+from services.confirmation import domain, owners
 from services.confirmation.models import complaints, outbound_messages, requests
+from services.confirmation.questions import (
+    Question,
+    first_reminder_at,
+    link_expiry,
+    queue_question,
+)
 from services.confirmation.settings import ConfirmationSettings
 from shared.events import (
     CaseClosed,
@@ -20,7 +25,9 @@ from shared.events import (
     CaseResolutionProposed,
     Channel,
     ComplaintReceived,
+    ConfirmationRequested,
     Envelope,
+    new_event,
 )
 from shared.logging import get_logger
 from shared.uow import UnitOfWork
@@ -57,7 +64,7 @@ async def remember_complaint(uow: UnitOfWork, envelope: Envelope) -> None:
 
 
 async def request_confirmation(
-    uow: UnitOfWork, envelope: Envelope, settings: ConfirmationSettings
+    uow: UnitOfWork, envelope: Envelope, settings: ConfirmationSettings, now: datetime
 ) -> None:
     """Ask the customer, on the original channel and address, whether the proposal resolves it."""
     data = envelope.parsed()
@@ -78,9 +85,8 @@ async def request_confirmation(
         return
     await _supersede_open_requests(uow, str(complaint_id))
     channel = Channel(complaint.channel)
-    status = domain.status_for_new_request(channel)
-    token = domain.new_token() if status == domain.Status.pending else None
-    request_id, now = str(uuid.uuid4()), _now()
+    token = domain.token_for(channel) if channel in domain.MESSAGE_CHANNELS else None
+    request_id = str(uuid.uuid4())
     await uow.conn.execute(
         requests.insert().values(
             id=request_id,
@@ -91,48 +97,50 @@ async def request_confirmation(
             outcome=data.outcome,
             summary=data.summary,
             proposal_no=data.proposal_no,
-            status=status.value,
+            status=domain.Status.pending.value,
             token_hash=domain.hash_token(token) if token else None,
+            token_expires_at=link_expiry(settings, channel, now),
+            reminders_sent=0,
+            next_reminder_at=first_reminder_at(settings, channel, now),
             created_at=now,
         )
     )
-    if token is not None and channel == Channel.email:
-        await _queue_email(uow, settings, request_id, complaint, envelope, token, now)
-    log.info("confirmation_request_created", request_id=request_id, status=status.value)
+    await owners.remember(uow, str(complaint_id), data.owner_id, now, only_if_unknown=True)
+    if token is not None:
+        question = question_of(request_id, complaint, data, envelope.correlation_id)
+        await queue_question(uow, settings, question, token, now)
+    else:
+        # Nothing to send: the owner asks in person and attests; the request stands from now.
+        asked = ConfirmationRequested(request_id=request_id, channel=channel, sent_at=now)
+        uow.emit(
+            new_event(
+                "confirmation.requested",
+                asked,
+                producer="confirmation",
+                complaint_id=str(complaint_id),
+                cause=envelope,
+            )
+        )
+    log.info("confirmation_request_created", request_id=request_id, channel=channel.value)
+
+
+def question_of(
+    request_id: str, complaint: Row[Any], proposal: Any, correlation_id: str
+) -> Question:
+    return Question(
+        request_id=request_id,
+        complaint_id=str(complaint.id),
+        reference=complaint.reference,
+        channel=Channel(complaint.channel),
+        contact=complaint.contact,
+        outcome=proposal.outcome,
+        summary=proposal.summary,
+        correlation_id=correlation_id,
+    )
 
 
 async def _supersede_open_requests(uow: UnitOfWork, complaint_id: str) -> None:
     await _end(uow, complaint_id, domain.OPEN_STATUSES, domain.Status.superseded, "superseded")
-
-
-async def _queue_email(
-    uow: UnitOfWork,
-    settings: ConfirmationSettings,
-    request_id: str,
-    complaint: Row[Any],
-    proposal: Envelope,
-    token: str,
-    now: datetime,
-) -> None:
-    reference, data = complaint.reference, proposal.parsed()
-    assert isinstance(data, CaseResolutionProposed)
-    await uow.conn.execute(
-        outbound_messages.insert().values(
-            id=str(uuid.uuid4()),
-            request_id=request_id,
-            complaint_id=complaint.id,
-            channel=Channel.email.value,
-            recipient=complaint.contact,
-            subject=emails.subject_line(reference, token),
-            body=emails.body_text(reference, token, data.outcome, data.summary),
-            message_id=emails.new_message_id(settings.smtp_from),
-            correlation_id=proposal.correlation_id,
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
 
 
 async def close_requests(uow: UnitOfWork, envelope: Envelope) -> None:

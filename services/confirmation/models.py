@@ -1,4 +1,5 @@
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -46,6 +47,11 @@ requests = Table(
     Column("last_reply_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("closed_reason", String(200)),
+    # A web/chat link dies at this time even when unused.
+    Column("token_expires_at", DateTime(timezone=True)),
+    Column("reminders_sent", Integer, nullable=False, server_default="0"),
+    Column("next_reminder_at", DateTime(timezone=True)),
+    Column("no_answer_at", DateTime(timezone=True)),
     UniqueConstraint("complaint_id", "proposal_no", name="uq_requests_proposal"),
     Index("ix_requests_complaint_status", "complaint_id", "status"),
 )
@@ -69,6 +75,9 @@ outbound_messages = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    # "request" announces confirmation.requested once sent; "reminder" confirmation.reminder_sent.
+    Column("kind", String(16), nullable=False, server_default="request"),
+    Column("reminder_no", Integer, nullable=False, server_default="0"),
     Index("ix_outbound_due", "status", "next_attempt_at"),
 )
 
@@ -87,6 +96,54 @@ inbound_messages = Table(
     Column("verdict", String(20), nullable=False),
     Column("reason", String(40)),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("attested", Boolean, nullable=False, server_default="0"),
+    Column("evidence_type", String(20)),
+    Column("evidence_ref", String(200)),
+)
+
+# Tokens issued after the first one (reminders): any live token of a pending request answers it.
+request_tokens = Table(
+    "request_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Signatures of accepted webhook calls, so a captured call cannot be replayed.
+webhook_signatures = Table(
+    "webhook_signatures",
+    metadata,
+    Column("signature", String(64), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# The case's current owner, from case.assigned / case.reassigned: only they may attest.
+case_owners = Table(
+    "case_owners",
+    metadata,
+    Column("complaint_id", String(36), primary_key=True),
+    Column("owner_id", String(200), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audits = Table(
+    "audits",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("complaint_id", String(36), nullable=False, index=True),
+    Column("request_id", String(36), nullable=False),
+    Column("owner_id", String(200), nullable=False),
+    Column("auditor_id", String(200), nullable=False),
+    Column("attested", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("notes", Text),
+    Column("completed_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Index("ix_audits_status", "status", "created_at"),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

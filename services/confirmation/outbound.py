@@ -1,23 +1,34 @@
-"""The mail sender: delivers queued confirmation emails and announces them once sent.
+"""The sender: delivers queued messages (email, SMS, web/chat links) and announces them.
 
 A message is claimed with a lease (a conditional UPDATE of its next attempt time) so that
-several replicas never send it at the same time; SMTP is spoken outside any transaction; then
-one unit of work marks it sent and emits `confirmation.requested`. A crash between sending and
-marking resends the same email after the lease: the customer may get it twice, never zero times.
+several replicas never send it at the same time; SMTP or the SMS gateway is spoken outside any
+transaction; then one unit of work marks it sent and emits `confirmation.requested` (or
+`confirmation.reminder_sent`). A crash between sending and marking resends the same message
+after the lease: the customer may get it twice, never zero times. A web/chat message is
+"delivered" by making its link available to the front end that owns the session.
+
+No contact gets more than `outbound_max_per_contact` messages per window: the rest wait.
 """
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import aiosmtplib
 from sqlalchemy import Row, select, update
 
-from services.confirmation import emails
+from services.confirmation import transports
+from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import outbound_messages
+from services.confirmation.ratelimit import rate_limited_until
 from services.confirmation.settings import ConfirmationSettings
 from shared.correlation import set_correlation_id
-from shared.events import Channel, ConfirmationRequested, new_event
+from shared.events import (
+    Channel,
+    ConfirmationReminderSent,
+    ConfirmationRequested,
+    EventData,
+    new_event,
+)
 from shared.logging import get_logger
 from shared.service import Runtime
 
@@ -33,13 +44,20 @@ def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:
     return float(min(base * 2 ** max(attempts - 1, 0), settings.outbound_retry_max_seconds))
 
 
-async def send_queued_emails(rt: Runtime) -> None:
+def sender(clock: Clock = system_clock) -> Any:
+    async def send_queued_messages(rt: Runtime) -> None:
+        await _send_forever(rt, clock)
+
+    return send_queued_messages
+
+
+async def _send_forever(rt: Runtime, clock: Clock) -> None:
     """Background worker: runs until cancelled and survives every error."""
     settings = rt.settings
     assert isinstance(settings, ConfirmationSettings)
     while not _stopping():
         try:
-            while await send_due(rt, settings) and not _stopping():
+            while await send_due(rt, settings, clock) and not _stopping():
                 pass
         except asyncio.CancelledError:
             raise
@@ -55,9 +73,9 @@ def _stopping() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def send_due(rt: Runtime, settings: ConfirmationSettings) -> int:
+async def send_due(rt: Runtime, settings: ConfirmationSettings, clock: Clock = system_clock) -> int:
     """Try every due message once; returns how many were attempted."""
-    now = datetime.now(UTC)
+    now = clock()
     async with rt.engine.connect() as conn:
         due = (
             await conn.execute(
@@ -75,15 +93,16 @@ async def send_due(rt: Runtime, settings: ConfirmationSettings) -> int:
     for message_id in ids:
         if _stopping():
             break
-        message = await _claim(rt, settings, message_id)
+        message = await _claim(rt, settings, message_id, clock())
         if message is not None:
             attempted += 1
-            await _deliver(rt, settings, message)
+            await _deliver(rt, settings, message, clock)
     return attempted
 
 
-async def _claim(rt: Runtime, settings: ConfirmationSettings, message_id: str) -> Row[Any] | None:
-    now = datetime.now(UTC)
+async def _claim(
+    rt: Runtime, settings: ConfirmationSettings, message_id: str, now: datetime
+) -> Row[Any] | None:
     lease = now + timedelta(seconds=settings.smtp_timeout * 6)
     async with rt.uow() as uow:
         claimed = await uow.conn.execute(
@@ -102,66 +121,78 @@ async def _claim(rt: Runtime, settings: ConfirmationSettings, message_id: str) -
                 select(outbound_messages).where(outbound_messages.c.id == message_id)
             )
         ).one()
+        wait_until = await rate_limited_until(uow, settings, row, now)
+        if wait_until is not None:
+            await uow.conn.execute(
+                update(outbound_messages)
+                .where(outbound_messages.c.id == message_id)
+                .values(next_attempt_at=wait_until, last_error="rate_limited")
+            )
         await uow.commit()
+    if wait_until is not None:
+        log.warning("outbound_rate_limited", outbound_id=message_id, until=wait_until.isoformat())
+        return None
     return row
 
 
-async def _deliver(rt: Runtime, settings: ConfirmationSettings, message: Row[Any]) -> None:
+async def _deliver(
+    rt: Runtime, settings: ConfirmationSettings, message: Row[Any], clock: Clock
+) -> None:
     set_correlation_id(message.correlation_id)  # the proposal's, so the request traces back
-    email_message = emails.build_message(
-        sender=settings.smtp_from,
-        reply_to=settings.reply_address,
-        recipient=message.recipient,
-        subject=message.subject,
-        body=message.body,
-        message_id=message.message_id,
-    )
-    raw, utf8 = emails.wire_bytes(email_message)
-    try:
-        await aiosmtplib.send(
-            raw,
-            sender=emails.address_of(settings.smtp_from),
-            recipients=[message.recipient],
-            mail_options=["SMTPUTF8"] if utf8 else None,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            use_tls=settings.smtp_use_tls,
-            start_tls=settings.smtp_starttls,
-            timeout=settings.smtp_timeout,
-        )
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        await _failed(rt, settings, message, f"{type(exc).__name__}: {exc}")
+    if message.channel == Channel.email.value:
+        error = await transports.send_email(settings, message)
+    elif message.channel == Channel.sms.value:
+        error = await transports.send_sms(settings, message)
+    else:
+        error = None  # web/chat: the link is now available to the front end
+    if error is not None:
+        await _failed(rt, settings, message, error, clock())
         return
-    await _sent(rt, message)
+    await _sent(rt, message, clock())
 
 
-async def _sent(rt: Runtime, message: Row[Any]) -> None:
-    sent_at = datetime.now(UTC)
+async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
     async with rt.uow() as uow:
         await uow.conn.execute(
             update(outbound_messages)
             .where(outbound_messages.c.id == message.id)
             .values(status="sent", sent_at=sent_at, attempts=message.attempts + 1, last_error=None)
         )
-        data = ConfirmationRequested(
-            request_id=message.request_id, channel=Channel(message.channel), sent_at=sent_at
-        )
+        channel = Channel(message.channel)
+        data: EventData
+        if message.kind == "reminder":
+            event_type = "confirmation.reminder_sent"
+            data = ConfirmationReminderSent(
+                request_id=message.request_id,
+                channel=channel,
+                reminder_no=message.reminder_no,
+                sent_at=sent_at,
+            )
+        else:
+            event_type = "confirmation.requested"
+            data = ConfirmationRequested(
+                request_id=message.request_id, channel=channel, sent_at=sent_at
+            )
         uow.emit(
             new_event(
-                "confirmation.requested",
+                event_type,
                 data,
                 producer=PRODUCER,
                 complaint_id=message.complaint_id,
             )
         )
         await uow.commit()
-    log.info("confirmation_email_sent", request_id=message.request_id, outbound_id=message.id)
+    log.info(
+        "confirmation_message_sent",
+        request_id=message.request_id,
+        outbound_id=message.id,
+        channel=message.channel,
+        kind=message.kind,
+    )
 
 
 async def _failed(
-    rt: Runtime, settings: ConfirmationSettings, message: Row[Any], error: str
+    rt: Runtime, settings: ConfirmationSettings, message: Row[Any], error: str, now: datetime
 ) -> None:
     attempts = message.attempts + 1
     delay = retry_delay(settings, attempts)
@@ -172,12 +203,12 @@ async def _failed(
             .values(
                 attempts=attempts,
                 last_error=error[:2000],
-                next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                next_attempt_at=now + timedelta(seconds=delay),
             )
         )
         await uow.commit()
     log.warning(
-        "confirmation_email_failed",
+        "confirmation_message_failed",
         outbound_id=message.id,
         request_id=message.request_id,
         attempt=attempts,

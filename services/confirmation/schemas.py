@@ -1,9 +1,9 @@
 """Response bodies of the confirmation API. Tokens and their hashes are never part of them."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.events import Channel
 
@@ -25,9 +25,13 @@ class RequestPublic(BaseModel):
     summary: str
     proposal_no: int
     status: str = Field(
-        description="pending, awaiting_channel (channel not delivered yet), confirmed, "
-        "rejected, superseded or closed."
+        description="pending, confirmed, rejected, unclear (a page answer the owner must "
+        "follow up), superseded or closed (awaiting_channel on requests made before every "
+        "channel was delivered)."
     )
+    reminders_sent: int = 0
+    next_reminder_at: Utc | None = None
+    no_answer_at: Utc | None = None
     answer: str | None = Field(None, description="yes or no, once the customer answered.")
     created_at: Utc
     answered_at: Utc | None
@@ -43,6 +47,13 @@ class OutboundPublic(BaseModel):
     recipient: str
     subject: str = Field(description="As sent, with the token replaced by `#[token]`.")
     status: str = Field(description="queued, sent or cancelled.")
+    kind: str = Field("request", description="request or reminder.")
+    reminder_no: int = 0
+    link: str | None = Field(
+        None,
+        description="web/chat only, to the frontend role only, while the request is pending: "
+        "the confirmation page's link to hand to the customer's session.",
+    )
     attempts: int
     last_error: str | None
     created_at: Utc
@@ -62,10 +73,14 @@ class InboundPublic(BaseModel):
     )
     reason: str | None = Field(
         None,
-        description="Why it did not count: unknown_token, token_used, sender_mismatch, "
-        "wrong_channel or auto_reply.",
+        description="Why it did not count: unknown_token, token_used, token_expired, "
+        "sender_mismatch, wrong_channel, auto_reply, missing_signature, bad_signature, "
+        "stale_timestamp, replayed or not_owner.",
     )
     received_at: Utc
+    attested: bool = False
+    evidence_type: str | None = None
+    evidence_ref: str | None = None
 
 
 class ConfirmationsPublic(BaseModel):
@@ -75,3 +90,52 @@ class ConfirmationsPublic(BaseModel):
     requests: list[RequestPublic]
     outbound: list[OutboundPublic]
     inbound: list[InboundPublic]
+
+
+class AttestationCreate(BaseModel):
+    """What the customer said on the phone, at the counter or in a letter, as the owner heard it."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer: Literal["yes", "no", "unclear"]
+    evidence_type: Literal["call_reference", "visit_note", "letter_scan"]
+    evidence_ref: str = Field(min_length=1, max_length=200)
+    customer_words: str = Field(min_length=1, max_length=2000)
+
+
+class AnswerPublic(BaseModel):
+    inbound_id: str
+    request_id: str | None
+    verdict: str
+    reason: str | None
+
+
+class EmailWebhook(BaseModel):
+    """An inbound mail as a provider posts it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from", max_length=320)
+    to: str | None = Field(None, max_length=320)
+    subject: str = Field("", max_length=2000)
+    text: str = Field("", max_length=200_000)
+    message_id: str | None = Field(None, max_length=300)
+    auto_submitted: str | None = Field(None, max_length=100)
+
+
+class AuditResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["passed", "failed"]
+    notes: str | None = Field(None, max_length=4000)
+
+
+class AuditPublic(BaseModel):
+    id: str
+    complaint_id: str
+    request_id: str
+    owner_id: str
+    auditor_id: str
+    attested: bool
+    status: str = Field(description="open, passed or failed.")
+    notes: str | None
+    completed_by: str | None
+    created_at: Utc
+    completed_at: Utc | None

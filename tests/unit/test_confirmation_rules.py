@@ -83,10 +83,10 @@ def test_a_reply_counts_only_on_a_live_token_from_the_original_address(
     assert domain.refusal(request_, Channel.email, senders, automatic) == reason
 
 
-def test_only_email_requests_are_delivered_today() -> None:
-    assert domain.status_for_new_request(Channel.email) == Status.pending
-    for channel in set(Channel) - {Channel.email}:
-        assert domain.status_for_new_request(channel) == Status.awaiting_channel
+def test_every_channel_is_either_messaged_or_attested() -> None:
+    assert set(Channel) == domain.MESSAGE_CHANNELS | domain.ATTESTED_CHANNELS
+    assert not domain.MESSAGE_CHANNELS & domain.ATTESTED_CHANNELS
+    assert domain.LINK_CHANNELS <= domain.MESSAGE_CHANNELS
 
 
 def test_evidence_is_trimmed_capped_and_carries_no_token() -> None:

@@ -1,0 +1,40 @@
+"""Audit routes: the auditor's list and their finding. Never the case owner."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from services.confirmation import audits
+from services.confirmation.schemas import AuditPublic, AuditResult
+from shared.auth import Principal, require
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["audits"])
+
+Auditor = Annotated[Principal, Depends(require("supervisor", "admin"))]
+
+
+@router.get("/audits", response_model=list[AuditPublic])
+async def list_audits(
+    rt: RuntimeDep,
+    who: Auditor,
+    status: Annotated[Literal["open", "passed", "failed"] | None, Query()] = None,
+) -> list[AuditPublic]:
+    """Audits given to the calling supervisor (every audit for an admin)."""
+    rows = await audits.list_audits(rt, who, status)
+    return [AuditPublic.model_validate(r) for r in rows]
+
+
+@router.post("/audits/{audit_id}/result", response_model=AuditPublic)
+async def record_result(
+    rt: RuntimeDep,
+    who: Auditor,
+    request: Request,
+    body: AuditResult,
+    audit_id: Annotated[str, Path(min_length=1, max_length=36)],
+) -> AuditPublic:
+    """Whether the customer confirms the problem is really solved; failed reopens the case."""
+    row = await audits.record_result(
+        rt, audit_id, body.outcome, body.notes, who, request.app.state.clock()
+    )
+    return AuditPublic.model_validate(row)

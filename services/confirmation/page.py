@@ -1,0 +1,125 @@
+"""The confirmation page for web and chat: a single-use, expiring link; plain HTML, no script.
+
+`GET /c/{token}` shows the resolution and two buttons; `POST /c/{token}` records the answer
+through the one reply use case. Possession of the link is the proof on these channels, so the
+token is long, random, stored hashed, and dead once used or expired.
+"""
+
+from html import escape
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Row
+
+from services.confirmation import lookup
+from services.confirmation.answers import Reply, receive_reply
+from services.confirmation.domain import LINK_CHANNELS, Status, Verdict
+from shared.events import Channel
+from shared.service import RuntimeDep
+
+router = APIRouter(tags=["confirmation page"])
+
+Token = Annotated[str, Path(min_length=1, max_length=64)]
+COMMENT_LIMIT = 2000
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:1rem auto;padding:0 1rem;"
+    "line-height:1.5}button{font-size:1.1rem;padding:.8rem 1.2rem;margin:.3rem .3rem .3rem 0;"
+    "width:100%}textarea{width:100%;box-sizing:border-box}"
+)
+
+
+def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="robots" content="noindex"><title>{escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{content}</body></html>"
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+_GONE = "<p>This link can no longer be used. If you still need help, please contact us.</p>"
+
+
+async def _usable(rt: Any, token: str, now: Any) -> Row[Any] | None:
+    async with rt.uow() as uow:
+        request, expires_at = await lookup.find_request(uow, _Lookup(token))
+    if request is None or request.channel not in LINK_CHANNELS:
+        return None
+    if request.status != Status.pending:
+        return None
+    if expires_at is not None and lookup.as_utc(expires_at) <= now:
+        return None
+    return request
+
+
+class _Lookup:
+    """Just enough of a reply for `find_request` to look a page token up."""
+
+    def __init__(self, token: str):
+        self.token, self.request_id, self.channel = token, None, Channel.web
+
+
+@router.get("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def show(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse:
+    """The resolution and two buttons (no script: works on any phone)."""
+    asked = await _usable(rt, token, request.app.state.clock())
+    if asked is None:
+        return _page("Link no longer valid", _GONE, 410)
+    cannot = asked.outcome == "cannot_fulfil"
+    question = (
+        "We cannot do what you asked. Please tell us you have read why."
+        if cannot
+        else "Is your complaint resolved?"
+    )
+    yes, no = (
+        ("I have read this", "I do not accept this") if cannot else ("Yes, it is resolved", "No")
+    )
+    summary = escape(asked.summary).replace("\n", "<br>")
+    form = (
+        f"<p>{summary}</p><p><strong>{escape(question)}</strong></p>"
+        f'<form method="post" action="/c/{escape(token)}">'
+        '<label for="comment">Anything to add? (optional)</label>'
+        f'<textarea id="comment" name="comment" rows="3" maxlength="{COMMENT_LIMIT}"></textarea>'
+        f'<button type="submit" name="answer" value="yes">{escape(yes)}</button>'
+        f'<button type="submit" name="answer" value="no">{escape(no)}</button></form>'
+    )
+    return _page("Your complaint", form)
+
+
+@router.post("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def answer(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse:
+    """Record the customer's answer; the link is spent whatever it was."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    choice = (form.get("answer") or [""])[0]
+    comment = (form.get("comment") or [""])[0][:COMMENT_LIMIT]
+    if choice not in ("yes", "no"):
+        return _page("Please choose an answer", "<p>Please go back and press a button.</p>", 422)
+    async with rt.uow() as uow:
+        found, _ = await lookup.find_request(uow, _Lookup(token))
+    # The page answers web and chat requests only; any other token here is on the wrong channel.
+    channel = Channel(found.channel) if found and found.channel in LINK_CHANNELS else Channel.web
+    reply = Reply(
+        channel=channel,
+        sender=None,
+        envelope_sender=None,
+        subject="confirmation page",
+        body="",
+        new_text=comment.strip(),
+        received_at=request.app.state.clock(),
+        token=token,
+        choice=Verdict(choice),
+    )
+    result = await receive_reply(rt, reply)
+    if result.reason is not None:
+        return _page("Link no longer valid", _GONE, 410)
+    if result.verdict == Verdict.unclear:
+        text = "Thank you. Your complaint stays open and the person handling it will contact you."
+    elif result.verdict == Verdict.yes:
+        text = "Thank you for confirming. Your complaint is now closed."
+    else:
+        text = "Thank you. Your complaint stays open and we will keep working on it."
+    return _page("Thank you", f"<p>{escape(text)}</p>")

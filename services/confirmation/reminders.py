@@ -1,0 +1,133 @@
+"""No answer: remind the customer on the same channel, then hand the case back to the owner.
+
+Reminders follow `reminder_schedule_hours` (hours after the request); after the last one and
+`no_answer_after_hours` more, `confirmation.no_answer` asks the owner to contact the customer.
+A request never expires into a closure: it stays pending until answered or superseded.
+"""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from services.confirmation.clock import Clock, system_clock
+from services.confirmation.domain import Status
+from services.confirmation.models import complaints, requests
+from services.confirmation.questions import (
+    Question,
+    issue_reminder_token,
+    queue_question,
+)
+from services.confirmation.settings import ConfirmationSettings
+from shared.correlation import current_correlation_id, set_correlation_id
+from shared.events import Channel, ConfirmationNoAnswer, new_event
+from shared.logging import get_logger
+from shared.service import Runtime
+
+log = get_logger(__name__)
+
+BATCH = 50
+
+
+def reminder(clock: Clock = system_clock) -> Any:
+    async def remind_forever(rt: Runtime) -> None:
+        settings = rt.settings
+        assert isinstance(settings, ConfirmationSettings)
+        while True:
+            try:
+                await remind_due(rt, settings, clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reminder_pass_failed")
+            await asyncio.sleep(settings.reminder_poll_seconds)
+
+    return remind_forever
+
+
+async def remind_due(rt: Runtime, settings: ConfirmationSettings, now: datetime) -> int:
+    """Act on every pending request whose next reminder is due; returns how many."""
+    async with rt.engine.connect() as conn:
+        due = (
+            await conn.execute(
+                select(requests.c.id)
+                .where(
+                    requests.c.status == Status.pending.value,
+                    requests.c.next_reminder_at <= now,
+                )
+                .order_by(requests.c.next_reminder_at)
+                .limit(BATCH)
+            )
+        ).scalars()
+        ids = list(due)
+    for request_id in ids:
+        await _remind(rt, settings, request_id, now)
+    return len(ids)
+
+
+async def _remind(
+    rt: Runtime, settings: ConfirmationSettings, request_id: str, now: datetime
+) -> None:
+    schedule = settings.reminder_hours
+    async with rt.uow() as uow:
+        row = (
+            await uow.conn.execute(
+                select(requests, complaints.c.reference)
+                .join(complaints, complaints.c.id == requests.c.complaint_id)
+                .where(requests.c.id == request_id)
+            )
+        ).first()
+        if row is None or row.status != Status.pending.value or row.next_reminder_at is None:
+            return
+        set_correlation_id(None)
+        sent = row.reminders_sent
+        created = _utc(row.created_at)
+        if sent < len(schedule):
+            await _queue_reminder(uow, settings, row, sent + 1, now)
+            following = (
+                schedule[sent + 1]
+                if sent + 1 < len(schedule)
+                else schedule[-1] + settings.no_answer_after_hours
+            )
+            values: dict[str, Any] = {
+                "reminders_sent": sent + 1,
+                "next_reminder_at": created + timedelta(hours=following),
+            }
+        else:
+            data = ConfirmationNoAnswer(
+                request_id=row.id, channel=Channel(row.channel), reminders_sent=sent
+            )
+            uow.emit(
+                new_event(
+                    "confirmation.no_answer",
+                    data,
+                    producer="confirmation",
+                    complaint_id=row.complaint_id,
+                )
+            )
+            values = {"next_reminder_at": None, "no_answer_at": now}
+        await uow.conn.execute(update(requests).where(requests.c.id == row.id).values(**values))
+        await uow.commit()
+    log.info("reminder_pass", request_id=request_id, reminders_sent=values.get("reminders_sent"))
+
+
+async def _queue_reminder(
+    uow: Any, settings: ConfirmationSettings, row: Row[Any], number: int, now: datetime
+) -> None:
+    question = Question(
+        request_id=row.id,
+        complaint_id=row.complaint_id,
+        reference=row.reference,
+        channel=Channel(row.channel),
+        contact=row.contact,
+        outcome=row.outcome,
+        summary=row.summary,
+        correlation_id=current_correlation_id(),
+    )
+    token = await issue_reminder_token(uow, settings, question, now)
+    await queue_question(uow, settings, question, token, now, reminder_no=number)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

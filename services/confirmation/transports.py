@@ -1,0 +1,57 @@
+"""The two gateways a question goes out through: SMTP and the SMS provider's HTTP API.
+
+Each returns None once the gateway accepted the message, else the error to retry on.
+"""
+
+from typing import Any
+
+import aiosmtplib
+import httpx
+from sqlalchemy import Row
+
+from services.confirmation import emails
+from services.confirmation.settings import ConfirmationSettings
+
+
+async def send_sms(settings: ConfirmationSettings, message: Row[Any]) -> str | None:
+    form = {"To": message.recipient, "From": settings.sms_from, "Body": message.body}
+    url = f"{settings.sms_gateway_url.rstrip('/')}/Messages"
+    try:
+        async with httpx.AsyncClient(timeout=settings.smtp_timeout) as client:
+            response = await client.post(
+                url, data=form, auth=(settings.sms_account, settings.sms_token)
+            )
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if response.status_code >= 300:
+        return f"gateway answered {response.status_code}: {response.text[:500]}"
+    return None
+
+
+async def send_email(settings: ConfirmationSettings, message: Row[Any]) -> str | None:
+    email_message = emails.build_message(
+        sender=settings.smtp_from,
+        reply_to=settings.reply_address,
+        recipient=message.recipient,
+        subject=message.subject,
+        body=message.body,
+        message_id=message.message_id,
+    )
+    raw, utf8 = emails.wire_bytes(email_message)
+    try:
+        await aiosmtplib.send(
+            raw,
+            sender=emails.address_of(settings.smtp_from),
+            recipients=[message.recipient],
+            mail_options=["SMTPUTF8"] if utf8 else None,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            use_tls=settings.smtp_use_tls,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
+        )
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None

@@ -1,0 +1,72 @@
+"""No answer: reminders on the same channel, then the owner follows up; never a closure by time.
+
+Confirmation's clock is moved forward instead of sleeping; its reminder worker polls quickly.
+"""
+
+import asyncio
+
+from tests.service.test_confirmation_flow import PHONE, SMS_CODE, closure_loop
+
+
+async def test_reminders_follow_the_schedule_then_the_owner_is_asked_to_follow_up(
+    env, database
+) -> None:  # type: ignore[no-untyped-def]
+    async with (
+        closure_loop(
+            env, database, reminder_schedule_hours="48,120", no_answer_after_hours=48
+        ) as loop,
+        env.probe("confirmation.#") as probe,
+    ):
+        case = await loop.complaint("sms", PHONE)
+        await loop.propose(case)
+        await loop.gateway.next()
+        loop.clock.advance(47)
+        await asyncio.sleep(0.3)
+        assert loop.gateway.messages.empty()
+        loop.clock.advance(2)
+        first = await loop.gateway.next()
+        one = await probe.wait_for("confirmation.reminder_sent", case["id"])
+        loop.clock.advance(72)
+        second = await loop.gateway.next()
+        loop.clock.advance(46)  # 167 h after the request: the follow-up is due at 120 + 48
+        await asyncio.sleep(0.3)
+        assert not probe.of_type("confirmation.no_answer", case["id"])
+        loop.clock.advance(2)
+        no_answer = await probe.wait_for("confirmation.no_answer", case["id"])
+        [entry] = await loop.entries(case["id"], "customer_not_answering")
+        loop.clock.advance(24 * 30)
+        await asyncio.sleep(0.3)
+        assert loop.gateway.messages.empty()
+        assert (await loop.case(case["id"]))["status"] == "resolution_proposed"
+        # The customer can still answer, with the latest reminder's code.
+        code = SMS_CODE.search(second.body)
+        assert code
+        await loop.sms(f"yes #{code.group(1)}")
+        await loop.case_when(case["id"], lambda c: c["status"] == "closed")
+    assert first.body.startswith("Reminder 1:") and second.body.startswith("Reminder 2:")
+    assert first.to == PHONE
+    assert one.data["reminder_no"] == 1 and one.data["channel"] == "sms"
+    assert len(probe.of_type("confirmation.reminder_sent", case["id"])) == 2
+    assert no_answer.data["reminders_sent"] == 2
+    assert entry["detail"]["follow_up"] == case["owner_id"]
+
+
+async def test_messages_to_one_customer_are_rate_limited(env, database) -> None:  # type: ignore[no-untyped-def]
+    async with closure_loop(
+        env, database, outbound_max_per_contact=1, outbound_rate_window_hours=24
+    ) as loop:
+        first = await loop.complaint("sms", PHONE)
+        second = await loop.complaint("sms", PHONE)
+        await loop.propose(first)
+        await loop.gateway.next()
+        await loop.propose(second)
+        view = await loop.view_when(
+            second["id"],
+            lambda v: bool(v.get("outbound")) and v["outbound"][0]["last_error"] == "rate_limited",
+        )
+        await asyncio.sleep(0.3)
+        assert loop.gateway.messages.empty()
+        loop.clock.advance(24)
+        late = await loop.gateway.next()
+    assert view["outbound"][0]["status"] == "queued"
+    assert late.to == PHONE
