@@ -5,10 +5,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.escalation.actions import problem_worker
 from services.escalation.api import router
 from services.escalation.consumers import handlers_for
 from services.escalation.domain import InvalidRules, RuleBook, parse_rules
+from services.escalation.incident_api import router as incident_router
+from services.escalation.ladder import EscalationConfig, parse_config
 from services.escalation.models import metadata
+from services.escalation.problem_api import router as problem_router
 from services.escalation.settings import EscalationSettings
 from shared.service import ServiceSpec, create_service_app
 
@@ -27,16 +31,28 @@ def load_rules(path: Path) -> RuleBook:
         raise InvalidRules(f"priority rules {path}: {exc}") from exc
 
 
+def load_config(path: Path) -> EscalationConfig:
+    """Read the ladder, detector and problem settings; a bad file stops the service at start-up."""
+    try:
+        return parse_config(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+        raise InvalidRules(f"escalation configuration {path}: {exc}") from exc
+
+
 def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     settings = settings or EscalationSettings()
-    return create_service_app(
+    config = load_config(settings.escalation_path)
+    app = create_service_app(
         ServiceSpec(
             settings=settings,
             metadata=metadata,
             migrations_dir=Path(__file__).parent / "migrations",
             title="Escalation",
-            description="Appraises every received complaint into a priority P1..P4 with reasons.",
-            routers=[router],
-            handlers=handlers_for(load_rules(settings.rules_path)),
+            description=("Priorities with reasons, the escalation ladder, incidents and problems."),
+            routers=[router, incident_router, problem_router],
+            handlers=handlers_for(load_rules(settings.rules_path), config),
+            workers=[problem_worker(config)],
         )
     )
+    app.state.escalation_config = config
+    return app

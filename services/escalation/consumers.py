@@ -2,20 +2,32 @@
 
 from collections.abc import Callable
 
-from services.escalation import handlers
+from services.escalation import escalate, handlers
 from services.escalation.domain import RuleBook
+from services.escalation.ladder import EscalationConfig
 from shared.events import Envelope
 from shared.service import EventHandler, Runtime
 from shared.uow import UnitOfWork
 
 
-def handlers_for(rules: RuleBook) -> Callable[[Runtime], dict[str, EventHandler]]:
-    """The handler table, with the priority rules loaded once at start-up."""
+def handlers_for(
+    rules: RuleBook, config: EscalationConfig
+) -> Callable[[Runtime], dict[str, EventHandler]]:
+    """The handler table, with the rules and the configuration loaded once at start-up."""
 
     def build_handlers(_: Runtime) -> dict[str, EventHandler]:
         async def complaint_received(uow: UnitOfWork, envelope: Envelope) -> None:
-            await handlers.prioritize_complaint(uow, envelope, rules)
+            await handlers.prioritize_complaint(uow, envelope, rules, config.detector)
 
-        return {"complaint.received": complaint_received}
+        async def sla_event(uow: UnitOfWork, envelope: Envelope) -> None:
+            await escalate.climb(uow, envelope, config, rules.default)
+
+        return {
+            "complaint.received": complaint_received,
+            "case.assigned": escalate.remember_owner,
+            "case.reassigned": escalate.remember_owner,
+            "sla.warning": sla_event,
+            "sla.breached": sla_event,
+        }
 
     return build_handlers

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from services.escalation import signals
 from shared.events import ComplaintReceived, Priority
 
 PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
@@ -69,6 +70,9 @@ class RuleBook:
     default: Priority
     default_reason: str
     rules: tuple[Rule, ...]
+    amounts: tuple[signals.AmountRule, ...] = ()
+    deadline: signals.DeadlineRule | None = None
+    incident_raise: int = 1
 
 
 def keyword_pattern(keyword: str) -> re.Pattern[str]:
@@ -109,21 +113,37 @@ def appraise(complaint_facts: Mapping[str, str], rules: RuleBook) -> tuple[Prior
     matches = [
         (rule, found) for rule in rules.rules if (found := rule.first_match(complaint_facts))
     ]
+    amounts = signals.amount_reasons(complaint_facts, rules.amounts)
+    deadline = signals.deadline_reason(complaint_facts, rules.deadline)
     bases = [PRIORITIES.index(rule.base) for rule, _ in matches if rule.base]
     if bases:
         level = min(bases)
     for rule, _ in matches:
         if rule.floor:
             level = min(level, PRIORITIES.index(rule.floor))
+    for floor, _ in amounts:
+        level = min(level, floor)
     # Raises come after floors so urgency still counts on top of seriousness (fraud + deadline).
-    level -= sum(rule.raise_by for rule, _ in matches)
+    level -= sum(rule.raise_by for rule, _ in matches) + sum(up for up, _ in deadline)
     priority = PRIORITIES[max(level, 0)]
-    if not matches:
+    extra = [reason for _, reason in amounts + deadline]
+    if not matches and not extra:
         return priority, [rules.default_reason]
     return priority, [
         f'{rule.reason}: "{text}" in {where} (rule {rule.name}, {rule.effect})'
         for rule, (text, where) in matches
-    ]
+    ] + extra
+
+
+def raise_for_incident(
+    priority: Priority, reasons: list[str], incident_id: str, rules: RuleBook
+) -> tuple[Priority, list[str]]:
+    """Growth: a complaint that is part of an active incident is more urgent than alone."""
+    reason = f"part of incident {incident_id}"
+    if reason in reasons:
+        return priority, reasons
+    level = max(PRIORITIES.index(priority) - rules.incident_raise, 0)
+    return PRIORITIES[level], [*reasons, reason]
 
 
 def parse_rules(document: Mapping[str, Any]) -> RuleBook:
@@ -140,7 +160,16 @@ def parse_rules(document: Mapping[str, Any]) -> RuleBook:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise InvalidRules(f"rule names must be unique: {', '.join(duplicates)}")
-    return RuleBook(default=default, default_reason=default_reason, rules=rules)
+    levels: dict[str, int] = {name: i for i, name in enumerate(PRIORITIES)}
+    try:
+        amounts = signals.parse_amounts(document.get("amount"), levels)
+        deadline = signals.parse_deadline(document.get("deadline"))
+    except ValueError as exc:
+        raise InvalidRules(str(exc)) from exc
+    incident_raise = document.get("incident_raise", 1)
+    if isinstance(incident_raise, bool) or incident_raise not in (0, 1, 2, 3):
+        raise InvalidRules("incident_raise must be a whole number of levels from 0 to 3")
+    return RuleBook(default, default_reason, rules, amounts, deadline, incident_raise)
 
 
 def _parse_rule(entry: Any, position: int) -> Rule:

@@ -2,14 +2,13 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy import select
 
-from services.escalation import domain
+from services.escalation import domain, incidents
+from services.escalation.detector import DetectorConfig
 from services.escalation.models import priorities
 from services.escalation.schemas import PriorityPublic
+from services.escalation.sqlutil import insert
 from shared.errors import NotFound
 from shared.events import ComplaintPrioritized, ComplaintReceived, Envelope, new_event
 from shared.service import Runtime
@@ -18,19 +17,17 @@ from shared.uow import UnitOfWork
 PRODUCER = "escalation"
 
 
-def _insert(uow: UnitOfWork, table: Table) -> PgInsert | SqliteInsert:
-    return (postgresql if uow.conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
-async def prioritize_complaint(uow: UnitOfWork, envelope: Envelope, rules: domain.RuleBook) -> None:
-    """Appraise a received complaint once; store the priority and emit `complaint.prioritized`."""
+async def prioritize_complaint(
+    uow: UnitOfWork, envelope: Envelope, rules: domain.RuleBook, detector: DetectorConfig
+) -> None:
+    """Appraise a received complaint once, emit `complaint.prioritized`, then look for a pattern."""
     if envelope.complaint_id is None:
         raise ValueError(f"complaint.received {envelope.event_id} carries no complaint_id")
     data = envelope.parsed()
     assert isinstance(data, ComplaintReceived)
     priority, reasons = domain.appraise(domain.complaint_texts(data), rules)
     stored = await uow.conn.execute(
-        _insert(uow, priorities)
+        insert(uow.conn, priorities)
         .values(
             complaint_id=envelope.complaint_id,
             priority=priority,
@@ -51,6 +48,7 @@ async def prioritize_complaint(uow: UnitOfWork, envelope: Envelope, rules: domai
             cause=envelope,
         )
     )
+    await incidents.detect(uow, envelope, data, detector, rules, datetime.now(UTC))
 
 
 async def get_priority(rt: Runtime, complaint_id: str) -> PriorityPublic:

@@ -1,4 +1,17 @@
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from shared.tables import add_messaging_tables
 
@@ -11,6 +24,137 @@ priorities = Table(
     Column("priority", String(2), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("appraised_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per pattern key: a fixed-size ring of recent bucket counts and the learned baseline.
+pattern_stats = Table(
+    "pattern_stats",
+    metadata,
+    Column("key_hash", String(40), primary_key=True),
+    Column("pattern", String(32), nullable=False),
+    Column("dim_a", String(255), nullable=False),
+    Column("dim_b", String(255), nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Column("mean", Float, nullable=False),
+    Column("var", Float, nullable=False),
+    Column("folded", Integer, nullable=False),
+    Column("incident_id", String(36), nullable=True),
+    Index("ix_pattern_stats_dims", "pattern", "dim_a", "dim_b"),
+)
+
+detector_meta = Table(
+    "detector_meta",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+# Complaints of the current window only (older rows are pruned): the ones an incident links.
+recent_complaints = Table(
+    "recent_complaints",
+    metadata,
+    Column("complaint_id", String(36), primary_key=True),
+    Column("bucket", Integer, nullable=False, index=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("product", String(255), nullable=True),
+    Column("category", String(255), nullable=False),
+    Column("region", String(255), nullable=True),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key_hash", String(40), nullable=False),
+    Column("pattern", String(32), nullable=False),
+    Column("dims", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("complaint_count", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("merged_into", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_incidents_key_status", "key_hash", "status"),
+)
+
+incident_complaints = Table(
+    "incident_complaints",
+    metadata,
+    Column("incident_id", String(36), primary_key=True),
+    Column("complaint_id", String(36), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+case_owners = Table(
+    "case_owners",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("owner_id", String(64), nullable=False),
+    Column("team", String(64), nullable=False),
+)
+
+# One row per ladder step sent: the unique key is what makes a repeated breach send nothing.
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subject", String(8), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("case_id", String(36), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("subject", "subject_id", "due_at", "step", name="uq_escalation_step"),
+)
+
+problems = Table(
+    "problems",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("incident_id", String(36), nullable=True),
+    Column("title", String(200), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("key_hash", String(40), nullable=True, index=True),
+    Column("pattern", JSON, nullable=True),
+    Column("analysis", JSON, nullable=True),
+    Column("cause", Text, nullable=True),
+    Column("opened_by", String(64), nullable=False),
+    Column("fixed_at", DateTime(timezone=True), nullable=True),
+    Column("rate_before", Float, nullable=True),
+    Column("rate_after", Float, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Complaints of a problem's pattern per detector bucket, kept while the problem is open, so the
+# effect of a fix is measured without keeping the whole history of every pattern.
+problem_counts = Table(
+    "problem_counts",
+    metadata,
+    Column("problem_id", String(36), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("problem_id", String(36), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("overdue_notified", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

@@ -5,6 +5,12 @@ from shared.settings import ServiceSettings, service_field
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _from_root(path: Path) -> Path:
+    """A relative path is taken from the repository root, not the cwd."""
+    path = path.expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
 class EscalationSettings(ServiceSettings):
     service_name: str = "escalation"
     port: int = service_field("escalation", "port", 8002)
@@ -12,9 +18,14 @@ class EscalationSettings(ServiceSettings):
     priority_rules_file: Path = service_field(
         "escalation", "priority_rules_file", Path("config/priority_rules.toml")
     )
+    escalation_file: Path = service_field(
+        "escalation", "escalation_file", Path("config/escalation.toml")
+    )
 
     @property
     def rules_path(self) -> Path:
-        """The rules file; a relative path is taken from the repository root, not the cwd."""
-        path = self.priority_rules_file.expanduser()
-        return path if path.is_absolute() else REPO_ROOT / path
+        return _from_root(self.priority_rules_file)
+
+    @property
+    def escalation_path(self) -> Path:
+        return _from_root(self.escalation_file)

@@ -14,6 +14,7 @@ from services.escalation.domain import (
     appraise,
     complaint_texts,
     parse_rules,
+    raise_for_incident,
 )
 from shared.events import ComplaintReceived, Facts
 
@@ -178,3 +179,80 @@ def test_rules_can_be_built_in_code() -> None:
         "P2",
         ['VIP: "Platinum" in category (rule vip, starts at P2)'],
     )
+
+
+@pytest.mark.parametrize(
+    ("description", "priority", "reason"),
+    [
+        (
+            "They charged me $5,000 twice",
+            "P2",
+            "money at stake: 5000 in description (at least 1000)",
+        ),
+        ("扣了我5000元", "P2", "money at stake: 5000 in description (at least 1000)"),
+        ("损失了5万元", "P1", "large sum at stake: 50000 in description (at least 50000)"),
+        ("USD 75,000 is gone", "P1", "large sum at stake: 75000 in description (at least 50000)"),
+        (
+            "Please answer within 3 days",
+            "P2",
+            "deadline stated by the customer: within 72 hours stated in description",
+        ),
+        (
+            "请在48小时内处理",
+            "P2",
+            "deadline stated by the customer: within 48 hours stated in description",
+        ),
+    ],
+)
+def test_amounts_and_stated_deadlines_are_read_from_the_text(
+    rules: RuleBook, description: str, priority: str, reason: str
+) -> None:
+    assert appraise({"description": description}, rules) == (priority, [reason])
+
+
+def test_small_amounts_and_distant_deadlines_do_not_count(rules: RuleBook) -> None:
+    assert appraise({"description": "A $20 fee, answer within 30 days"}, rules) == (
+        "P3",
+        ["no aggravating factor"],
+    )
+
+
+def test_joining_an_incident_raises_the_priority_once_with_the_incident_named(
+    rules: RuleBook,
+) -> None:
+    raised = raise_for_incident("P3", ["no aggravating factor"], "inc-7", rules)
+    assert raised == ("P2", ["no aggravating factor", "part of incident inc-7"])
+    assert raise_for_incident(*raised, "inc-7", rules) == raised
+    assert raise_for_incident("P1", [], "inc-8", rules)[0] == "P1"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"amount": [{"minimum": -1, "floor": "P2", "reason": "r"}]}, "minimum must be"),
+        ({"amount": [{"minimum": 10, "floor": "P7", "reason": "r"}]}, "floor must be"),
+        ({"deadline": {"within_hours": 24, "raise": 9, "reason": "r"}}, "raise must be"),
+        ({"incident_raise": 5}, "incident_raise"),
+    ],
+)
+def test_invalid_amount_deadline_and_growth_settings_are_refused(
+    extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidRules, match=message):
+        parse_rules({"rule": [rule()], **extra})
+
+
+@pytest.mark.parametrize(
+    ("description", "word", "priority"),
+    [
+        ("This was referred by the CFPB", "referred by the CFPB", "P1"),
+        ("已经打了12315", "12315", "P2"),
+    ],
+)
+def test_a_regulator_referral_runs_a_clock_that_adds_urgency(
+    rules: RuleBook, description: str, word: str, priority: str
+) -> None:
+    got, reasons = appraise({"description": description}, rules)
+    clock = "(rule regulatory_clock, one level up)"
+    assert reasons[-1] == f'regulator\'s response clock: "{word}" in description {clock}'
+    assert got == priority

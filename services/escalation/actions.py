@@ -1,0 +1,239 @@
+"""Corrective and preventive actions, their overdue escalation, and the verification of effect."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from services.escalation import effect
+from services.escalation.ladder import EscalationConfig
+from services.escalation.models import actions, escalations, incidents, problem_counts, problems
+from services.escalation.problem_schemas import ActionCreate
+from services.escalation.problems import load, problem_event, public
+from services.escalation.sqlutil import insert, utc
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.events import ActionEvent, CaseEscalated, IncidentChanged, new_event
+from shared.service import Runtime
+from shared.uow import UnitOfWork
+
+PRODUCER = "escalation"
+log = logging.getLogger(__name__)
+
+
+def _action_event(type_: str, row: dict[str, Any]) -> Any:
+    data = ActionEvent(
+        action_id=row["id"],
+        problem_id=row["problem_id"],
+        kind=row["kind"],
+        owner_id=row["owner_id"],
+        due_at=utc(row["due_at"]),
+        completed_at=utc(row["completed_at"]),
+    )
+    return new_event(type_, data, producer=PRODUCER, complaint_id=None)
+
+
+async def add_action(
+    rt: Runtime, problem_id: str, body: ActionCreate, now: datetime
+) -> dict[str, Any]:
+    """A new action re-opens the fix: the effect is measured after the last one is done."""
+    async with rt.uow() as uow:
+        problem = await load(uow, problem_id, lock=True)
+        if problem["status"] == "closed":
+            raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
+        row = {
+            "id": str(uuid.uuid4()),
+            "problem_id": problem_id,
+            "status": "open",
+            "completed_at": None,
+            "overdue_notified": False,
+            "created_at": now,
+            **body.model_dump(),
+        }
+        await uow.conn.execute(actions.insert().values(**row))
+        status = "cause_identified" if problem["cause"] else "open"
+        await uow.conn.execute(
+            update(problems)
+            .where(problems.c.id == problem_id)
+            .values(status=status, fixed_at=None, updated_at=now)
+        )
+        uow.emit(_action_event("action.created", row))
+        await uow.commit()
+        return await public(uow, await load(uow, problem_id))
+
+
+async def complete_action(
+    rt: Runtime, problem_id: str, action_id: str, at: datetime, who: Principal
+) -> dict[str, Any]:
+    """The action's owner or a supervisor marks it done; the last one starts the measurement."""
+    async with rt.uow() as uow:
+        problem = await load(uow, problem_id, lock=True)
+        query = select(actions).where(actions.c.id == action_id, actions.c.problem_id == problem_id)
+        found = (await uow.conn.execute(query)).first()
+        if found is None:
+            raise NotFound("action_not_found", f"No action {action_id} in problem {problem_id}.")
+        row = dict(found._mapping)
+        if who.role == "owner" and who.subject != row["owner_id"]:
+            raise Forbidden("not_action_owner", "Only the action's owner or a supervisor.")
+        if row["status"] == "done":
+            raise Conflict("action_done", f"Action {action_id} is already done.")
+        row.update(status="done", completed_at=at)
+        await uow.conn.execute(
+            update(actions).where(actions.c.id == action_id).values(status="done", completed_at=at)
+        )
+        listed = await uow.conn.execute(select(actions).where(actions.c.problem_id == problem_id))
+        everything = [dict(a._mapping) for a in listed]
+        if all(a["status"] == "done" for a in everything) and problem["status"] != "closed":
+            fixed_at = max(utc(a["completed_at"]) for a in everything)
+            await uow.conn.execute(
+                update(problems)
+                .where(problems.c.id == problem_id)
+                .values(status="verifying", fixed_at=fixed_at, updated_at=at)
+            )
+        uow.emit(_action_event("action.completed", row))
+        await uow.commit()
+        return await public(uow, await load(uow, problem_id))
+
+
+async def verify(
+    uow: UnitOfWork, problem_id: str, as_of: datetime, config: EscalationConfig
+) -> dict[str, Any]:
+    """Compare the pattern's complaint rate after the fix with before; close only if it fell."""
+    problem = await load(uow, problem_id, lock=True)
+    if problem["status"] not in ("verifying", "effect_not_shown"):
+        raise Conflict("problem_not_fixed", f"Problem {problem_id} is {problem['status']}.")
+    fixed_at = utc(problem["fixed_at"])
+    ready_at = effect.measurable_at(fixed_at, config.problems)
+    if as_of < ready_at:
+        raise Conflict(
+            "verification_period_not_over",
+            f"The effect can be measured from {ready_at.isoformat()}.",
+            ready_at=ready_at.isoformat(),
+        )
+    rows = await uow.conn.execute(
+        select(problem_counts).where(problem_counts.c.problem_id == problem_id)
+    )
+    counts = {r.bucket: r._mapping["count"] for r in rows}
+    measured = effect.measure(counts, fixed_at, config.problems, config.detector)
+    status = "closed" if measured.shown else "effect_not_shown"
+    changes = {
+        "status": status,
+        "rate_before": measured.rate_before,
+        "rate_after": measured.rate_after,
+        "updated_at": as_of,
+    }
+    await uow.conn.execute(update(problems).where(problems.c.id == problem_id).values(**changes))
+    problem.update(changes)
+    if measured.shown and problem["incident_id"]:
+        await _resolve_incident(uow, problem["incident_id"], as_of)
+    type_ = "problem.effect_verified" if measured.shown else "problem.effect_not_shown"
+    rates = {"rate_before": measured.rate_before, "rate_after": measured.rate_after}
+    uow.emit(problem_event(type_, problem, cause=problem["cause"], **rates))
+    return problem
+
+
+async def _resolve_incident(uow: UnitOfWork, incident_id: str, at: datetime) -> None:
+    """The fix worked: the incident it came from stops linking complaints."""
+    resolved = await uow.conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id, incidents.c.status.in_(("open", "confirmed")))
+        .values(status="resolved", updated_at=at)
+    )
+    if resolved.rowcount:
+        changed = IncidentChanged(incident_id=incident_id, status="resolved")
+        uow.emit(new_event("incident.updated", changed, producer=PRODUCER, complaint_id=None))
+
+
+async def verify_now(
+    rt: Runtime, problem_id: str, as_of: datetime, config: EscalationConfig
+) -> dict[str, Any]:
+    async with rt.uow() as uow:
+        row = await verify(uow, problem_id, as_of, config)
+        await uow.commit()
+        return await public(uow, row)
+
+
+async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> None:
+    """One pass of the worker: verify fixes whose period is over, escalate overdue actions."""
+    async with rt.uow() as uow:
+        due = await uow.conn.execute(
+            select(problems.c.id, problems.c.fixed_at).where(problems.c.status == "verifying")
+        )
+        ready = [
+            pid
+            for pid, fixed_at in due
+            if effect.measurable_at(utc(fixed_at), config.problems) <= now
+        ]
+    for problem_id in ready:
+        async with rt.uow() as uow:
+            await verify(uow, problem_id, now, config)
+            await uow.commit()
+    async with rt.uow() as uow:
+        late = await uow.conn.execute(
+            select(actions).where(
+                actions.c.status == "open",
+                actions.c.overdue_notified.is_(False),
+                actions.c.due_at < now,
+            )
+        )
+        for action in [dict(a._mapping) for a in late]:
+            await _escalate_overdue(uow, action, now, config)
+        await uow.commit()
+
+
+async def _escalate_overdue(
+    uow: UnitOfWork, action: dict[str, Any], now: datetime, config: EscalationConfig
+) -> None:
+    due_at = utc(action["due_at"])
+    reason = (
+        f"{action['kind']} action {action['id']} of problem {action['problem_id']} "
+        f"overdue since {due_at.isoformat()}"
+    )
+    ladder = (
+        ("owner", action["owner_id"]),
+        ("head_of_department", config.contacts.head_of_department),
+    )
+    for step, to in ladder:
+        stored = await uow.conn.execute(
+            insert(uow.conn, escalations)
+            .values(
+                id=str(uuid.uuid4()),
+                subject="action",
+                subject_id=action["id"],
+                due_at=due_at,
+                step=step,
+                recipient=to,
+                case_id=None,
+                reason=reason,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        if stored.rowcount:
+            escalated = CaseEscalated(
+                level=step, to=to, reason=reason, subject="task", subject_id=action["id"]
+            )
+            uow.emit(new_event("case.escalated", escalated, producer=PRODUCER, complaint_id=None))
+    await uow.conn.execute(
+        update(actions).where(actions.c.id == action["id"]).values(overdue_notified=True)
+    )
+
+
+def problem_worker(
+    config: EscalationConfig, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Callable[[Runtime], Coroutine[Any, Any, None]]:
+    """The background loop; the clock is a parameter so tests can move time."""
+
+    async def loop(rt: Runtime) -> None:
+        while True:
+            try:
+                await run_checks(rt, clock(), config)
+            except Exception:
+                log.exception("problem checks failed; trying again next round")
+            await asyncio.sleep(config.problems.check_seconds)
+
+    return loop

@@ -1,0 +1,107 @@
+"""The escalation ladder: SLA warnings and breaches climb to the people configured for them."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from services.escalation import ladder
+from services.escalation.models import case_owners, escalations, priorities
+from services.escalation.sqlutil import insert
+from shared.events import CaseAssigned, CaseEscalated, CaseReassigned, Envelope, SlaEvent, new_event
+from shared.uow import UnitOfWork
+
+PRODUCER = "escalation"
+
+
+async def remember_owner(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Keep who owns each case and in which team: the first two rungs of its ladder."""
+    data, conn, case_id = envelope.parsed(), uow.conn, str(envelope.complaint_id)
+    if isinstance(data, CaseAssigned):
+        values = {"owner_id": data.owner_id, "team": data.team}
+        await conn.execute(
+            insert(conn, case_owners)
+            .values(case_id=case_id, **values)
+            .on_conflict_do_update(index_elements=["case_id"], set_=values)
+        )
+        return
+    assert isinstance(data, CaseReassigned)
+    done = await conn.execute(
+        update(case_owners)
+        .where(case_owners.c.case_id == case_id)
+        .values(owner_id=data.to_owner_id)
+    )
+    if not done.rowcount:
+        # Overtook its case.assigned: the team arrives with it, the new owner is kept.
+        await conn.execute(
+            insert(conn, case_owners)
+            .values(case_id=case_id, owner_id=data.to_owner_id, team="")
+            .on_conflict_do_nothing()
+        )
+
+
+async def climb(
+    uow: UnitOfWork, envelope: Envelope, config: ladder.EscalationConfig, default: str
+) -> None:
+    """Send each configured step of this warning or breach once, however often it is repeated."""
+    data, conn = envelope.parsed(), uow.conn
+    assert isinstance(data, SlaEvent)
+    kind = "warning" if envelope.type == "sla.warning" else "breached"
+    case_id = envelope.complaint_id or (data.id if data.subject == "case" else None)
+    priority = default
+    if case_id:
+        found = await conn.scalar(
+            select(priorities.c.priority).where(priorities.c.complaint_id == case_id)
+        )
+        priority = found or default
+    steps = ladder.steps_for(config, data.subject, kind, priority)
+    owner = None
+    if data.subject == "case":
+        owner = (
+            await conn.execute(select(case_owners).where(case_owners.c.case_id == case_id))
+        ).first()
+    reached = ladder.recipients(
+        config,
+        steps,
+        owner_id=owner.owner_id if owner else None,
+        team=owner.team if owner else None,
+        department=data.department,
+    )
+    what = f"{data.subject} {data.id}" + (f" ({data.department})" if data.department else "")
+    reason = f"SLA {kind} of {what}, due {data.due_at.isoformat()}, priority {priority}"
+    for step in reached:
+        stored = await conn.execute(
+            insert(conn, escalations)
+            .values(
+                id=str(uuid.uuid4()),
+                subject=data.subject,
+                subject_id=data.id,
+                due_at=data.due_at,
+                step=step.step,
+                recipient=step.to,
+                case_id=case_id,
+                reason=reason,
+                created_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing()
+        )
+        if not stored.rowcount:
+            continue
+        escalated = CaseEscalated(
+            level=step.step,
+            to=step.to,
+            reason=reason,
+            subject=data.subject,
+            subject_id=data.id,
+            department=data.department,
+        )
+        uow.emit(
+            new_event(
+                "case.escalated",
+                escalated,
+                producer=PRODUCER,
+                complaint_id=case_id,
+                cause=envelope,
+                routing_suffix=data.department if data.subject == "task" else None,
+            )
+        )

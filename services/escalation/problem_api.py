@@ -1,0 +1,98 @@
+"""Problem HTTP routes: open, analyse, act, verify the effect."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from services.escalation import actions, problems
+from services.escalation.ladder import EscalationConfig
+from services.escalation.problem_schemas import (
+    ActionCreate,
+    ActionDone,
+    AnalysisIn,
+    ProblemCreate,
+    VerifyIn,
+)
+from shared.auth import Principal, require
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/problems", tags=["problems"])
+
+Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "analyst"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
+Actor = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
+Id = Annotated[str, Path(min_length=1, max_length=36)]
+Status = Annotated[
+    str | None, Query(pattern="^(open|cause_identified|verifying|effect_not_shown|closed)$")
+]
+
+
+def _config(request: Request) -> EscalationConfig:
+    config: EscalationConfig = request.app.state.escalation_config
+    return config
+
+
+Config = Annotated[EscalationConfig, Depends(_config)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post("", status_code=201)
+async def open_problem(
+    body: ProblemCreate, rt: RuntimeDep, who: Supervisor, config: Config
+) -> dict[str, Any]:
+    """Open a problem from an incident or for a pattern."""
+    return await problems.open_problem(rt, body, who.subject, _now(), config.detector)
+
+
+@router.get("")
+async def list_problems(
+    rt: RuntimeDep,
+    _: Reader,
+    status: Status = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    """Problems, newest first, optionally of one status."""
+    return await problems.list_problems(rt, status, limit)
+
+
+@router.get("/{problem_id}")
+async def read_problem(problem_id: Id, rt: RuntimeDep, _: Reader) -> dict[str, Any]:
+    """One problem with its analysis, actions and measured effect."""
+    return await problems.get_problem(rt, problem_id)
+
+
+@router.post("/{problem_id}/analysis")
+async def record_analysis(
+    problem_id: Id, body: AnalysisIn, rt: RuntimeDep, _: Supervisor
+) -> dict[str, Any]:
+    """Record the root-cause work; the cause must explain the IS and the IS NOT."""
+    return await problems.record_analysis(rt, problem_id, body, _now())
+
+
+@router.post("/{problem_id}/actions", status_code=201)
+async def add_action(
+    problem_id: Id, body: ActionCreate, rt: RuntimeDep, _: Supervisor
+) -> dict[str, Any]:
+    """Add a corrective or preventive action with an owner and a due date."""
+    return await actions.add_action(rt, problem_id, body, _now())
+
+
+@router.post("/{problem_id}/actions/{action_id}/complete")
+async def complete_action(
+    problem_id: Id, action_id: Id, body: ActionDone, rt: RuntimeDep, who: Actor
+) -> dict[str, Any]:
+    """Mark an action done (its owner or a supervisor)."""
+    at = body.completed_at or _now()
+    return await actions.complete_action(rt, problem_id, action_id, at, who)
+
+
+@router.post("/{problem_id}/verify")
+async def verify(
+    problem_id: Id, body: VerifyIn, rt: RuntimeDep, _: Supervisor, config: Config
+) -> dict[str, Any]:
+    """Measure the effect of the fix now (or as of a given time) instead of waiting."""
+    return await actions.verify_now(rt, problem_id, body.as_of or _now(), config)

@@ -1,0 +1,50 @@
+"""Request bodies of the problem API."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class PatternIn(BaseModel):
+    pattern: Literal["product+region", "product+category", "category+region"]
+    product: str | None = Field(default=None, max_length=255)
+    category: str | None = Field(default=None, max_length=255)
+    region: str | None = Field(default=None, max_length=255)
+
+
+class ProblemCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    incident_id: str | None = Field(default=None, max_length=36)
+    pattern: PatternIn | None = Field(
+        default=None, description="Required without an incident: the pattern the fix must reduce."
+    )
+
+
+class HypothesisIn(BaseModel):
+    cause: str = Field(min_length=1, max_length=500)
+    explains_is: bool = Field(description="Does it explain every IS fact?")
+    explains_is_not: bool = Field(description="Does it explain why the IS NOT did not happen?")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AnalysisIn(BaseModel):
+    cause_categories: list[str] = Field(min_length=1, max_length=10)
+    why_chain: list[str] = Field(min_length=1, max_length=10, description="Why? asked in turn.")
+    hypotheses: list[HypothesisIn] = Field(min_length=1, max_length=20)
+    most_probable_cause: str = Field(min_length=1, max_length=500)
+
+
+class ActionCreate(BaseModel):
+    kind: Literal["corrective", "preventive"]
+    description: str = Field(min_length=1, max_length=2000)
+    owner_id: str = Field(min_length=1, max_length=64)
+    due_at: datetime
+
+
+class ActionDone(BaseModel):
+    completed_at: datetime | None = Field(default=None, description="Defaults to now.")
+
+
+class VerifyIn(BaseModel):
+    as_of: datetime | None = Field(default=None, description="The clock; defaults to now.")

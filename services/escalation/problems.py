@@ -1,0 +1,144 @@
+"""Problems: opened from an incident or by a supervisor, then analysed for their root cause."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from services.escalation import detector as det
+from services.escalation import effect
+from services.escalation.incident_admin import load as load_incident
+from services.escalation.linking import bump
+from services.escalation.models import actions, incident_complaints, problems
+from services.escalation.problem_schemas import AnalysisIn, ProblemCreate
+from services.escalation.sqlutil import digest, utc
+from shared.errors import Conflict, DomainError, NotFound
+from shared.events import ProblemEvent, new_event
+from shared.service import Runtime
+from shared.uow import UnitOfWork
+
+PRODUCER = "escalation"
+
+
+def problem_event(type_: str, row: Any, **extra: Any) -> Any:
+    data = ProblemEvent(
+        problem_id=row["id"], incident_id=row["incident_id"], title=row["title"], **extra
+    )
+    return new_event(type_, data, producer=PRODUCER, complaint_id=None)
+
+
+async def load(uow: UnitOfWork, problem_id: str, lock: bool = False) -> dict[str, Any]:
+    query = select(problems).where(problems.c.id == problem_id)
+    row = (await uow.conn.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        raise NotFound("problem_not_found", f"No problem {problem_id}.")
+    return dict(row._mapping)
+
+
+async def public(uow: UnitOfWork, row: dict[str, Any]) -> dict[str, Any]:
+    listed = await uow.conn.execute(
+        select(actions).where(actions.c.problem_id == row["id"]).order_by(actions.c.created_at)
+    )
+    body = {k: utc(v) for k, v in row.items() if k != "key_hash"}
+    body["actions"] = [{k: utc(v) for k, v in a._mapping.items()} for a in listed]
+    return body
+
+
+async def open_problem(
+    rt: Runtime, body: ProblemCreate, by: str, now: datetime, config: det.DetectorConfig
+) -> dict[str, Any]:
+    """Open a problem; from an incident it inherits the pattern and the counts seen so far."""
+    problem_id = str(uuid.uuid4())
+    async with rt.uow() as uow:
+        pattern: dict[str, str] | None = None
+        seeded: list[datetime] = []
+        if body.incident_id:
+            incident = await load_incident(uow, body.incident_id)
+            pattern = {"pattern": incident.pattern, **incident.dims}
+            rows = await uow.conn.execute(
+                select(incident_complaints.c.received_at).where(
+                    incident_complaints.c.incident_id == body.incident_id
+                )
+            )
+            seeded = [utc(at) for at in rows.scalars()]
+        elif body.pattern:
+            values = body.pattern.model_dump()
+            dims = det.pattern_key(body.pattern.pattern, values)
+            if dims is None:
+                raise DomainError(
+                    "pattern_incomplete",
+                    f"A {body.pattern.pattern} pattern needs a value for each dimension.",
+                    422,
+                )
+            pattern = {"pattern": body.pattern.pattern, **dims}
+        else:
+            raise DomainError("pattern_required", "Give an incident_id or a pattern.", 422)
+        dims = {k: v for k, v in pattern.items() if k != "pattern"}
+        row = {
+            "id": problem_id,
+            "incident_id": body.incident_id,
+            "title": body.title,
+            "status": "open",
+            "key_hash": digest(det.key_name(pattern["pattern"], dims)),
+            "pattern": pattern,
+            "analysis": None,
+            "cause": None,
+            "opened_by": by,
+            "fixed_at": None,
+            "rate_before": None,
+            "rate_after": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await uow.conn.execute(problems.insert().values(**row))
+        for at in seeded:
+            await bump(uow.conn, problem_id, config.bucket_of(at))
+        uow.emit(problem_event("problem.opened", row))
+        await uow.commit()
+        return await public(uow, row)
+
+
+async def record_analysis(
+    rt: Runtime, problem_id: str, body: AnalysisIn, now: datetime
+) -> dict[str, Any]:
+    """The root-cause work as data; the cause must survive the IS / IS NOT test."""
+    hypotheses = [
+        effect.Hypothesis(h.cause, h.explains_is, h.explains_is_not) for h in body.hypotheses
+    ]
+    try:
+        cause = effect.most_probable_cause(hypotheses, body.most_probable_cause)
+    except effect.AnalysisRejected as exc:
+        raise DomainError("cause_not_tested", str(exc), 422) from exc
+    async with rt.uow() as uow:
+        row = await load(uow, problem_id, lock=True)
+        if row["status"] == "closed":
+            raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
+        status = "cause_identified" if row["status"] == "open" else row["status"]
+        changes = {
+            "analysis": body.model_dump(),
+            "cause": cause,
+            "status": status,
+            "updated_at": now,
+        }
+        await uow.conn.execute(
+            update(problems).where(problems.c.id == problem_id).values(**changes)
+        )
+        row.update(changes)
+        uow.emit(problem_event("problem.cause_identified", row, cause=cause))
+        await uow.commit()
+        return await public(uow, row)
+
+
+async def get_problem(rt: Runtime, problem_id: str) -> dict[str, Any]:
+    async with rt.uow() as uow:
+        return await public(uow, await load(uow, problem_id))
+
+
+async def list_problems(rt: Runtime, status: str | None, limit: int) -> list[dict[str, Any]]:
+    async with rt.uow() as uow:
+        query = select(problems).order_by(problems.c.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(problems.c.status == status)
+        rows = [dict(r._mapping) for r in await uow.conn.execute(query)]
+        return [await public(uow, row) for row in rows]

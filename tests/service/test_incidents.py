@@ -1,0 +1,185 @@
+"""Incidents raised from the stream of received complaints, on the real broker and databases."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.events import Envelope
+from tests.service.escalation_support import (
+    burst,
+    hour_start,
+    noise,
+    publisher,
+    quick_config,
+    received,
+    started,
+)
+from tests.support.services import auth
+
+
+@pytest.fixture
+async def escalation(env, database, tmp_path) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    config = quick_config(tmp_path)
+    async with database("escalation") as url, started(env, url, escalation_file=config) as client:
+        yield client
+
+
+def as_events(stream: list[tuple[Any, dict[str, str]]]) -> list[Envelope]:
+    return [received(at=at, **values) for at, values in sorted(stream, key=lambda i: i[0])]
+
+
+async def replay(env: Any, events: list[Envelope]) -> None:
+    async with publisher(env) as bus:
+        await bus.publish(*events)
+
+
+async def test_a_burst_raises_one_incident_with_is_and_is_not(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    start = hour_start(30)
+    background = as_events(noise(start, hours=24, per_hour=3))
+    spike = as_events(burst(start + timedelta(hours=24), 12))
+    sentinel = received(at=start + timedelta(hours=27), product="Toaster T1", region="WA")
+    async with env.probe() as probe:
+        await replay(env, [*background, *spike, sentinel])
+        await probe.wait_for("complaint.prioritized", sentinel.complaint_id, timeout=60)
+        await asyncio.sleep(0.3)
+    detected = probe.of_type("incident.detected")
+    assert len(detected) == 1, [e.data["pattern"] for e in detected]
+    data = detected[0].data
+    assert data["pattern"] == {"pattern": "product+region", "product": "Kettle K2", "region": "CA"}
+    spike_ids = {e.complaint_id for e in spike}
+    assert set(data["complaint_ids"]) <= spike_ids | {e.complaint_id for e in background}
+    assert len(set(data["complaint_ids"]) & spike_ids) >= 8
+    assert data["is"]["what"]["product"] == "Kettle K2" and data["is"]["where"] == {"region": "CA"}
+    assert {"OR", "NV", "AZ"} <= set(data["is_not"]["where"]["other_regions"])
+    assert set(data["is_not"]["what"]["other_products"]) == {
+        "Kettle K1",
+        "Toaster T1",
+        "Blender B1",
+    }
+    # The rest of the burst joined the open incident, each one announced.
+    updates = probe.of_type("incident.updated")
+    linked = set(data["complaint_ids"]) | {i for e in updates for i in e.data["complaint_ids"]}
+    assert spike_ids <= linked
+    incident_id = data["incident_id"]
+    raised = [
+        e
+        for e in probe.of_type("complaint.prioritized")
+        if f"part of incident {incident_id}" in e.data["reasons"]
+    ]
+    assert {e.complaint_id for e in raised} == linked
+    assert all(e.data["priority"] == "P2" for e in raised)
+    body = (await escalation.get(f"/v1/incidents/{incident_id}")).json()
+    assert body["status"] == "open" and set(body["complaint_ids"]) == linked
+    assert body["complaint_count"] == len(linked)
+    assert body["distinctions"][0].startswith("only product Kettle K2, not ")
+    one = spike[-1].complaint_id
+    priority = (await escalation.get(f"/v1/priorities/{one}")).json()
+    assert (
+        priority["priority"] == "P2"
+        and priority["reasons"][-1] == f"part of incident {incident_id}"
+    )
+    listed = (await escalation.get("/v1/incidents", params={"status": "open"})).json()
+    assert [i["id"] for i in listed] == [incident_id]
+
+
+async def test_steady_noise_raises_no_incident(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    start = hour_start(40)
+    events = as_events(noise(start, hours=36, per_hour=2, seed=11))
+    async with env.probe("complaint.prioritized") as probe:
+        await replay(env, events)
+        await probe.wait_for("complaint.prioritized", events[-1].complaint_id, timeout=60)
+    assert (await escalation.get("/v1/incidents")).json() == []
+
+
+async def test_supervisors_confirm_merge_and_dismiss_incidents(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    start = hour_start(30)
+    background = as_events(noise(start, hours=24, per_hour=2))
+    first = as_events(burst(start + timedelta(hours=24), 12))
+    other = [
+        received(at=at, product="Toaster T1", region="NV")
+        for at, _ in burst(start + timedelta(hours=25), 12)
+    ]
+    async with env.probe() as probe:
+        await replay(env, [*background, *first, *other])
+        await probe.wait_for("incident.detected", count=2, timeout=60)
+        ids = [e.data["incident_id"] for e in probe.of_type("incident.detected")]
+        settings = escalation._transport.app.state.settings
+        as_owner = auth(settings, "owner", "alice")
+        refused = await escalation.post(f"/v1/incidents/{ids[0]}/confirm", headers=as_owner)
+        assert refused.status_code == 403
+        confirmed = await escalation.post(f"/v1/incidents/{ids[0]}/confirm")
+        assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+        again = await escalation.post(f"/v1/incidents/{ids[0]}/confirm")
+        assert again.status_code == 409 and again.json()["error"]["code"] == "incident_not_open"
+        merged = await escalation.post(f"/v1/incidents/{ids[1]}/merge", json={"into": ids[0]})
+        assert merged.status_code == 200, merged.text
+        assert merged.json()["complaint_count"] == len(merged.json()["complaint_ids"]) >= 18
+        source = (await escalation.get(f"/v1/incidents/{ids[1]}")).json()
+        assert (source["status"], source["merged_into"]) == ("merged", ids[0])
+        await probe.wait_for("incident.updated", where=lambda e: e.data["status"] == "merged")
+        opened = await escalation.post(
+            "/v1/problems", json={"title": "Kettles in CA", "incident_id": ids[0]}
+        )
+        assert opened.status_code == 201, opened.text
+        first_pattern = probe.of_type("incident.detected")[0].data["pattern"]
+        assert opened.json()["pattern"] == first_pattern
+        event = await probe.wait_for("problem.opened")
+        assert event.data["incident_id"] == ids[0]
+        dismissed = await escalation.post(f"/v1/incidents/{ids[0]}/dismiss")
+        assert dismissed.json()["status"] == "dismissed"
+        await probe.wait_for("incident.updated", where=lambda e: e.data["status"] == "dismissed")
+        # The dismissed pattern keeps coming for a while: it is not raised again at once.
+        more = [
+            received(at=at, **values)
+            for at, values in burst(start + timedelta(hours=26), 6)
+            + [
+                (at, {"product": "Toaster T1", "category": "appliances", "region": "NV"})
+                for at, _ in burst(start + timedelta(hours=26), 6)
+            ]
+        ]
+        await replay(env, more)
+        await probe.wait_for("complaint.prioritized", more[-1].complaint_id)
+        await asyncio.sleep(0.3)
+        assert len(probe.of_type("incident.detected")) == 2
+    missing = await escalation.post("/v1/incidents/nope/merge", json={"into": ids[0]})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "incident_not_found"
+    bad = await escalation.post(f"/v1/incidents/{ids[0]}/merge", json={})
+    assert bad.status_code == 422
+
+
+async def test_an_incident_whose_problem_was_fixed_is_resolved(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    start = hour_start(30)
+    events = as_events(noise(start, hours=24, per_hour=3) + burst(start + timedelta(hours=24), 12))
+    async with env.probe() as probe:
+        await replay(env, events)
+        detected = await probe.wait_for("incident.detected", timeout=60)
+        incident_id = detected.data["incident_id"]
+        await probe.wait_for("complaint.prioritized", events[-1].complaint_id)
+        problem = await escalation.post(
+            "/v1/problems", json={"title": "Kettles", "incident_id": incident_id}
+        )
+        problem_id = problem.json()["id"]
+        fixed_at = hour_start(0) + timedelta(hours=1)
+        action = {
+            "kind": "corrective",
+            "description": "recall",
+            "owner_id": "frank",
+            "due_at": fixed_at.isoformat(),
+        }
+        created = await escalation.post(f"/v1/problems/{problem_id}/actions", json=action)
+        action_id = created.json()["actions"][0]["id"]
+        done = {"completed_at": fixed_at.isoformat()}
+        await escalation.post(f"/v1/problems/{problem_id}/actions/{action_id}/complete", json=done)
+        as_of = {"as_of": (fixed_at + timedelta(days=8)).isoformat()}
+        verified = await escalation.post(f"/v1/problems/{problem_id}/verify", json=as_of)
+        assert verified.json()["status"] == "closed", verified.text
+        assert verified.json()["rate_before"] > 0 and verified.json()["rate_after"] == 0
+        await probe.wait_for(
+            "incident.updated",
+            where=lambda e: e.data["incident_id"] == incident_id and e.data["status"] == "resolved",
+        )
+    assert (await escalation.get(f"/v1/incidents/{incident_id}")).json()["status"] == "resolved"

@@ -1,0 +1,173 @@
+"""Problems and corrective actions: root cause, actions, and a fix that must show its effect."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.escalation.actions import run_checks
+from tests.service.escalation_support import publisher, received, started
+from tests.support.services import auth
+
+PATTERN = {"pattern": "product+region", "product": "Kettle K9", "region": "TX"}
+ANALYSIS = {
+    "cause_categories": ["material", "method"],
+    "why_chain": ["the kettle leaks", "the seal cracks", "the seal supplier changed"],
+    "hypotheses": [
+        {"cause": "new seal supplier", "explains_is": True, "explains_is_not": True},
+        {"cause": "hard water in TX", "explains_is": True, "explains_is_not": False},
+    ],
+    "most_probable_cause": "new seal supplier",
+}
+
+
+@pytest.fixture
+async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    async with database("escalation") as url, started(env, url) as client:
+        yield client
+
+
+async def complaints(env: Any, times: list[datetime]) -> None:
+    """Complaints of the problem's pattern, received at the given (event) times."""
+    events = [received(at=at, product="Kettle K9", region="TX") for at in times]
+    async with env.probe("complaint.prioritized") as probe, publisher(env) as bus:
+        await bus.publish(*events)
+        await probe.wait_for("complaint.prioritized", events[-1].complaint_id, timeout=30)
+
+
+async def fixed_problem(client: httpx.AsyncClient, env: Any, fixed_at: datetime, after: int) -> str:
+    """A problem with a tested cause, two done actions, 14 complaints before and `after` after."""
+    opened = await client.post("/v1/problems", json={"title": "Leaking K9", "pattern": PATTERN})
+    assert opened.status_code == 201, opened.text
+    problem_id = opened.json()["id"]
+    untested = {**ANALYSIS, "most_probable_cause": "hard water in TX"}
+    refused = await client.post(f"/v1/problems/{problem_id}/analysis", json=untested)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "cause_not_tested"
+    analysed = await client.post(f"/v1/problems/{problem_id}/analysis", json=ANALYSIS)
+    assert analysed.json()["status"] == "cause_identified"
+    assert analysed.json()["cause"] == "new seal supplier"
+    ids = []
+    for kind, owner in (("corrective", "frank"), ("preventive", "grace")):
+        action = {
+            "kind": kind,
+            "description": "fix",
+            "owner_id": owner,
+            "due_at": fixed_at.isoformat(),
+        }
+        created = await client.post(f"/v1/problems/{problem_id}/actions", json=action)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["actions"][-1]["id"])
+    before = [fixed_at - timedelta(days=6, hours=i) for i in range(14)]
+    later = [fixed_at + timedelta(days=1, hours=i) for i in range(after)]
+    await complaints(env, before + later)
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    as_frank = auth(settings, "owner", "frank")
+    done = {"completed_at": fixed_at.isoformat()}
+    stranger = await client.post(
+        f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json=done, headers=as_frank
+    )
+    assert stranger.status_code == 403
+    path = f"/v1/problems/{problem_id}/actions/{ids[0]}/complete"
+    first = await client.post(path, json=done, headers=as_frank)
+    assert first.json()["status"] == "cause_identified"
+    last = await client.post(f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json=done)
+    assert last.json()["status"] == "verifying"
+    return problem_id
+
+
+async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    fixed_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    async with env.probe() as probe:
+        problem_id = await fixed_problem(escalation, env, fixed_at, after=2)
+        path = f"/v1/problems/{problem_id}/verify"
+        early = await escalation.post(
+            path, json={"as_of": (fixed_at + timedelta(days=1)).isoformat()}
+        )
+        assert early.status_code == 409
+        assert early.json()["error"]["code"] == "verification_period_not_over"
+        as_of = fixed_at + timedelta(days=7, hours=1)
+        verified = await escalation.post(path, json={"as_of": as_of.isoformat()})
+        assert verified.status_code == 200, verified.text
+        body = verified.json()
+        assert (body["status"], body["rate_before"], body["rate_after"]) == ("closed", 2.0, 0.286)
+        event = await probe.wait_for("problem.effect_verified")
+        assert event.data["problem_id"] == problem_id and event.data["rate_after"] == 0.286
+        for type_, count in (
+            ("problem.opened", 1),
+            ("problem.cause_identified", 1),
+            ("action.created", 2),
+            ("action.completed", 2),
+        ):
+            await probe.wait_for(type_, count=count)
+    assert probe.of_type("problem.effect_not_shown") == []
+    closed = await escalation.post(path, json={"as_of": as_of.isoformat()})
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "problem_not_fixed"
+
+
+async def test_a_fix_without_effect_is_flagged_and_stays_open(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    fixed_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rt = escalation._transport.app.state.runtime
+    config = escalation._transport.app.state.escalation_config
+    async with env.probe("problem.#") as probe:
+        problem_id = await fixed_problem(escalation, env, fixed_at, after=10)
+        await run_checks(rt, fixed_at + timedelta(days=3), config)
+        assert (await escalation.get(f"/v1/problems/{problem_id}")).json()["status"] == "verifying"
+        # The worker's clock moves past the period after the fix: it measures by itself.
+        await run_checks(rt, fixed_at + timedelta(days=8), config)
+        event = await probe.wait_for("problem.effect_not_shown")
+    assert (event.data["rate_before"], event.data["rate_after"]) == (2.0, 1.429)
+    body = (await escalation.get(f"/v1/problems/{problem_id}")).json()
+    assert body["status"] == "effect_not_shown"
+    listed = await escalation.get("/v1/problems", params={"status": "effect_not_shown"})
+    assert [p["id"] for p in listed.json()] == [problem_id]
+
+
+async def test_an_overdue_action_is_escalated_once(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    opened = await escalation.post("/v1/problems", json={"title": "Late", "pattern": PATTERN})
+    problem_id = opened.json()["id"]
+    action = {
+        "kind": "corrective",
+        "description": "replace seals",
+        "owner_id": "frank",
+        "due_at": (now + timedelta(hours=2)).isoformat(),
+    }
+    await escalation.post(f"/v1/problems/{problem_id}/actions", json=action)
+    rt = escalation._transport.app.state.runtime
+    config = escalation._transport.app.state.escalation_config
+    async with env.probe("case.escalated.#") as probe:
+        await run_checks(rt, now, config)
+        for _ in range(2):
+            await run_checks(rt, now + timedelta(hours=3), config)
+        await probe.wait_for("case.escalated", count=2)
+        await asyncio.sleep(0.3)
+    sent = probe.of_type("case.escalated")
+    assert [(e.data["level"], e.data["to"]) for e in sent] == [
+        ("owner", "frank"),
+        ("head_of_department", "head-customer-care"),
+    ]
+    assert "overdue" in sent[0].data["reason"]
+
+
+async def test_bad_problem_requests_are_refused_with_a_code(escalation) -> None:  # type: ignore[no-untyped-def]
+    settings = escalation._transport.app.state.settings
+    no_pattern = await escalation.post("/v1/problems", json={"title": "x"})
+    assert (
+        no_pattern.status_code == 422 and no_pattern.json()["error"]["code"] == "pattern_required"
+    )
+    half = {"title": "x", "pattern": {"pattern": "product+region", "product": "K"}}
+    incomplete = await escalation.post("/v1/problems", json=half)
+    assert incomplete.json()["error"]["code"] == "pattern_incomplete"
+    as_owner = auth(settings, "owner", "frank")
+    refused = await escalation.post(
+        "/v1/problems", json={"title": "x", "pattern": PATTERN}, headers=as_owner
+    )
+    assert refused.status_code == 403
+    missing = await escalation.get("/v1/problems/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "problem_not_found"
+    unknown = await escalation.post("/v1/problems", json={"title": "x", "incident_id": "nope"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "incident_not_found"
+    assert (await escalation.get("/v1/problems")).json() == []
