@@ -1,18 +1,22 @@
 """Analytics HTTP routes: they only translate to handlers."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
 
-from services.analytics import handlers
-from services.analytics.schemas import KpiReport
+from services.analytics import export, handlers
+from services.analytics.kpis import GROUP_COLUMNS
+from services.analytics.models import EXPORTABLE
+from services.analytics.schemas import KpiReport, RebuildResult
 from shared.auth import Principal, require
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
 Analyst = Annotated[Principal, Depends(require("analyst", "supervisor", "admin"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 @router.get("/kpis", response_model=KpiReport)
@@ -26,9 +30,35 @@ async def read_kpis(
     to: Annotated[
         datetime | None, Query(description="Received before (ISO 8601; UTC without an offset).")
     ] = None,
-    group_by: Annotated[
-        str, Query(description="channel, category, product, region, priority, team or owner.")
-    ] = "channel",
+    group_by: Annotated[str, Query(description=", ".join(GROUP_COLUMNS) + ".")] = "channel",
 ) -> KpiReport:
-    """Customer-side KPIs of the complaints received in [from, to), by one dimension."""
+    """Customer-side KPIs, beside the department-side view, of complaints received in [from, to)."""
     return await handlers.kpi_report(rt, from_, to, group_by)
+
+
+@router.get(
+    "/export/{table}.{fmt}",
+    tags=["export"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {t: {} for t in export.FORMATS.values()}}},
+)
+async def export_table(
+    rt: RuntimeDep,
+    _: Analyst,
+    table: Annotated[str, Path(description="One of: " + ", ".join(EXPORTABLE) + ".")],
+    fmt: Annotated[Literal["csv", "parquet"], Path(description="csv or parquet.")],
+) -> StreamingResponse:
+    """A whole fact table for BI tools, streamed (CSV with a header row, or Parquet)."""
+    source = export.exportable(table)
+    body = (export.csv_stream if fmt == "csv" else export.parquet_stream)(rt.engine, source)
+    return StreamingResponse(
+        body,
+        media_type=export.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'},
+    )
+
+
+@router.post("/admin/rebuild", response_model=RebuildResult, tags=["admin"])
+async def rebuild(rt: RuntimeDep, _: Admin) -> RebuildResult:
+    """Recompute every fact table from the archived events (same KPIs as before)."""
+    return await handlers.rebuild_read_model(rt)

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.analytics.api import router
+from services.analytics.bi import enable_bi_login
 from services.analytics.consumers import build_handlers
 from services.analytics.models import metadata
 from services.analytics.settings import AnalyticsSettings
@@ -23,5 +24,6 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             routers=[router],
             handlers=build_handlers,
             bindings=["#"],
+            on_start=[enable_bi_login],
         )
     )

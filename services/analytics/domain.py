@@ -1,11 +1,10 @@
-"""Analytics rules: what of an event may be kept, and a complaint's facts from its events.
+"""Analytics rules: what of an event may be kept, and which stream of facts it belongs to.
 
 Only allow-listed, non-personal attributes are ever kept (no names, contacts, descriptions,
-summaries or evidence). The facts of a complaint are a pure function of the set of its events,
-so late, repeated and out-of-order events all end in the same row.
+summaries, notes, titles or evidence). Facts are pure functions of the set of a stream's events
+(see projection.py), so late, repeated and out-of-order events all end in the same rows.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,11 @@ from typing import Any
 from shared.events import EVENT_DATA, Envelope
 
 _ANSWER = ("request_id", "channel", "received_at", "attested")
+_TASK = ("task_id", "department", "type", "due_at")
+_SLA = ("subject", "id", "department", "due_at", "level")
+_INCIDENT = ("incident_id", "status", "pattern", "complaint_ids", "merged_into")
+_PROBLEM = ("problem_id", "incident_id", "rate_before", "rate_after")
+_ACTION = ("action_id", "problem_id", "kind", "owner_id", "due_at", "completed_at")
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "complaint.received": (
         "reference",
@@ -29,26 +33,28 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "case.resolution_proposed": ("owner_id", "outcome", "proposal_no"),
     "case.closed": ("request_id", "outcome", "attested"),
     "case.reopened": ("request_id", "reopen_count"),
-    "case.escalated": ("level", "to"),
-    "task.created": ("task_id", "department", "type", "due_at"),
-    "task.completed": ("task_id", "department", "type", "due_at", "completed_at"),
-    "sla.warning": ("subject", "id", "department", "due_at", "level"),
-    "sla.breached": ("subject", "id", "department", "due_at", "level"),
+    "case.escalated": ("level", "to", "subject", "subject_id", "department"),
+    "task.created": _TASK,
+    "task.acknowledged": (*_TASK, "acknowledged_at"),
+    "task.completed": (*_TASK, "completed_at"),
+    "sla.warning": _SLA,
+    "sla.breached": _SLA,
     "confirmation.requested": ("request_id", "channel", "sent_at"),
+    "confirmation.reminder_sent": ("request_id", "channel", "reminder_no", "sent_at"),
+    "confirmation.no_answer": ("request_id", "channel", "reminders_sent"),
     "confirmation.confirmed": _ANSWER,
     "confirmation.rejected": _ANSWER,
     "confirmation.unclear": _ANSWER,
-    "audit.completed": ("outcome",),
-}
-
-# Where two lifecycle events carry the same time, the later stage is the current one.
-STAGES = {
-    "complaint.received": (0, "received"),
-    "case.assigned": (1, "assigned"),
-    "case.reassigned": (1, "assigned"),
-    "case.resolution_proposed": (2, "resolution_proposed"),
-    "case.reopened": (3, "reopened"),
-    "case.closed": (4, "closed"),
+    "audit.requested": ("audit_id", "attested"),
+    "audit.completed": ("complaint_id", "audit_id", "outcome"),
+    "incident.detected": _INCIDENT,
+    "incident.updated": _INCIDENT,
+    "problem.opened": _PROBLEM,
+    "problem.cause_identified": _PROBLEM,
+    "problem.effect_verified": _PROBLEM,
+    "problem.effect_not_shown": _PROBLEM,
+    "action.created": _ACTION,
+    "action.completed": _ACTION,
 }
 
 
@@ -64,10 +70,19 @@ class FactEvent:
         value = self.attributes.get(key)
         return as_utc(datetime.fromisoformat(value)) if value else as_utc(self.occurred_at)
 
+    def get(self, key: str) -> Any:
+        return self.attributes.get(key)
+
 
 def as_utc(moment: datetime) -> datetime:
     # SQLite keeps no offset; every timestamp in this service is written in UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
 
 
 def event_attributes(envelope: Envelope) -> dict[str, Any]:
@@ -79,72 +94,21 @@ def event_attributes(envelope: Envelope) -> dict[str, Any]:
     return {key: data[key] for key in keep if data.get(key) is not None}
 
 
-def project(events: Iterable[FactEvent]) -> dict[str, Any]:
-    """The complaint_facts columns (all but the key) that a complaint's events establish."""
-    ordered = sorted(events, key=lambda e: (as_utc(e.occurred_at), e.event_id))
-
-    def of(*types: str) -> list[FactEvent]:
-        return [e for e in ordered if e.type in types]
-
-    received = next(iter(of("complaint.received")), None)
-    facts: dict[str, Any] = dict.fromkeys(("reference", "channel", "category", "product", "region"))
-    if received:
-        facts.update({k: received.attributes.get(k) for k in facts})
-    facts["received_at"] = received.time("received_at") if received else None
-    facts.update(_ownership(of("case.assigned", "case.reassigned")))
-    facts["priority"] = _last(of("complaint.prioritized"), "priority")
-    facts["first_proposed_at"] = _first_time(of("case.resolution_proposed"))
-    facts.update(_closure(ordered, facts["channel"]))
-    facts["rejections"] = len(of("confirmation.rejected"))
-    reopened = of("case.reopened")
-    facts["reopen_count"] = max(
-        [len(reopened)] + [int(e.attributes.get("reopen_count", 0)) for e in reopened]
-    )
-    facts["status"] = _status(ordered)
-    return facts
+def stream_of(envelope: Envelope, attributes: dict[str, Any]) -> str | None:
+    """The projection an event feeds: `incident:<id>`, `problem:<id>` or `complaint:<id>`."""
+    family = envelope.type.split(".", 1)[0]
+    if family == "incident" and attributes.get("incident_id"):
+        return f"incident:{attributes['incident_id']}"
+    if family in ("problem", "action") and attributes.get("problem_id"):
+        return f"problem:{attributes['problem_id']}"
+    complaint_id = envelope.complaint_id or attributes.get("complaint_id")
+    return f"complaint:{complaint_id}" if complaint_id else None
 
 
-def _ownership(events: list[FactEvent]) -> dict[str, Any]:
-    assigned = [e for e in events if e.type == "case.assigned"]
-    owners = [e.attributes.get("owner_id") or e.attributes.get("to_owner_id") for e in events]
-    return {
-        "owner_id": owners[-1] if owners else None,
-        "team": _last(assigned, "team"),
-        "assigned_at": _first_time(assigned),
-    }
+def iso_week(moment: datetime) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
-def _closure(ordered: list[FactEvent], channel: str | None) -> dict[str, Any]:
-    # Only a yes on the complaint's own channel is the customer's confirmation.
-    yeses = [
-        e
-        for e in ordered
-        if e.type == "confirmation.confirmed"
-        and (channel is None or e.attributes.get("channel") == channel)
-    ]
-    first_yes = min(yeses, key=lambda e: e.time("received_at"), default=None)
-    closed = next((e for e in ordered if e.type == "case.closed"), None)
-    proposals = [e for e in ordered if e.type == "case.resolution_proposed"]
-    attesting = closed or first_yes
-    return {
-        "confirmed_at": first_yes.time("received_at") if first_yes else None,
-        "closed_at": as_utc(closed.occurred_at) if closed else None,
-        "outcome": closed.attributes.get("outcome") if closed else _last(proposals, "outcome"),
-        "attested": bool(attesting.attributes.get("attested")) if attesting else None,
-    }
-
-
-def _status(ordered: list[FactEvent]) -> str | None:
-    stages = [(as_utc(e.occurred_at), *STAGES[e.type]) for e in ordered if e.type in STAGES]
-    if any(stage == "closed" for *_, stage in stages):
-        return "closed"
-    return max(stages)[2] if stages else None
-
-
-def _last(events: list[FactEvent], key: str) -> Any:
-    values = [e.attributes[key] for e in events if e.attributes.get(key) is not None]
-    return values[-1] if values else None
-
-
-def _first_time(events: list[FactEvent]) -> datetime | None:
-    return min((as_utc(e.occurred_at) for e in events), default=None)
+def month(moment: datetime) -> str:
+    return f"{moment.year}-{moment.month:02d}"

@@ -1,10 +1,14 @@
-"""The analytics read model. It holds no personal data: no names, contacts or free text."""
+"""The analytics read model. It holds no personal data: no names, contacts or free text.
+
+Customers appear only as intake's keyed pseudonym (`customer_key`).
+"""
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -16,25 +20,37 @@ from shared.tables import add_messaging_tables
 
 metadata = MetaData()
 
-# Append-only: each event's non-personal attributes, once per event_id, so a complaint's facts
-# can be recomputed exactly whatever order or how often its events arrive.
+# The archive: each event's non-personal attributes, once per event_id. Every fact table below
+# is a pure projection of one stream of it (a complaint, an incident or a problem), so facts can
+# be recomputed exactly whatever order or how often events arrive, and rebuilt from scratch.
 fact_events = Table(
     "fact_events",
     metadata,
     Column("event_id", String(36), primary_key=True),
-    Column("complaint_id", String(36), nullable=False),
+    Column("complaint_id", String(36)),
+    Column("stream", String(120)),
     Column("type", String(100), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("attributes", JSON, nullable=False),
     Index("ix_fact_events_complaint", "complaint_id", "occurred_at"),
+    Index("ix_fact_events_stream", "stream"),
 )
 
-# One row per complaint, always the projection of its fact_events.
+# One row per stream, touched first by every ingest: the row lock serialises two transactions
+# projecting the same stream, so the second one sees the first one's events.
+streams = Table(
+    "streams",
+    metadata,
+    Column("stream", String(120), primary_key=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 complaint_facts = Table(
     "complaint_facts",
     metadata,
     Column("complaint_id", String(36), primary_key=True),
     Column("reference", String(32)),
+    Column("customer_key", String(64)),
     Column("channel", String(16)),
     Column("category", String(100)),
     Column("product", String(200)),
@@ -42,17 +58,137 @@ complaint_facts = Table(
     Column("priority", String(2)),
     Column("team", String(100)),
     Column("owner_id", String(100)),
+    Column("department", String(100)),
     Column("received_at", DateTime(timezone=True), index=True),
+    Column("received_week", String(8)),
+    Column("received_month", String(7)),
     Column("assigned_at", DateTime(timezone=True)),
+    Column("due_at", DateTime(timezone=True)),
     Column("first_proposed_at", DateTime(timezone=True)),
+    Column("first_resolved_at", DateTime(timezone=True)),
+    Column("last_rejected_at", DateTime(timezone=True)),
     Column("confirmed_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
+    # Precomputed so that percentiles sort plain floats (PostgreSQL's EXTRACT gives numerics).
+    Column("hours_to_confirmation", Float),
+    Column("hours_claimed_to_confirmed", Float),
     Column("outcome", String(32)),
     Column("attested", Boolean),
+    Column("proposals", Integer, nullable=False, default=0),
+    Column("resolved_proposals", Integer, nullable=False, default=0),
     Column("rejections", Integer, nullable=False, default=0),
+    Column("resolved_rejected", Integer, nullable=False, default=0),
     Column("reopen_count", Integer, nullable=False, default=0),
+    Column("tasks", Integer, nullable=False, default=0),
+    Column("tasks_met", Integer, nullable=False, default=0),
+    Column("tasks_missed", Integer, nullable=False, default=0),
+    Column("breaches", Integer, nullable=False, default=0),
+    Column("escalations", Integer, nullable=False, default=0),
+    Column("incident_id", String(100)),
+    Column("audit_outcome", String(16)),
+    Column("first_contact_resolution", Boolean),
+    Column("resolved_on_time", Boolean),
+    Column("confirmed_on_time", Boolean),
     Column("status", String(32)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+task_facts = Table(
+    "task_facts",
+    metadata,
+    Column("task_id", String(100), primary_key=True),
+    Column("complaint_id", String(36), nullable=False, index=True),
+    Column("department", String(100)),
+    Column("type", String(100)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("due_at", DateTime(timezone=True)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("warned", Boolean, nullable=False, default=False),
+    Column("breached", Boolean, nullable=False, default=False),
+    Column("met_sla", Boolean),
+)
+
+confirmation_facts = Table(
+    "confirmation_facts",
+    metadata,
+    Column("request_id", String(100), primary_key=True),
+    Column("complaint_id", String(36), nullable=False, index=True),
+    Column("channel", String(16)),
+    Column("requested_at", DateTime(timezone=True)),
+    Column("reminders", Integer, nullable=False, default=0),
+    Column("no_answer", Boolean, nullable=False, default=False),
+    Column("answer", String(16)),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("answer_channel", String(16)),
+    Column("on_original_channel", Boolean),
+    Column("attested", Boolean),
+)
+
+audit_facts = Table(
+    "audit_facts",
+    metadata,
+    Column("audit_id", String(100), primary_key=True),
+    Column("complaint_id", String(36), nullable=False, index=True),
+    Column("attested", Boolean),
+    Column("requested_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("outcome", String(16)),
+)
+
+incident_facts = Table(
+    "incident_facts",
+    metadata,
+    Column("incident_id", String(100), primary_key=True),
+    Column("status", String(32)),
+    Column("product", String(200)),
+    Column("category", String(100)),
+    Column("region", String(100)),
+    Column("detected_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("complaints", Integer, nullable=False, default=0),
+    Column("merged_into", String(100)),
+)
+
+incident_links = Table(
+    "incident_links",
+    metadata,
+    Column("incident_id", String(100), primary_key=True),
+    Column("complaint_id", String(36), primary_key=True),
+    Index("ix_incident_links_complaint", "complaint_id"),
+)
+
+problem_facts = Table(
+    "problem_facts",
+    metadata,
+    Column("problem_id", String(100), primary_key=True),
+    Column("incident_id", String(100)),
+    Column("status", String(32)),
+    Column("opened_at", DateTime(timezone=True)),
+    Column("cause_identified_at", DateTime(timezone=True)),
+    Column("effect_checked_at", DateTime(timezone=True)),
+    Column("effective", Boolean),
+    Column("rate_before", Float),
+    Column("rate_after", Float),
+    Column("actions", Integer, nullable=False, default=0),
+    Column("actions_completed", Integer, nullable=False, default=0),
+    Column("actions_late", Integer, nullable=False, default=0),
+)
+
+# What BI tools may download; fact_events stays internal (its attributes are free-form JSON).
+EXPORTABLE = {
+    t.name: t
+    for t in (
+        complaint_facts,
+        task_facts,
+        confirmation_facts,
+        audit_facts,
+        incident_facts,
+        incident_links,
+        problem_facts,
+    )
+}
+# Emptied by a rebuild, which then re-projects every stream of fact_events.
+PROJECTIONS = [streams, *EXPORTABLE.values()]
 
 outbox, inbox = add_messaging_tables(metadata)

@@ -134,6 +134,23 @@ async def eventually(
     raise AssertionError(f"facts of {complaint_id} never matched: {row}")
 
 
+CORE = (
+    "key",
+    "received",
+    "closed_confirmed",
+    "rejected_resolutions",
+    "reopen_rate",
+    "median_hours_to_confirmation",
+)
+
+
+def core(metrics: Any) -> Any:
+    """The metrics this test's events exercise; the others are checked in test_analytics_kpis."""
+    if isinstance(metrics, list):
+        return [core(m) for m in metrics]
+    return {k: v for k, v in metrics.items() if k in CORE}
+
+
 def kpis(key: Any, received: int, closed: int, rejected: int, rate: Any, hours: Any) -> Any:
     return {
         **({} if key == "totals" else {"key": key}),
@@ -172,17 +189,17 @@ async def test_kpis_are_exact_with_duplicate_and_out_of_order_events(analytics, 
     assert response.status_code == 200, response.text
     body = response.json()
     assert datetime.fromisoformat(body["from"]) == T0 and body["group_by"] == "channel"
-    assert body["groups"] == [
+    assert core(body["groups"]) == [
         kpis("email", received=2, closed=2, rejected=1, rate=0.5, hours=7.0),
         kpis("sms", received=2, closed=0, rejected=1, rate=1.0, hours=None),
     ]
-    assert body["totals"] == kpis("totals", 4, 2, 2, 0.6667, 7.0)
+    assert core(body["totals"]) == kpis("totals", 4, 2, 2, 0.6667, 7.0)
     assert set(body["definitions"]) == set(body["totals"])
 
     by_priority = (
         await analytics.get("/v1/kpis", params={**period, "group_by": "priority"})
     ).json()
-    assert by_priority["groups"] == [
+    assert core(by_priority["groups"]) == [
         kpis("P2", received=1, closed=1, rejected=0, rate=0.0, hours=5.0),
         kpis(None, received=3, closed=1, rejected=2, rate=1.0, hours=9.0),
     ]

@@ -1,11 +1,14 @@
 """The analytics read model keeps no personal data, whatever the events carried."""
 
+import io
 from typing import Any
 
 import httpx
+import pyarrow.parquet as pq
 from sqlalchemy import inspect, text
 
-from shared.events import ComplaintContactAdded, Facts
+from services.analytics.models import EXPORTABLE
+from shared.events import AuditCompleted, ComplaintContactAdded, Facts, ProblemEvent, new_event
 from tests.service.test_analytics import Story, at, eventually, publish, started
 
 NAME, STREET = "Zebediah Quux", "12 Wobble Lane"
@@ -42,12 +45,37 @@ async def test_no_table_holds_contact_description_or_name(env, database) -> None
         story.proposed(2, summary=f"Refunded {NAME} at {STREET}"),
         story.answered("confirmed", 3, evidence=f"{NAME} wrote YES from {EMAIL}"),
         story.closed(3, reason=f"{NAME} confirmed"),
+        new_event(
+            "problem.opened",
+            ProblemEvent(problem_id="p-1", title=f"{NAME}'s card", cause=f"At {STREET}"),
+            producer="test",
+            complaint_id=None,
+        ),
+        story.event(
+            "audit.completed",
+            4,
+            AuditCompleted(complaint_id=story.id, outcome="failed", notes=f"{NAME} unhappy"),
+        ),
     ]
     async with started(env, database, bus_prefetch=1) as client:
         await publish(env, *events)
-        await eventually(client, story.id, lambda r: r.status == "closed" and r.received_at)
+        await eventually(client, story.id, lambda r: r.audit_outcome == "failed" and r.received_at)
         stored = (await every_stored_text(client)).casefold()
+        exported = (await every_export(client)).casefold()
     # The scan does see what analytics keeps, so an empty result cannot pass for a clean one.
     assert story.id in stored and "cmp-" in stored and "k" * 64 in stored
+    assert story.id in exported and "p-1" in exported and "failed" in exported
     for secret in (NAME, "Zebediah", "Quux", STREET, "Wobble", EMAIL, PHONE, "4155550199"):
         assert secret.casefold() not in stored, secret
+        assert secret.casefold() not in exported, secret
+
+
+async def every_export(client: httpx.AsyncClient) -> str:
+    """Every exportable table downloaded as CSV and as Parquet, as one text."""
+    texts: list[str] = []
+    for name in EXPORTABLE:
+        as_csv = await client.get(f"/v1/export/{name}.csv")
+        as_parquet = await client.get(f"/v1/export/{name}.parquet")
+        assert as_csv.status_code == as_parquet.status_code == 200
+        texts += [as_csv.text, repr(pq.read_table(io.BytesIO(as_parquet.content)).to_pylist())]
+    return "\n".join(texts)

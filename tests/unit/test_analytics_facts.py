@@ -5,7 +5,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.analytics.domain import FactEvent, event_attributes, project
+from services.analytics.domain import FactEvent, event_attributes
+from services.analytics.projection import project
 from shared.events import (
     CaseClosed,
     CaseResolutionProposed,
@@ -72,6 +73,22 @@ EXPECTED = {
     "rejections": 1,
     "reopen_count": 1,
     "status": "closed",
+    "customer_key": None,
+    "received_week": "2026-W45",
+    "received_month": "2026-11",
+    "due_at": None,
+    "proposals": 2,
+    "resolved_proposals": 1,
+    "first_resolved_at": at(2),
+    "resolved_rejected": 1,
+    "last_rejected_at": at(3),
+    "breaches": 0,
+    "escalations": 0,
+    "audit_outcome": None,
+    "resolved_on_time": None,
+    "confirmed_on_time": None,
+    "hours_to_confirmation": 6.5,
+    "hours_claimed_to_confirmed": 4.5,
 }
 
 

@@ -1,0 +1,331 @@
+"""Analytics at scale on PostgreSQL: read-model ingest rate, grouped KPI latency, export speed.
+
+Usage: python bench/bench_analytics.py [--complaints 100000] [--workers 2] [--keep]
+(`make bench` runs the default; `--complaints 1000000` is the full run.) A throwaway database is
+created on BENCH_PG_DSN (default: the tests' server) and dropped afterwards unless --keep.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.analytics import export, handlers
+from services.analytics.app import create_app
+from services.analytics.ingest import ingest
+from services.analytics.kpis import GROUP_COLUMNS
+from services.analytics.models import complaint_facts, inbox, metadata
+from services.analytics.settings import AnalyticsSettings
+from shared.bus import Bus
+from shared.db import make_engine, upgrade_database
+from shared.events import (
+    CaseAssigned,
+    CaseClosed,
+    CaseReopened,
+    CaseResolutionProposed,
+    ComplaintPrioritized,
+    ComplaintReceived,
+    ConfirmationAnswered,
+    Envelope,
+    EventData,
+    TaskCompleted,
+    TaskCreated,
+    new_event,
+)
+from shared.uow import UnitOfWork
+
+ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+MIGRATIONS = Path(__file__).resolve().parents[1] / "services" / "analytics" / "migrations"
+END = datetime(2026, 11, 1, tzinfo=UTC)
+START = END - timedelta(days=365)
+CHANNELS = ["email", "sms", "phone", "web", "chat", "walk_in", "letter"]
+CATEGORIES = [f"category-{i}" for i in range(20)]
+PRODUCTS = [f"product-{i}" for i in range(30)]
+REGIONS = [f"R{i:02d}" for i in range(50)]
+DEPARTMENTS = ["billing", "field", "it", "legal", "logistics"]
+
+
+def story(rng: random.Random) -> list[Envelope]:
+    """One complaint's events: received, prioritised, assigned, maybe a task and a rejection."""
+    cid = str(uuid.uuid4())
+    t0 = START + timedelta(seconds=rng.randrange(365 * 86400))
+    channel = rng.choice(CHANNELS)
+
+    def ev(type_: str, hours: float, data: EventData, suffix: str | None = None) -> Envelope:
+        at = t0 + timedelta(hours=hours)
+        return new_event(
+            type_, data, producer="bench", complaint_id=cid, occurred_at=at, routing_suffix=suffix
+        )
+
+    owner = f"owner-{rng.randrange(400)}"
+    due = t0 + timedelta(hours=rng.choice([24, 48, 72, 120]))
+    events = [
+        ev(
+            "complaint.received",
+            0,
+            ComplaintReceived(
+                reference="CMP-" + cid[:8].upper(),
+                customer_key=f"{rng.getrandbits(256):064x}",
+                channel=channel,
+                contact="x@example.com",
+                category=rng.choice(CATEGORIES),
+                product=rng.choice(PRODUCTS),
+                region=rng.choice(REGIONS),
+                description="-",
+                received_at=t0,
+            ),
+        ),
+        ev(
+            "complaint.prioritized",
+            0.01,
+            ComplaintPrioritized(priority=rng.choice(["P1", "P2", "P3", "P4"]), reasons=[]),
+        ),
+        ev(
+            "case.assigned",
+            0.02,
+            CaseAssigned(owner_id=owner, team=f"team-{owner[-1]}", due_at=due),
+        ),
+    ]
+    hours = rng.uniform(2, 90)
+    if rng.random() < 0.3:
+        department, task_id = rng.choice(DEPARTMENTS), str(uuid.uuid4())
+        task_due = t0 + timedelta(hours=hours)
+        done = task_due + timedelta(hours=rng.uniform(-10, 4))
+        task = {"task_id": task_id, "department": department, "type": "check", "due_at": task_due}
+        events.append(ev("task.created", 1, TaskCreated(**task), department))
+        events.append(
+            ev(
+                "task.completed",
+                max(1.5, (done - t0).total_seconds() / 3600),
+                TaskCompleted(**task, completed_at=done),
+                department,
+            )
+        )
+    proposal = CaseResolutionProposed(
+        owner_id=owner, outcome="resolved", summary="-", proposal_no=1
+    )
+    events.append(ev("case.resolution_proposed", hours, proposal))
+    if rng.random() < 0.15:
+        return events  # still waiting for the customer
+    answer = {"request_id": cid, "channel": channel, "evidence": "-"}
+    if rng.random() < 0.2:
+        events.append(
+            ev(
+                "confirmation.rejected",
+                hours + 5,
+                ConfirmationAnswered(**answer, received_at=t0 + timedelta(hours=hours + 5)),
+            )
+        )
+        events.append(
+            ev(
+                "case.reopened",
+                hours + 5.1,
+                CaseReopened(request_id=cid, reason="-", reopen_count=1),
+            )
+        )
+        hours += 30
+    yes = t0 + timedelta(hours=hours + rng.uniform(1, 48))
+    events.append(
+        ev(
+            "confirmation.confirmed",
+            (yes - t0).total_seconds() / 3600,
+            ConfirmationAnswered(**answer, received_at=yes),
+        )
+    )
+    events.append(
+        ev(
+            "case.closed",
+            (yes - t0).total_seconds() / 3600 + 0.01,
+            CaseClosed(request_id=cid, reason="-", outcome="resolved"),
+        )
+    )
+    return events
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def load(
+    engine: Any, complaints: int, workers: int, batch_events: int
+) -> tuple[int, float, float]:
+    """(events ingested, seconds spent ingesting, seconds spent generating events)."""
+    rng = random.Random(6)
+    queue: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=workers * 2)
+    ingested = 0
+
+    async def worker() -> None:
+        nonlocal ingested
+        while (batch := await queue.get()) is not None:
+            async with engine.begin() as conn:
+                count = await ingest(conn, batch)
+            ingested += count
+
+    tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+    started, generating = time.perf_counter(), 0.0
+    batch: list[Envelope] = []
+    for number in range(complaints):
+        t = time.perf_counter()
+        batch += story(rng)
+        generating += time.perf_counter() - t
+        if len(batch) >= batch_events:
+            await queue.put(batch)
+            batch = []
+        if number % 20000 == 0 and number:
+            print(f"  … {number} complaints, {ingested} events", flush=True)
+    await queue.put(batch)
+    for _ in tasks:
+        await queue.put(None)
+    await asyncio.gather(*tasks)
+    return ingested, time.perf_counter() - started, generating
+
+
+async def consumer_rate(url: str, complaints: int) -> tuple[int, float]:
+    """(events, seconds) for the running service to consume them from RabbitMQ one by one."""
+    run = uuid.uuid4().hex[:8]
+    settings = AnalyticsSettings(
+        database_url=url,
+        amqp_url=AMQP_URL,
+        bus_exchange=f"bench.analytics.{run}",
+        bus_queue_prefix=f"bench{run}.",
+        run_migrations_on_start=False,
+    )
+    app = create_app(settings)
+    rng = random.Random(7)
+    events = [e for _ in range(complaints) for e in story(rng)]
+    async with app.router.lifespan_context(app):
+        bus: Bus = app.state.bus
+        before = await _handled(app.state.engine)
+        started = time.perf_counter()
+        for start in range(0, len(events), 1000):
+            await bus.publish(*events[start : start + 1000])
+        while await _handled(app.state.engine) - before < len(events):
+            await asyncio.sleep(0.1)
+        seconds = time.perf_counter() - started
+        await bus.delete_queues(settings.queue_name(), settings.queue_name(".dlq"))
+        await bus.delete_exchange()
+    return len(events), seconds
+
+
+async def _handled(engine: Any) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(inbox))).scalar_one())
+
+
+class BenchRuntime:
+    """What kpi_report needs of a Runtime: units of work on the engine (no bus)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, metadata, lambda: None)
+
+
+async def kpi_latency(engine: Any, repeats: int) -> dict[str, tuple[float, float]]:
+    rt: Any = BenchRuntime(engine)
+    figures = {}
+    for group_by in GROUP_COLUMNS:
+        await handlers.kpi_report(rt, START, END, group_by)  # warm the cache
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            await handlers.kpi_report(rt, START, END, group_by)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        figures[group_by] = (statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)])
+    return figures
+
+
+async def export_speed(engine: Any) -> dict[str, tuple[float, float]]:
+    figures = {}
+    for fmt, stream in (("csv", export.csv_stream), ("parquet", export.parquet_stream)):
+        t, size = time.perf_counter(), 0
+        async for chunk in stream(engine, complaint_facts):
+            size += len(chunk)
+        figures[fmt] = (time.perf_counter() - t, size / 1e6)
+    return figures
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--complaints", type=int, default=int(os.environ.get("BENCH_ANALYTICS_COMPLAINTS", 100_000))
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-events", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--consumed", type=int, default=300, help="complaints sent over the bus")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    name = f"bench_analytics_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    engine = make_engine(url)
+    try:
+        await asyncio.to_thread(upgrade_database, MIGRATIONS, url)
+        print(f"analytics bench: {args.complaints} complaints over a year on PostgreSQL ({name})")
+        events, seconds, generating = await load(
+            engine, args.complaints, args.workers, args.batch_events
+        )
+        rss_after_ingest = rss_mb()
+        ingest_only = seconds - generating
+        print(f"ingest: {events} events in {seconds:.1f} s ({generating:.1f} s spent generating)")
+        print(f"  read-model ingest rate: {events / ingest_only:,.0f} events/s (target >= 5,000)")
+        if args.consumed:
+            sent, secs = await consumer_rate(url, args.consumed)
+            print("  through RabbitMQ, one event per transaction (the shared dispatcher):")
+            print(f"  {sent} events in {secs:.1f} s = {sent / secs:,.0f} events/s")
+        # What autovacuum does after a bulk load: every re-projection left dead row versions.
+        vacuum = await asyncpg.connect(ADMIN_DSN.rsplit("/", 1)[0] + "/" + name)
+        await vacuum.execute("VACUUM ANALYZE")
+        await vacuum.close()
+        latency = await kpi_latency(engine, args.repeats)
+        print(f"grouped KPIs over a year ({args.repeats} runs each): p50 / p95 ms")
+        for group_by, (p50, p95) in latency.items():
+            print(f"  {group_by:<10} {p50:8.1f} {p95:8.1f}")
+        worst = max(p95 for _, p95 in latency.values())
+        print(f"  worst p95: {worst:.1f} ms (target < 100 ms)")
+        before_export = peak_rss_mb()
+        for fmt, (secs, mb) in (await export_speed(engine)).items():
+            rate, speed = args.complaints / secs, mb / secs
+            print(
+                f"export complaint_facts.{fmt}: {rate:,.0f} rows/s, {speed:.1f} MB/s ({mb:.1f} MB)"
+            )
+        peak = peak_rss_mb()
+        print(f"process RSS: {rss_after_ingest:.0f} MB after ingest, peak {before_export:.0f} MB")
+        print(f"  peak after the exports: {peak:.0f} MB (the exports stream in constant memory)")
+    finally:
+        await engine.dispose()
+        if not args.keep:
+            admin = await asyncpg.connect(ADMIN_DSN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,175 @@
+"""Fold events into the read model in batches: archive them, then re-project the streams touched.
+
+Re-projecting a stream from its whole archived history (rather than patching a row) is what makes
+late, repeated and out-of-order events harmless; batching many events per transaction is what
+makes it fast. The same path rebuilds everything from the archive.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.analytics import domain
+from services.analytics.models import (
+    PROJECTIONS,
+    complaint_facts,
+    fact_events,
+    incident_facts,
+    incident_links,
+    metadata,
+    problem_facts,
+    streams,
+)
+from services.analytics.patterns import project_incident, project_problem
+from services.analytics.projection import project_complaint
+from shared.events import Envelope
+
+CHUNK = 1000
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+async def _upsert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    keys = {c.name for c in table.primary_key.columns}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={k: stmt.excluded[k] for k in rows[0] if k not in keys}
+    )
+    await conn.execute(stmt, rows)
+
+
+def archive_row(envelope: Envelope) -> dict[str, Any] | None:
+    attributes = domain.event_attributes(envelope)
+    stream = domain.stream_of(envelope, attributes)
+    if stream is None:
+        return None
+    return {
+        "event_id": envelope.event_id,
+        "complaint_id": envelope.complaint_id or attributes.get("complaint_id"),
+        "stream": stream,
+        "type": envelope.type,
+        "occurred_at": domain.as_utc(envelope.occurred_at),
+        "attributes": attributes,
+    }
+
+
+async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
+    """Archive the events and re-project their streams, in the caller's transaction."""
+    # A batch may hold one event twice (a redelivery); the archive keeps it once.
+    rows = list({r["event_id"]: r for r in map(archive_row, envelopes) if r is not None}.values())
+    if not rows:
+        return 0
+    touched = sorted({row["stream"] for row in rows})
+    now = datetime.now(UTC)
+    # Locks the streams, in one order, before reading their histories (see models.streams).
+    await _upsert(conn, streams, [{"stream": s, "updated_at": now} for s in touched])
+    await conn.execute(_insert(conn, fact_events).on_conflict_do_nothing(), rows)
+    await project_streams(conn, touched)
+    return len(rows)
+
+
+async def project_streams(conn: AsyncConnection, names: Sequence[str]) -> None:
+    histories: dict[str, list[domain.FactEvent]] = defaultdict(list)
+    for start in range(0, len(names), CHUNK):
+        query = select(fact_events).where(fact_events.c.stream.in_(names[start : start + CHUNK]))
+        for r in await conn.execute(query):
+            event = domain.FactEvent(r.event_id, r.type, r.occurred_at, dict(r.attributes))
+            histories[r.stream].append(event)
+    kinds: dict[str, dict[str, list[domain.FactEvent]]] = defaultdict(dict)
+    for name, events in histories.items():
+        kind, _, key = name.partition(":")
+        kinds[kind][key] = sorted(events, key=lambda e: (domain.as_utc(e.occurred_at), e.event_id))
+    await _complaints(conn, kinds["complaint"])
+    await _incidents(conn, kinds["incident"])
+    await _upsert(conn, problem_facts, [project_problem(k, v) for k, v in kinds["problem"].items()])
+
+
+async def _complaints(conn: AsyncConnection, histories: dict[str, list[domain.FactEvent]]) -> None:
+    if not histories:
+        return
+    now = datetime.now(UTC)
+    facts, children = [], defaultdict(list)
+    for complaint_id, events in histories.items():
+        row, rows_of = project_complaint(complaint_id, events)
+        facts.append({**row, "updated_at": now})
+        for name, rows in rows_of.items():
+            children[name].extend(rows)
+    ids = list(histories)
+    await _upsert(conn, complaint_facts, facts)
+    for name in ("task_facts", "confirmation_facts", "audit_facts"):
+        table = metadata.tables[name]
+        await conn.execute(table.delete().where(table.c.complaint_id.in_(ids)))
+        if children[name]:
+            await conn.execute(_insert(conn, table).on_conflict_do_nothing(), children[name])
+    await _link_incidents(conn, ids)
+
+
+async def _incidents(conn: AsyncConnection, histories: dict[str, list[domain.FactEvent]]) -> None:
+    if not histories:
+        return
+    rows, links = [], []
+    for incident_id, events in histories.items():
+        row, linked = project_incident(incident_id, events)
+        rows.append(row)
+        links += [{"incident_id": incident_id, "complaint_id": c} for c in linked]
+    ids = list(histories)
+    previous = await conn.execute(
+        select(incident_links.c.complaint_id).where(incident_links.c.incident_id.in_(ids))
+    )
+    affected = {r.complaint_id for r in previous} | {link["complaint_id"] for link in links}
+    await _upsert(conn, incident_facts, rows)
+    await conn.execute(incident_links.delete().where(incident_links.c.incident_id.in_(ids)))
+    if links:
+        await conn.execute(_insert(conn, incident_links).on_conflict_do_nothing(), links)
+    await _link_incidents(conn, sorted(affected))
+
+
+async def _link_incidents(conn: AsyncConnection, complaint_ids: list[str]) -> None:
+    # Whichever of complaint and incident arrives last, the complaint ends linked to the same one.
+    first = (
+        select(func.min(incident_links.c.incident_id))
+        .where(incident_links.c.complaint_id == complaint_facts.c.complaint_id)
+        .scalar_subquery()
+    )
+    for start in range(0, len(complaint_ids), CHUNK):
+        chunk = complaint_ids[start : start + CHUNK]
+        await conn.execute(
+            complaint_facts.update()
+            .where(complaint_facts.c.complaint_id.in_(chunk))
+            .values(incident_id=first)
+        )
+
+
+async def rebuild(engine: AsyncEngine, batch: int = CHUNK) -> int:
+    """Empty every projection and re-project each stream of the archive; returns the streams."""
+    async with engine.begin() as conn:
+        for table in reversed(PROJECTIONS):
+            await conn.execute(table.delete())
+    done, last = 0, ""
+    while True:
+        async with engine.begin() as conn:
+            page = [
+                r.stream
+                for r in await conn.execute(
+                    select(fact_events.c.stream)
+                    .where(fact_events.c.stream > last)
+                    .group_by(fact_events.c.stream)
+                    .order_by(fact_events.c.stream)
+                    .limit(batch)
+                )
+            ]
+            if not page:
+                return done
+            now = datetime.now(UTC)
+            await _upsert(conn, streams, [{"stream": s, "updated_at": now} for s in page])
+            await project_streams(conn, page)
+        done, last = done + len(page), page[-1]
