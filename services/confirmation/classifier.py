@@ -47,8 +47,23 @@ _ACK = re.compile(
 )
 
 
+def _normalised(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u2019", "'").casefold()).strip()
+
+
 def doubts(text: str) -> bool:
-    return bool(_UNSURE.search(text.replace("\u2019", "'").casefold()))
+    return bool(_UNSURE.search(_normalised(text)))
+
+
+def denies(text: str) -> bool:
+    """Any negation in the customer's words ("还没收到", "not yet"), whatever else they say."""
+    clean = _IDIOMS.sub(" ", _normalised(text))
+    return bool(
+        _NEGATED_EN.search(clean)
+        or _NEGATED_ZH.search(clean)
+        or _NO_EN.search(clean)
+        or _NO_ZH.search(clean)
+    )
 
 
 def classify_reply(text: str, acknowledging: bool = False) -> Verdict:
@@ -57,7 +72,7 @@ def classify_reply(text: str, acknowledging: bool = False) -> Verdict:
     `acknowledging` reads the answer to a "cannot fulfil" message, where "ok" or "收到" is the
     customer's acknowledgement and therefore a yes.
     """
-    clean = re.sub(r"\s+", " ", text.replace("\u2019", "'").casefold()).strip()
+    clean = _normalised(text)
     if not clean or _UNSURE.search(clean):
         return Verdict.unclear
     asks = any(mark in clean for mark in ("?", "\uff1f", "吗", "嗎"))  # a question is no answer
@@ -81,11 +96,11 @@ def asks(text: str) -> bool:
 def meaning(text: str, choice: Verdict | None, acknowledging: bool) -> Verdict:
     """A typed reply is read; a button (the page, an attestation) can only be made less sure.
 
-    A "yes" button with a comment that says no, doubts or asks is not a clear yes.
+    A "yes" button with a comment that denies anything, doubts or asks is not a clear yes.
     """
     said = classify_reply(text, acknowledging) if text.strip() else None
     if choice is None:
         return said or Verdict.unclear
-    if choice == Verdict.yes and (said == Verdict.no or doubts(text) or asks(text)):
+    if choice == Verdict.yes and (denies(text) or doubts(text) or asks(text)):
         return Verdict.unclear
     return choice
