@@ -11,8 +11,9 @@ from services.intake import domain
 from services.intake.models import complaints, contacts, idempotency_keys
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from services.intake.settings import IntakeSettings
-from shared.errors import Conflict, DomainError, NotFound
+from shared.errors import DomainError, NotFound
 from shared.events import ComplaintContactAdded, ComplaintReceived, new_event
+from shared.idempotency import earlier_use
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 
@@ -42,22 +43,8 @@ def _normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any
 
 
 async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fingerprint: str) -> str | None:
-    if key is None:
-        return None
-    row = (
-        await uow.conn.execute(
-            select(idempotency_keys).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    if row.request_hash != fingerprint:
-        raise Conflict(
-            "idempotency_key_reused", "This Idempotency-Key was used with a different request."
-        )
-    return str(row.resource_id)
+    row = await earlier_use(uow.conn, idempotency_keys, scope, key, fingerprint)
+    return None if row is None else str(row.resource_id)
 
 
 async def _remember(uow: UnitOfWork, scope: str, key: str | None, fp: str, rid: str) -> None:

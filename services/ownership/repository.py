@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership.domain import as_utc
 from services.ownership.models import cases, idempotency_keys, tasks, timeline
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
+from shared.idempotency import earlier_use
 
 OPEN_TASK = "open"
 DONE_TASK = "completed"
@@ -77,21 +78,9 @@ async def replayed(
     conn: AsyncConnection, scope: str, key: str | None, fingerprint: str
 ) -> dict[str, Any] | None:
     """The stored answer to an earlier request with this Idempotency-Key, if there was one."""
-    if key is None:
-        return None
-    row = (
-        await conn.execute(
-            select(idempotency_keys).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-            )
-        )
-    ).first()
+    row = await earlier_use(conn, idempotency_keys, scope, key, fingerprint)
     if row is None:
         return None
-    if row.request_hash != fingerprint:
-        raise Conflict(
-            "idempotency_key_reused", "This Idempotency-Key was used with a different request."
-        )
     response: dict[str, Any] = row.response
     return response
 
