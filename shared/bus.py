@@ -157,7 +157,8 @@ class Bus:
                 await queue.cancel(tag)
         self._consumers.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+            async with asyncio.timeout(grace_seconds):
+                await self._idle.wait()
 
     async def delete_queues(self, *names: str) -> None:
         assert self._connection is not None

@@ -117,13 +117,21 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
             yield
         finally:
             await bus.drain()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _stop(tasks)
             await bus.close()
             await engine.dispose()
 
     return lifespan
+
+
+async def _stop(tasks: list[asyncio.Task[None]], grace_seconds: float = 5.0) -> None:
+    """Cancel the background loops; a shutdown must finish even if one ignores cancellation."""
+    for task in tasks:
+        task.cancel()
+    _, stuck = await asyncio.wait(tasks, timeout=grace_seconds)
+    for task in stuck:
+        frames = [f"{f.f_code.co_filename}:{f.f_lineno}" for f in task.get_stack()]
+        log.error("task_did_not_stop", task=task.get_name(), stack=frames)
 
 
 def _dispatcher(
