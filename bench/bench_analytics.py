@@ -46,6 +46,7 @@ from shared.events import (
     new_event,
 )
 from shared.uow import UnitOfWork
+from tests.support.infra import delete_broker_objects
 
 ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -224,8 +225,8 @@ async def consumer_rate(url: str, complaints: int) -> tuple[int, float]:
         while await _handled(app.state.engine) - before < len(events):
             await asyncio.sleep(0.1)
         seconds = time.perf_counter() - started
-        await bus.delete_queues(settings.queue_name(), settings.queue_name(".dlq"))
-        await bus.delete_exchange()
+    # After the lifespan: while it runs, the robust channel would declare the queue again.
+    await delete_broker_objects(settings.bus_exchange, settings.bus_queue_prefix, ["analytics"])
     return len(events), seconds
 
 
