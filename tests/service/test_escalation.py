@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,9 @@ import pytest
 from services.escalation.app import create_app
 from services.escalation.domain import InvalidRules
 from services.escalation.settings import REPO_ROOT, EscalationSettings
-from shared.bus import Bus
 from shared.events import ComplaintReceived, Envelope, Facts, new_event
-from tests.support.services import auth, common_settings, running
+from tests.service.escalation_support import publisher, started
+from tests.support.services import auth
 
 
 def received(complaint_id: str | None = None, **overrides: Any) -> Envelope:
@@ -38,25 +37,6 @@ def received(complaint_id: str | None = None, **overrides: Any) -> Envelope:
         producer="intake",
         complaint_id=complaint_id or str(uuid.uuid4()),
     )
-
-
-@asynccontextmanager
-async def publisher(env: Any) -> AsyncIterator[Bus]:
-    bus = Bus(env.amqp_url, env.exchange)
-    await bus.connect()
-    try:
-        yield bus
-    finally:
-        await bus.close()
-
-
-@asynccontextmanager
-async def started(env: Any, url: str, **extra: Any) -> AsyncIterator[httpx.AsyncClient]:
-    # One message at a time, so that when a later event is answered the earlier ones were too.
-    settings = EscalationSettings(**common_settings(env, url, bus_prefetch=1, **extra))
-    async with running(create_app(settings)) as client:
-        client.headers.update(auth(settings, "supervisor", "sup-1"))
-        yield client
 
 
 @pytest.fixture
