@@ -4,7 +4,7 @@ It rolls back unless told to commit. Events emitted inside it are written to the
 same transaction, and the relay is woken after the commit.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -50,15 +50,33 @@ class UnitOfWork:
 
     async def claim(self, event_id: str, consumer: str) -> bool:
         """Record that this consumer handled the event; False when it already had."""
-        dialect = self.conn.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = (
-            insert(self._inbox)
+            self._insert_into_inbox()
             .values(event_id=event_id, consumer=consumer, processed_at=datetime.now(UTC))
             .on_conflict_do_nothing()
         )
         result = await self.conn.execute(stmt)
         return bool(result.rowcount)
+
+    async def claim_many(self, event_ids: Sequence[str], consumer: str) -> set[str]:
+        """Record that this consumer handled the events; the ids it had not handled before.
+
+        One INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL, SQLite >= 3.35).
+        """
+        unique = list(dict.fromkeys(event_ids))
+        if not unique:
+            return set()
+        if not self.conn.dialect.insert_returning:  # SQLite before 3.35
+            return {event_id for event_id in unique if await self.claim(event_id, consumer)}
+        now = datetime.now(UTC)
+        stmt = self._insert_into_inbox().on_conflict_do_nothing().returning(self._inbox.c.event_id)
+        rows = [{"event_id": e, "consumer": consumer, "processed_at": now} for e in unique]
+        result = await self.conn.execute(stmt, rows)
+        return set(result.scalars())
+
+    def _insert_into_inbox(self) -> Any:
+        dialect = self.conn.dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self._inbox)
 
     async def commit(self) -> None:
         assert self._tx is not None
