@@ -29,6 +29,9 @@ from shared.uow import UnitOfWork
 log = get_logger(__name__)
 
 EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+# Handles a batch of events in one unit of work: each once, a redelivered one left out. The
+# correlation id in effect is the batch's own; set an event's before emitting what it causes.
+BatchEventHandler = Callable[[UnitOfWork, list[Envelope]], Awaitable[None]]
 ANY_EVENT = "*"
 
 
@@ -53,9 +56,17 @@ class ServiceSpec:
     description: str = ""
     routers: list[APIRouter] = field(default_factory=list)
     handlers: Callable[[Runtime], dict[str, EventHandler]] | None = None
+    # Instead of `handlers`: every event of `bindings`, many per transaction (see Bus).
+    batch_handler: Callable[[Runtime], BatchEventHandler] | None = None
     bindings: list[str] | None = None
     workers: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_start: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.batch_handler is not None and self.handlers is not None:
+            raise ValueError("a service consumes with either handlers or a batch handler")
+        if self.batch_handler is not None and not self.bindings:
+            raise ValueError("a batch handler needs the bindings of the events it takes")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -108,10 +119,7 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
             await hook(runtime)
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(worker(runtime)) for worker in spec.workers]
-        if spec.handlers is not None:
-            table = spec.handlers(runtime)
-            bindings = spec.bindings or [f"{t}.#" for t in table if t != ANY_EVENT]
-            await bus.consume(settings.queue_name(), bindings, _dispatcher(runtime, table))
+        await _consume(spec, runtime)
         log.info("service_started", port=settings.port, database=_safe_url(settings.db_url))
         try:
             yield
@@ -134,6 +142,23 @@ async def _stop(tasks: list[asyncio.Task[None]], grace_seconds: float = 5.0) -> 
         log.error("task_did_not_stop", task=task.get_name(), stack=frames)
 
 
+async def _consume(spec: ServiceSpec, runtime: Runtime) -> None:
+    settings, bus = runtime.settings, runtime.bus
+    if spec.batch_handler is not None and spec.bindings:
+        await bus.consume_batches(
+            settings.queue_name(),
+            spec.bindings,
+            _batch_dispatcher(runtime, spec.batch_handler(runtime)),
+            max_batch=settings.bus_batch_size,
+            max_wait_seconds=settings.bus_batch_wait_seconds,
+            prefetch=settings.bus_batch_prefetch,
+        )
+    elif spec.handlers is not None:
+        table = spec.handlers(runtime)
+        bindings = spec.bindings or [f"{t}.#" for t in table if t != ANY_EVENT]
+        await bus.consume(settings.queue_name(), bindings, _dispatcher(runtime, table))
+
+
 def _dispatcher(
     runtime: Runtime, table: dict[str, EventHandler]
 ) -> Callable[[Envelope], Awaitable[None]]:
@@ -151,6 +176,34 @@ def _dispatcher(
             await uow.commit()
 
     return dispatch
+
+
+def _batch_dispatcher(
+    runtime: Runtime, handler: BatchEventHandler
+) -> Callable[[list[Envelope]], Awaitable[None]]:
+    consumer = runtime.settings.service_name
+
+    async def dispatch(envelopes: list[Envelope]) -> None:
+        async with runtime.uow() as uow:
+            fresh = await uow.claim_many([e.event_id for e in envelopes], consumer)
+            new = _first_of_each(envelopes, fresh)
+            if len(new) < len(envelopes):
+                log.info("events_duplicate_ignored", count=len(envelopes) - len(new))
+            if new:
+                await handler(uow, new)
+            await uow.commit()
+
+    return dispatch
+
+
+def _first_of_each(envelopes: list[Envelope], event_ids: set[str]) -> list[Envelope]:
+    """The envelopes of these ids, in order, each once."""
+    wanted, chosen = set(event_ids), []
+    for envelope in envelopes:
+        if envelope.event_id in wanted:
+            wanted.discard(envelope.event_id)
+            chosen.append(envelope)
+    return chosen
 
 
 async def _connect(bus: Bus, attempts: int = 30) -> None:

@@ -34,6 +34,10 @@ class ServiceSettings(BaseSettings):
     bus_queue_prefix: str = ""
     bus_prefetch: int = 64
     bus_delivery_limit: int = 5
+    # Services with a batch handler take up to this many events per transaction, waiting at
+    # most this long after the first for the batch to fill.
+    bus_batch_size: int = Field(500, ge=1)
+    bus_batch_wait_seconds: float = Field(0.05, ge=0)
     auth_secret: str = DEV_AUTH_SECRET
     log_level: str = "INFO"
     outbox_batch_size: int = 500
@@ -51,6 +55,11 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+
+    @property
+    def bus_batch_prefetch(self) -> int:
+        """Prefetch when consuming in batches: room for the next batch while one is handled."""
+        return max(self.bus_prefetch, 2 * self.bus_batch_size)
 
     def queue_name(self, suffix: str = "") -> str:
         return f"{self.bus_queue_prefix}{self.service_name}{suffix}"

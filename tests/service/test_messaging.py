@@ -103,7 +103,7 @@ async def test_poison_message_is_dead_lettered_and_the_queue_moves_on(counting, 
     poison, healthy = str(uuid.uuid4()), str(uuid.uuid4())
     await counting.bus.publish(prioritized(poison, ["poison"]), prioritized(healthy))
     await eventually(lambda: _equals(count_of(counting, healthy), 1))
-    dead = await _wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
+    dead = await wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
     assert Envelope.model_validate_json(dead.body).complaint_id == poison
     assert await count_of(counting, poison) is None
 
@@ -114,7 +114,7 @@ async def test_malformed_message_goes_straight_to_dead_letters(counting, env) ->
     exchange = await channel.get_exchange(env.exchange)
     await exchange.publish(aio_pika.Message(b"{not json"), routing_key="complaint.prioritized")
     await connection.close()
-    dead = await _wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
+    dead = await wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
     assert dead.body == b"{not json"
 
 
@@ -161,7 +161,7 @@ async def _equals(value, expected) -> bool:  # type: ignore[no-untyped-def]
     return bool(await value == expected)
 
 
-async def _wait_dead_letter(env, queue_name: str) -> aio_pika.abc.AbstractIncomingMessage:  # type: ignore[no-untyped-def]
+async def wait_dead_letter(env, queue_name: str) -> aio_pika.abc.AbstractIncomingMessage:  # type: ignore[no-untyped-def]
     connection = await aio_pika.connect(env.amqp_url)
     try:
         channel = await connection.channel()
