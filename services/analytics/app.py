@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.analytics.api import router
 from services.analytics.bi import enable_bi_login
-from services.analytics.consumers import build_handlers
+from services.analytics.consumers import BINDINGS, build_batch_handler
 from services.analytics.models import metadata
 from services.analytics.settings import AnalyticsSettings
 from shared.service import ServiceSpec, create_service_app
@@ -22,8 +22,8 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             title="Analytics",
             description="Customer-side KPIs from a read model of all events, no personal data.",
             routers=[router],
-            handlers=build_handlers,
-            bindings=["#"],
+            batch_handler=build_batch_handler,
+            bindings=BINDINGS,
             on_start=[enable_bi_login],
         )
     )

@@ -1,8 +1,11 @@
-"""Analytics folds every event on the bus into its read model."""
+"""Analytics folds every event on the bus into its read model, many events per transaction."""
 
 from services.analytics import handlers
-from shared.service import ANY_EVENT, EventHandler, Runtime
+from shared.service import BatchEventHandler, Runtime
+
+# Every event: the read model is of the whole loop.
+BINDINGS = ["#"]
 
 
-def build_handlers(_: Runtime) -> dict[str, EventHandler]:
-    return {ANY_EVENT: handlers.record_event}
+def build_batch_handler(_: Runtime) -> BatchEventHandler:
+    return handlers.record_events

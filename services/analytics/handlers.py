@@ -12,9 +12,9 @@ from shared.service import Runtime
 from shared.uow import UnitOfWork
 
 
-async def record_event(uow: UnitOfWork, envelope: Envelope) -> None:
-    """Archive the event's non-personal attributes and re-project what it concerns."""
-    await ingest(uow.conn, [envelope])
+async def record_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+    """Archive the events' non-personal attributes and re-project what they concern."""
+    await ingest(uow.conn, envelopes)
 
 
 async def rebuild_read_model(rt: Runtime) -> RebuildResult:
