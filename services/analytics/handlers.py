@@ -1,11 +1,13 @@
 """Analytics use cases: fold any event into the read model, report KPIs, rebuild."""
 
-from dataclasses import replace
 from datetime import UTC, datetime
+from typing import cast
 
-from services.analytics import domain, kpis, queries
+from services.analytics import domain, kpis
+from services.analytics.grouped import grouped_kpis
 from services.analytics.ingest import ingest, rebuild
 from services.analytics.schemas import KpiReport, RebuildResult
+from services.analytics.settings import AnalyticsSettings
 from shared.errors import DomainError
 from shared.events import Envelope
 from shared.service import Runtime
@@ -42,15 +44,11 @@ async def kpi_report(
         raise DomainError("invalid_period", "`from` must be before `to`.", 422)
     now = datetime.now(UTC)
     as_of = min(end, now) if end else now
+    exact_limit = cast(AnalyticsSettings, rt.settings).kpi_exact_limit
     async with rt.uow() as uow:
-        tallies, times, total = await queries.complaint_kpis(uow.conn, column, start, end, as_of)
-        if group_by == "department":
-            # Each task counts for its own department, not the complaint's first one.
-            tasks = await queries.department_compliance(uow.conn, start, end)
-            tallies = {k: replace(v, tasks_met=0, tasks_missed=0) for k, v in tallies.items()}
-            for key, (met, missed) in tasks.items():
-                tally = tallies.get(key, kpis.Tally())
-                tallies[key] = replace(tally, tasks_met=met, tasks_missed=missed)
+        tallies, times, total = await grouped_kpis(
+            uow.conn, group_by, start, end, as_of, exact_limit
+        )
     groups, totals = kpis.report(tallies, times, total)
     return KpiReport.model_validate(
         {

@@ -14,7 +14,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.analytics import domain
+from services.analytics import domain, rollup
 from services.analytics.models import (
     PROJECTIONS,
     complaint_facts,
@@ -24,6 +24,7 @@ from services.analytics.models import (
     metadata,
     problem_facts,
     streams,
+    task_facts,
 )
 from services.analytics.patterns import project_incident, project_problem
 from services.analytics.projection import project_complaint
@@ -77,7 +78,10 @@ async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
     return len(rows)
 
 
-async def project_streams(conn: AsyncConnection, names: Sequence[str]) -> None:
+async def project_streams(
+    conn: AsyncConnection, names: Sequence[str], *, keep_rollup: bool = True
+) -> None:
+    """Re-project the streams; with keep_rollup, move their complaints' rollup contributions."""
     histories: dict[str, list[domain.FactEvent]] = defaultdict(list)
     for start in range(0, len(names), CHUNK):
         query = select(fact_events).where(fact_events.c.stream.in_(names[start : start + CHUNK]))
@@ -88,14 +92,21 @@ async def project_streams(conn: AsyncConnection, names: Sequence[str]) -> None:
     for name, events in histories.items():
         kind, _, key = name.partition(":")
         kinds[kind][key] = sorted(events, key=lambda e: (domain.as_utc(e.occurred_at), e.event_id))
-    await _complaints(conn, kinds["complaint"])
+    delta = await _complaints(conn, kinds["complaint"], keep_rollup)
     await _incidents(conn, kinds["incident"])
     await _upsert(conn, problem_facts, [project_problem(k, v) for k, v in kinds["problem"].items()])
+    # Last, so that the rollup's lock is held only until the commit that follows.
+    await rollup.apply(conn, delta)
 
 
-async def _complaints(conn: AsyncConnection, histories: dict[str, list[domain.FactEvent]]) -> None:
+async def _complaints(
+    conn: AsyncConnection, histories: dict[str, list[domain.FactEvent]], keep_rollup: bool
+) -> rollup.Delta:
+    delta = rollup.Delta()
     if not histories:
-        return
+        return delta
+    ids = list(histories)
+    before = await _current(conn, ids) if keep_rollup else {}
     now = datetime.now(UTC)
     facts, children = [], defaultdict(list)
     for complaint_id, events in histories.items():
@@ -103,7 +114,8 @@ async def _complaints(conn: AsyncConnection, histories: dict[str, list[domain.Fa
         facts.append({**row, "updated_at": now})
         for name, rows in rows_of.items():
             children[name].extend(rows)
-    ids = list(histories)
+        if keep_rollup:
+            delta.move(before.get(complaint_id, (None, [])), (row, rows_of["task_facts"]))
     await _upsert(conn, complaint_facts, facts)
     for name in ("task_facts", "confirmation_facts", "audit_facts"):
         table = metadata.tables[name]
@@ -111,6 +123,22 @@ async def _complaints(conn: AsyncConnection, histories: dict[str, list[domain.Fa
         if children[name]:
             await conn.execute(_insert(conn, table).on_conflict_do_nothing(), children[name])
     await _link_incidents(conn, ids)
+    return delta
+
+
+async def _current(conn: AsyncConnection, ids: list[str]) -> dict[str, tuple[Any, list[Any]]]:
+    """The complaints' fact rows and task rows as they are before this re-projection."""
+    current: dict[str, tuple[Any, list[Any]]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        query = select(complaint_facts).where(complaint_facts.c.complaint_id.in_(chunk))
+        for r in await conn.execute(query):
+            current[r.complaint_id] = (r._mapping, [])
+        tasks = select(task_facts).where(task_facts.c.complaint_id.in_(chunk))
+        for r in await conn.execute(tasks):
+            if r.complaint_id in current:
+                current[r.complaint_id][1].append(r._mapping)
+    return current
 
 
 async def _incidents(conn: AsyncConnection, histories: dict[str, list[domain.FactEvent]]) -> None:
@@ -168,8 +196,10 @@ async def rebuild(engine: AsyncEngine, batch: int = CHUNK) -> int:
                 )
             ]
             if not page:
-                return done
+                break
             now = datetime.now(UTC)
             await _upsert(conn, streams, [{"stream": s, "updated_at": now} for s in page])
-            await project_streams(conn, page)
+            await project_streams(conn, page, keep_rollup=False)
         done, last = done + len(page), page[-1]
+    await rollup.recompute(engine)
+    return done

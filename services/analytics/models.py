@@ -7,13 +7,16 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    text,
 )
 
 from shared.tables import add_messaging_tables
@@ -91,6 +94,13 @@ complaint_facts = Table(
     Column("confirmed_on_time", Boolean),
     Column("status", String(32)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The unconfirmed backlog reads the open complaints of the last 30 days.
+    Index(
+        "ix_complaint_facts_open",
+        "received_at",
+        postgresql_where=text("closed_at IS NULL"),
+        sqlite_where=text("closed_at IS NULL"),
+    ),
 )
 
 task_facts = Table(
@@ -175,6 +185,44 @@ problem_facts = Table(
     Column("actions_late", Integer, nullable=False, default=0),
 )
 
+# Additive counts of complaint_facts kept per rollup row (services/analytics/rollup.py).
+ROLLUP_COUNTS = (
+    "received",
+    "closed_confirmed",
+    "rejected_resolutions",
+    "reopened",
+    "proposed",
+    "resolved_proposals",
+    "resolved_rejected",
+    "audited",
+    "audit_failed",
+    "attested",
+    "cannot_fulfil",
+    "first_contact",
+    "tasks_met",
+    "tasks_missed",
+    "with_due",
+    "resolved_on_time",
+    "confirmed_on_time",
+    "open",
+    "confirmed",
+)
+
+# Per dimension (channel, owner, ..., "all"), key, and UTC day ("d") or month ("m") of receipt:
+# the complaints' ROLLUP_COUNTS summed, and histograms of the hours to the customer's yes and
+# from the first "resolved" to the yes (services/analytics/sketch.py). Internal, not exported.
+kpi_rollup = Table(
+    "kpi_rollup",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("grain", String(1), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in ROLLUP_COUNTS),
+    Column("to_yes", LargeBinary, nullable=False),
+    Column("gap", LargeBinary, nullable=False),
+)
+
 # What BI tools may download; fact_events stays internal (its attributes are free-form JSON).
 EXPORTABLE = {
     t.name: t
@@ -189,6 +237,6 @@ EXPORTABLE = {
     )
 }
 # Emptied by a rebuild, which then re-projects every stream of fact_events.
-PROJECTIONS = [streams, *EXPORTABLE.values()]
+PROJECTIONS = [streams, *EXPORTABLE.values(), kpi_rollup]
 
 outbox, inbox = add_messaging_tables(metadata)

@@ -1,16 +1,35 @@
-"""KPI queries: SQL aggregation over indexed complaint_facts (percentiles in SQL on PostgreSQL)."""
+"""KPI queries on complaint_facts itself: partial days, the recent backlog, exact percentiles."""
 
+import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.analytics.kpis import Durations, Tally, durations
-from services.analytics.models import complaint_facts, task_facts
+from services.analytics.kpis import Durations, durations
+from services.analytics.models import ROLLUP_COUNTS, complaint_facts, task_facts
+from services.analytics.periods import Span
 
 c = complaint_facts.c
+Keyed = dict[str | None, Any]
+# Backlog buckets read from complaint_facts: received within 1, 3, 7 and 30 days of `as_of`, and
+# after it (complaints dated in the future); older open complaints are the rest of `open`.
+RECENT = (1, 3, 7, 30)
 
 
 def _count(condition: Any) -> ColumnElement[int]:
@@ -21,8 +40,96 @@ def _sum(column: Any) -> ColumnElement[int]:
     return func.coalesce(func.sum(column), 0).cast(Integer)
 
 
+def count_columns(*, tasks: bool = True) -> list[Any]:
+    """The ROLLUP_COUNTS of a set of complaints, in that order (tasks=False: no task counts)."""
+    closed, proposed = c.closed_at.is_not(None), c.first_proposed_at.is_not(None)
+    columns = [
+        func.count(),
+        _count(closed),
+        _sum(c.rejections),
+        _count(and_(proposed, c.reopen_count > 0)),
+        _count(proposed),
+        _sum(c.resolved_proposals),
+        _sum(c.resolved_rejected),
+        _count(c.audit_outcome.is_not(None)),
+        _count(c.audit_outcome == "failed"),
+        _count(and_(closed, c.attested.is_(True))),
+        _count(and_(closed, c.outcome == "cannot_fulfil")),
+        _count(c.first_contact_resolution.is_(True)),
+        _sum(c.tasks_met) if tasks else literal(0),
+        _sum(c.tasks_missed) if tasks else literal(0),
+        _count(c.due_at.is_not(None)),
+        _count(c.resolved_on_time.is_(True)),
+        _count(c.confirmed_on_time.is_(True)),
+        _count(c.closed_at.is_(None)),
+        _count(c.hours_to_confirmation.is_not(None)),
+    ]
+    return [column.label(name) for column, name in zip(columns, ROLLUP_COUNTS, strict=True)]
+
+
+def within(spans: Sequence[Span]) -> ColumnElement[bool]:
+    received = c.received_at
+    return or_(false(), *(and_(received >= a, received < b) for a, b in spans))
+
+
+async def raw_counts(conn: AsyncConnection, column: str, spans: Sequence[Span]) -> Keyed:
+    """ROLLUP_COUNTS by key of the complaints received in the spans (a department's tasks are
+    counted for their own department, as the rollup does)."""
+    if not spans:
+        return {}
+    key, department = c[column], column == "department"
+    query = select(key.label("key"), *count_columns(tasks=not department)).where(within(spans))
+    counts = {r[0]: list(r[1:]) for r in await conn.execute(query.group_by(key))}
+    if department:
+        met, missed = ROLLUP_COUNTS.index("tasks_met"), ROLLUP_COUNTS.index("tasks_missed")
+        for task_department, (done, late) in (await department_tasks(conn, spans)).items():
+            row = counts.setdefault(task_department, [0] * len(ROLLUP_COUNTS))
+            row[met], row[missed] = row[met] + done, row[missed] + late
+    return counts
+
+
+async def department_tasks(conn: AsyncConnection, spans: Sequence[Span]) -> Keyed:
+    """(met, missed) tasks by their own department, for the complaints received in the spans."""
+    t = task_facts.c
+    query = (
+        select(
+            t.department.label("key"),
+            _count(t.met_sla.is_(True)).label("met"),
+            _count(t.met_sla.is_(False)).label("missed"),
+        )
+        .select_from(task_facts.join(complaint_facts, t.complaint_id == c.complaint_id))
+        .where(within(spans))
+        .group_by(t.department)
+    )
+    return {r.key: (r.met, r.missed) for r in await conn.execute(query)}
+
+
+async def recent_backlog(
+    conn: AsyncConnection,
+    column: str,
+    start: datetime | None,
+    end: datetime | None,
+    as_of: datetime,
+) -> Keyed:
+    """By key, the open complaints received under 1, 1-3, 3-7 and 7-30 days before `as_of`, and
+    after it; from the index of open complaints."""
+    since = as_of - timedelta(days=RECENT[-1])
+    bounds = [as_of - timedelta(days=d) for d in RECENT]
+    received = c.received_at
+    buckets = [
+        _count(received >= bounds[0]) - _count(received >= as_of),
+        *(_count(and_(received < a, received >= b)) for a, b in itertools.pairwise(bounds)),
+        _count(received >= as_of),
+    ]
+    query = select(c[column].label("key"), *buckets).where(
+        c.closed_at.is_(None), received >= max(start, since) if start else received >= since
+    )
+    if end is not None:
+        query = query.where(received < end)
+    return {r[0]: list(r[1:]) for r in await conn.execute(query.group_by(c[column]))}
+
+
 def _period(query: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
-    query = query.where(c.received_at.is_not(None))
     if start is not None:
         query = query.where(c.received_at >= start)
     if end is not None:
@@ -30,104 +137,42 @@ def _period(query: Select[Any], start: datetime | None, end: datetime | None) ->
     return query
 
 
-def _tally_columns(as_of: datetime) -> list[Any]:
-    closed, open_ = c.closed_at.is_not(None), c.closed_at.is_(None)
-    proposed = c.first_proposed_at.is_not(None)
-    age = [as_of - timedelta(days=d) for d in (1, 3, 7, 30)]
-    waiting = and_(open_, c.received_at < as_of)
-    return [
-        func.count().label("received"),
-        _count(closed).label("closed_confirmed"),
-        _sum(c.rejections).label("rejected_resolutions"),
-        _count(and_(proposed, c.reopen_count > 0)).label("reopened"),
-        _count(proposed).label("proposed"),
-        _sum(c.resolved_proposals).label("resolved_proposals"),
-        _sum(c.resolved_rejected).label("resolved_rejected"),
-        _count(c.audit_outcome.is_not(None)).label("audited"),
-        _count(c.audit_outcome == "failed").label("audit_failed"),
-        _count(and_(closed, c.attested.is_(True))).label("attested"),
-        _count(and_(closed, c.outcome == "cannot_fulfil")).label("cannot_fulfil"),
-        _count(c.first_contact_resolution.is_(True)).label("first_contact"),
-        _sum(c.tasks_met).label("tasks_met"),
-        _sum(c.tasks_missed).label("tasks_missed"),
-        _count(c.due_at.is_not(None)).label("with_due"),
-        _count(c.resolved_on_time.is_(True)).label("resolved_on_time"),
-        _count(c.confirmed_on_time.is_(True)).label("confirmed_on_time"),
-        _count(and_(waiting, c.received_at >= age[0])).label("under_1d"),
-        _count(and_(waiting, c.received_at < age[0], c.received_at >= age[1])).label("b1d_to_3d"),
-        _count(and_(waiting, c.received_at < age[1], c.received_at >= age[2])).label("b3d_to_7d"),
-        _count(and_(waiting, c.received_at < age[2], c.received_at >= age[3])).label("b7d_to_30d"),
-        _count(and_(waiting, c.received_at < age[3])).label("over_30d"),
-    ]
-
-
-def _percentiles() -> list[Any]:
-    to_yes, gap = c.hours_to_confirmation, c.hours_claimed_to_confirmed
-    return [
-        func.percentile_cont(0.5).within_group(to_yes).label("median_hours_to_confirmation"),
-        func.percentile_cont(0.9).within_group(to_yes).label("p90_hours_to_confirmation"),
-        func.percentile_cont(0.5).within_group(gap).label("median_hours_claimed_to_confirmed"),
-    ]
-
-
-def _durations(row: Any) -> Durations:
-    def rounded(value: Any) -> float | None:
-        return None if value is None else round(float(value), 2)
-
-    return Durations(*(rounded(getattr(row, f)) for f in Durations.__dataclass_fields__))
-
-
-Keyed = dict[str | None, Any]
-
-
-async def complaint_kpis(
-    conn: AsyncConnection,
-    column: str,
-    start: datetime | None,
-    end: datetime | None,
-    as_of: datetime,
-) -> tuple[Keyed, Keyed, Durations]:
-    """(tallies by key, durations by key, durations of all) of the complaints in the period."""
+async def exact_durations(
+    conn: AsyncConnection, column: str, start: datetime | None, end: datetime | None
+) -> tuple[Keyed, Durations]:
+    """Exact percentiles (linear interpolation) of the confirmed complaints in the period."""
     key = c[column]
-    tally_fields = set(Tally.__dataclass_fields__)
-    tallies: Keyed = {}
-    times: Keyed = {}
+    confirmed = c.hours_to_confirmation.is_not(None)
     if conn.dialect.name != "postgresql":
-        query = _period(select(key.label("key"), *_tally_columns(as_of)), start, end)
-        for r in await conn.execute(query.group_by(key)):
-            tallies[r.key] = Tally(**{k: v for k, v in r._asdict().items() if k in tally_fields})
-        return tallies, *await _durations_in_python(conn, key, start, end)
-    # One scan gives the groups and the totals (percentiles are not additive); the sorts for the
-    # percentiles stay in memory rather than spill to disk.
-    await conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-    total = Durations()
+        hours = select(key.label("key"), c.hours_to_confirmation, c.hours_claimed_to_confirmed)
+        return _in_python(await conn.execute(_period(hours, start, end).where(confirmed)))
+    to_yes, gap = c.hours_to_confirmation, c.hours_claimed_to_confirmed
     query = _period(
         select(
             key.label("key"),
             func.grouping(key).label("is_total"),
-            *_tally_columns(as_of),
-            *_percentiles(),
+            func.percentile_cont(0.5).within_group(to_yes),
+            func.percentile_cont(0.9).within_group(to_yes),
+            func.percentile_cont(0.5).within_group(gap),
         ),
         start,
         end,
-    ).group_by(func.grouping_sets(tuple_(key), tuple_()))
-    for r in await conn.execute(query):
+    ).where(confirmed)
+    by_key, total = {}, Durations()
+    for r in await conn.execute(query.group_by(func.grouping_sets(tuple_(key), tuple_()))):
+        values = Durations(*(None if v is None else round(float(v), 2) for v in r[2:]))
         if r.is_total:
-            total = _durations(r)
-            continue
-        tallies[r.key] = Tally(**{k: v for k, v in r._asdict().items() if k in tally_fields})
-        times[r.key] = _durations(r)
-    return tallies, times, total
+            total = values
+        else:
+            by_key[r.key] = values
+    return by_key, total
 
 
-async def _durations_in_python(
-    conn: AsyncConnection, key: Any, start: datetime | None, end: datetime | None
-) -> tuple[Keyed, Durations]:
+def _in_python(rows: Any) -> tuple[Keyed, Durations]:
     # SQLite has no percentile_cont; the confirmed complaints' hours are fetched instead.
-    hours = select(key.label("key"), c.hours_to_confirmation, c.hours_claimed_to_confirmed)
     to_yes: dict[str | None, list[float]] = defaultdict(list)
     gaps: dict[str | None, list[float]] = defaultdict(list)
-    for r in await conn.execute(_period(hours, start, end).where(c.confirmed_at.is_not(None))):
+    for r in rows:
         to_yes[r.key].append(r.hours_to_confirmation)
         if r.hours_claimed_to_confirmed is not None:
             gaps[r.key].append(r.hours_claimed_to_confirmed)
@@ -136,21 +181,3 @@ async def _durations_in_python(
         [h for hs in to_yes.values() for h in hs], [h for hs in gaps.values() for h in hs]
     )
     return by_key, every
-
-
-async def department_compliance(
-    conn: AsyncConnection, start: datetime | None, end: datetime | None
-) -> Keyed:
-    """(met, missed) tasks by their own department, for the complaints received in the period."""
-    t = task_facts.c
-    key = t.department
-    query = _period(
-        select(
-            key.label("key"),
-            _count(t.met_sla.is_(True)).label("met"),
-            _count(t.met_sla.is_(False)).label("missed"),
-        ).select_from(task_facts.join(complaint_facts, t.complaint_id == c.complaint_id)),
-        start,
-        end,
-    ).group_by(key)
-    return {r.key: (r.met, r.missed) for r in await conn.execute(query)}

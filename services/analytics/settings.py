@@ -8,3 +8,6 @@ class AnalyticsSettings(ServiceSettings):
     # When set (PostgreSQL only), the read-only role `bi_reader` may log in with this password;
     # unset, it stays NOLOGIN and an administrator grants it to a login role of their own.
     bi_reader_password: str | None = service_field("analytics", "bi_reader_password", None)
+    # Percentiles are exact up to this many confirmed complaints in the period; above, they come
+    # from the rollup's histograms (within 1%), so that a year of a large organisation stays fast.
+    kpi_exact_limit: int = service_field("analytics", "kpi_exact_limit", 20_000)
