@@ -3,15 +3,18 @@
 from datetime import UTC, datetime
 from typing import cast
 
-from services.analytics import domain, kpis
+from services.analytics import domain, kpis, rollup
 from services.analytics.grouped import grouped_kpis
 from services.analytics.ingest import ingest, rebuild
 from services.analytics.schemas import KpiReport, RebuildResult
 from services.analytics.settings import AnalyticsSettings
 from shared.errors import DomainError
 from shared.events import Envelope
+from shared.logging import get_logger
 from shared.service import Runtime
 from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
 
 
 async def record_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
@@ -25,6 +28,12 @@ async def rebuild_read_model(rt: Runtime) -> RebuildResult:
     streams = await rebuild(rt.engine)
     seconds = (datetime.now(UTC) - started).total_seconds()
     return RebuildResult(streams=streams, seconds=round(seconds, 3))
+
+
+async def ensure_rollup(rt: Runtime) -> None:
+    """At start: recompute the KPI rollup if it does not count every complaint (an upgrade)."""
+    if await rollup.ensure(rt.engine):
+        log.info("kpi_rollup_recomputed")
 
 
 async def kpi_report(

@@ -38,6 +38,11 @@ _TASKS = (ROLLUP_COUNTS.index("tasks_met"), ROLLUP_COUNTS.index("tasks_missed"))
 _LOCK = 7_310_001  # serialises rollup writers on PostgreSQL (rows are shared by many streams)
 _CHUNK = 500
 RowKey = tuple[str, str, date, str]
+_EXISTING = text(
+    "SELECT r.* FROM kpi_rollup r JOIN unnest(CAST(:dimensions AS varchar[]),"
+    " CAST(:grains AS varchar[]), CAST(:periods AS date[]), CAST(:keys AS varchar[]))"
+    " AS u(dimension, grain, period, key) USING (dimension, grain, period, key)"
+)
 Facts = Mapping[Any, Any]
 
 
@@ -89,21 +94,35 @@ def _done(tasks: Iterable[Facts]) -> list[Facts]:
     return [t for t in tasks if t["met_sla"] is not None]
 
 
+Pairs = Sequence[tuple[int, int]]  # (index, amount): the non-zero entries of a change
+
+
 @dataclass
 class Change:
     counts: list[int] = field(default_factory=lambda: [0] * len(ROLLUP_COUNTS))
     to_yes: Counter[int] = field(default_factory=Counter)
     gap: Counter[int] = field(default_factory=Counter)
 
-    def add(self, values: Sequence[int], sign: int, to_yes: int | None, gap: int | None) -> None:
-        self.counts = [a + sign * b for a, b in zip(self.counts, values, strict=True)]
-        if to_yes is not None:
-            self.to_yes[to_yes] += sign
-        if gap is not None:
-            self.gap[gap] += sign
+    def add(self, values: Pairs, to_yes: Pairs = (), gap: Pairs = ()) -> None:
+        counts = self.counts
+        for index, amount in values:
+            counts[index] += amount
+        for index, amount in to_yes:
+            self.to_yes[index] += amount
+        for index, amount in gap:
+            self.gap[index] += amount
 
     def is_empty(self) -> bool:
         return not any(self.counts) and not any(self.to_yes.values()) and not any(self.gap.values())
+
+
+def _bins(facts: Facts | None, sign: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The complaint's (to-yes, claimed-to-yes) histogram entries, each a list of 0 or 1."""
+    yes, gap = (
+        [] if facts is None or facts[c] is None else [(sketch.bin_of(facts[c]), sign)]
+        for c in ("hours_to_confirmation", "hours_claimed_to_confirmed")
+    )
+    return yes, gap
 
 
 @dataclass
@@ -115,35 +134,45 @@ class Delta:
     def move(
         self, before: tuple[Facts | None, Sequence[Facts]], after: tuple[Facts, Sequence[Facts]]
     ) -> None:
-        if signature(*before) == signature(*after):
+        old, new = signature(*before), signature(*after)
+        if old == new:
             return
-        self.add(*before, sign=-1)
-        self.add(*after, sign=1)
+        if old is None or new is None or (old[0], old[1], old[5]) != (new[0], new[1], new[5]):
+            self.add(*before, sign=-1)
+            self.add(*after, sign=1)
+            return
+        # The same rows before and after (the usual case): add the difference once per row.
+        facts = after[0]
+        values = [(i, b - a) for i, (a, b) in enumerate(zip(old[2], new[2], strict=True)) if a != b]
+        (yes_old, gap_old), (yes_new, gap_new) = _bins(before[0], -1), _bins(facts, 1)
+        to_yes = [] if yes_old == [(b, -1) for b, _ in yes_new] else yes_old + yes_new
+        gap = [] if gap_old == [(b, -1) for b, _ in gap_new] else gap_old + gap_new
+        self._complaint(facts, values, to_yes, gap)
 
     def add(self, facts: Facts | None, tasks: Sequence[Facts], sign: int = 1) -> None:
         if facts is None or facts["received_at"] is None:
             return
-        day = as_utc(facts["received_at"]).date()
-        periods = ((DAY, day), (MONTH, day.replace(day=1)))
-        values = counts(facts)
-        to_yes, gap = (
-            None if facts[c] is None else sketch.bin_of(facts[c])
-            for c in ("hours_to_confirmation", "hours_claimed_to_confirmed")
-        )
+        values = [(i, sign * v) for i, v in enumerate(counts(facts)) if v]
+        self._complaint(facts, values, *_bins(facts, sign))
+        periods = _periods(facts)
+        for task in _done(tasks):
+            task_values = [(_TASKS[0 if task["met_sla"] is True else 1], sign)]
+            for grain, period in periods:
+                self._change("department", grain, period, key_of(task["department"])).add(
+                    task_values
+                )
+
+    def _complaint(self, facts: Facts, values: Pairs, to_yes: Pairs, gap: Pairs) -> None:
+        if not values and not to_yes and not gap:
+            return
+        periods = _periods(facts)
+        # Tasks count for their own department (see add), not the complaint's first one.
+        own = [(i, v) for i, v in values if i not in _TASKS]
         for dimension, column in DIMENSIONS.items():
             key = key_of(facts[column]) if column else ""
-            own = values
-            if dimension == "department":  # tasks count for their own department, below
-                own = [0 if i in _TASKS else v for i, v in enumerate(values)]
             for grain, period in periods:
-                self._change(dimension, grain, period, key).add(own, sign, to_yes, gap)
-        for task in _done(tasks):
-            met = task["met_sla"] is True
-            task_values = [0] * len(ROLLUP_COUNTS)
-            task_values[_TASKS[0 if met else 1]] = 1
-            for grain, period in periods:
-                change = self._change("department", grain, period, key_of(task["department"]))
-                change.add(task_values, sign, None, None)
+                change = self._change(dimension, grain, period, key)
+                change.add(own if dimension == "department" else values, to_yes, gap)
 
     def _change(self, dimension: str, grain: str, period: date, key: str) -> Change:
         row_key = (dimension, grain, period, key)
@@ -151,6 +180,11 @@ class Delta:
         if change is None:
             change = self.rows[row_key] = Change()
         return change
+
+
+def _periods(facts: Facts) -> tuple[tuple[str, date], tuple[str, date]]:
+    day = as_utc(facts["received_at"]).date()
+    return (DAY, day), (MONTH, day.replace(day=1))
 
 
 async def apply(conn: AsyncConnection, delta: Delta) -> None:
@@ -161,12 +195,7 @@ async def apply(conn: AsyncConnection, delta: Delta) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     columns = (kpi_rollup.c.dimension, kpi_rollup.c.grain, kpi_rollup.c.period, kpi_rollup.c.key)
-    keys = list(changes)
-    existing: dict[RowKey, Any] = {}
-    for start in range(0, len(keys), _CHUNK):
-        query = select(kpi_rollup).where(tuple_(*columns).in_(keys[start : start + _CHUNK]))
-        for r in await conn.execute(query):
-            existing[(r.dimension, r.grain, _as_date(r.period), r.key)] = r
+    existing = await _existing(conn, list(changes))
     upserts, gone = [], []
     for row_key, change in changes.items():
         row = _merged(row_key, existing.get(row_key), change)
@@ -189,16 +218,34 @@ async def apply(conn: AsyncConnection, delta: Delta) -> None:
         )
 
 
+async def _existing(conn: AsyncConnection, keys: list[RowKey]) -> dict[RowKey, Any]:
+    rows: list[Any] = []
+    if conn.dialect.name == "postgresql":  # one statement, whatever the number of keys
+        dimensions, grains, periods, names = (list(column) for column in zip(*keys, strict=True))
+        arrays = {"dimensions": dimensions, "grains": grains, "periods": periods, "keys": names}
+        rows = list(await conn.execute(_EXISTING, arrays))
+    else:
+        columns = (
+            kpi_rollup.c.dimension,
+            kpi_rollup.c.grain,
+            kpi_rollup.c.period,
+            kpi_rollup.c.key,
+        )
+        for start in range(0, len(keys), _CHUNK):
+            query = select(kpi_rollup).where(tuple_(*columns).in_(keys[start : start + _CHUNK]))
+            rows += await conn.execute(query)
+    return {(r.dimension, r.grain, _as_date(r.period), r.key): r for r in rows}
+
+
 def _merged(row_key: RowKey, row: Any, change: Change) -> dict[str, Any] | None:
+    """The row after the change; None when nothing is left in it."""
     values = [
         (getattr(row, name) if row is not None else 0) + change.counts[i]
         for i, name in enumerate(ROLLUP_COUNTS)
     ]
-    to_yes = (sketch.decode(row.to_yes) if row is not None else Counter()) + Counter()
-    gap = (sketch.decode(row.gap) if row is not None else Counter()) + Counter()
-    to_yes.update(change.to_yes)
-    gap.update(change.gap)
-    if not any(values) and not any(to_yes.values()) and not any(gap.values()):
+    to_yes = _histogram(row.to_yes if row is not None else b"", change.to_yes)
+    gap = _histogram(row.gap if row is not None else b"", change.gap)
+    if not any(values) and not to_yes and not gap:
         return None
     dimension, grain, period, key = row_key
     return {
@@ -207,9 +254,17 @@ def _merged(row_key: RowKey, row: Any, change: Change) -> dict[str, Any] | None:
         "period": period,
         "key": key,
         **dict(zip(ROLLUP_COUNTS, values, strict=True)),
-        "to_yes": sketch.encode(to_yes),
-        "gap": sketch.encode(gap),
+        "to_yes": to_yes,
+        "gap": gap,
     }
+
+
+def _histogram(blob: bytes, change: Counter[int]) -> bytes:
+    if not any(change.values()):
+        return blob
+    histogram = sketch.decode(blob)
+    histogram.update(change)
+    return sketch.encode(histogram)
 
 
 def _as_date(value: date | str) -> date:
