@@ -34,8 +34,9 @@ async def grouped_kpis(
     end: datetime | None,
     as_of: datetime,
     exact_limit: int,
-) -> tuple[dict[str | None, Tally], Keyed, Durations]:
-    """(tallies by key, durations by key, durations of all) of the complaints in the period."""
+) -> tuple[dict[str | None, Tally], Keyed, Durations, bool]:
+    """(tallies by key, durations by key, durations of all, whether those are exact) of the
+    complaints in the period."""
     column = GROUP_COLUMNS[group_by]
     parts = periods.split(start, end, months=group_by != "week")
     counts = await _rollup_counts(conn, group_by, parts)
@@ -43,11 +44,12 @@ async def grouped_kpis(
         _add(counts, key, values)
     recent = await queries.recent_backlog(conn, column, start, end, as_of)
     tallies = {key: _tally(values, recent.get(key)) for key, values in counts.items()}
-    if sum(values[_CONFIRMED] for values in counts.values()) <= exact_limit:
+    exact = sum(values[_CONFIRMED] for values in counts.values()) <= exact_limit
+    if exact:
         times, total = await queries.exact_durations(conn, column, start, end)
     else:
         times, total = await _sketched(conn, group_by, parts)
-    return tallies, times, total
+    return tallies, times, total, exact
 
 
 def _add(counts: Keyed, key: str | None, values: list[int]) -> None:

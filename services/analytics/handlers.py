@@ -55,7 +55,7 @@ async def kpi_report(
     as_of = min(end, now) if end else now
     exact_limit = cast(AnalyticsSettings, rt.settings).kpi_exact_limit
     async with rt.uow() as uow:
-        tallies, times, total = await grouped_kpis(
+        tallies, times, total, exact = await grouped_kpis(
             uow.conn, group_by, start, end, as_of, exact_limit
         )
     groups, totals = kpis.report(tallies, times, total)
@@ -65,6 +65,7 @@ async def kpi_report(
             "to": end,
             "as_of": as_of,
             "group_by": group_by,
+            "exact_percentiles": exact,
             "groups": groups,
             "totals": totals,
             "definitions": kpis.DEFINITIONS,

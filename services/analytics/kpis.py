@@ -19,6 +19,10 @@ GROUP_COLUMNS = {
     "week": "received_week",
     "month": "received_month",
 }
+_PRECISION = (
+    " Exact while the period holds at most KPI_EXACT_LIMIT (default 20,000) confirmed complaints;"
+    " above, read from the daily and monthly histograms, within 1% of the exact value."
+)
 BACKLOG_BUCKETS = {"under_1d": 1, "1d_to_3d": 3, "3d_to_7d": 7, "7d_to_30d": 30, "over_30d": None}
 
 DEFINITIONS = {
@@ -34,14 +38,15 @@ DEFINITIONS = {
     ),
     "median_hours_to_confirmation": (
         "Median hours from receipt to the customer's yes, over confirmed complaints; null when"
-        " none is confirmed."
+        " none is confirmed." + _PRECISION
     ),
     "p90_hours_to_confirmation": (
         "90th percentile (linear interpolation) of the hours from receipt to the customer's yes."
+        + _PRECISION
     ),
     "median_hours_claimed_to_confirmed": (
         "The claimed-versus-confirmed gap: median hours from the first proposal marked resolved"
-        " to the customer's yes, over complaints with both."
+        " to the customer's yes, over complaints with both." + _PRECISION
     ),
     "resolved_rejected_share": (
         "Customer rejections of proposals marked resolved divided by the proposals marked"

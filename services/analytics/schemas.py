@@ -62,6 +62,9 @@ class KpiReport(BaseModel):
     to: datetime | None
     as_of: datetime = Field(description="The moment the backlog ages are measured at.")
     group_by: str
+    exact_percentiles: bool = Field(
+        description="Whether the median and p90 are exact (false: from histograms, within 1%)."
+    )
     groups: list[GroupKpis]
     totals: Kpis
     definitions: dict[str, str] = Field(description="Each metric's definition, by name.")

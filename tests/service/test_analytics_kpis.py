@@ -256,6 +256,7 @@ async def test_every_kpi_matches_hand_computed_values(env, database) -> None:  #
         cases = await loaded(client, env)
         by_channel = await kpis(client, "channel")
         assert by_channel["totals"] == TOTALS
+        assert by_channel["exact_percentiles"] is True
         assert by_channel["groups"] == BY_CHANNEL
         assert set(by_channel["definitions"]) == set(TOTALS)
         by_department = await kpis(client, "department")
