@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 # API name of each grouping → complaint_facts column (department: the first task's department,
@@ -115,8 +115,10 @@ class Tally:
     b7d_to_30d: int = 0
     over_30d: int = 0
 
-    def __add__(self, other: "Tally") -> "Tally":
-        return Tally(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+    @staticmethod
+    def total(tallies: Iterable["Tally"]) -> "Tally":
+        rows = [tuple(vars(t).values()) for t in tallies]
+        return Tally(*(sum(column) for column in zip(*rows, strict=True))) if rows else Tally()
 
 
 @dataclass(frozen=True)
@@ -182,4 +184,4 @@ def report(
     """(one metrics row per group key, sorted with the unknown key last; the totals)."""
     keys = sorted(tallies, key=lambda k: (k is None, k or ""))
     groups = [{"key": k, **metrics(tallies[k], durations.get(k, Durations()))} for k in keys]
-    return groups, metrics(sum(tallies.values(), Tally()), total)
+    return groups, metrics(Tally.total(tallies.values()), total)

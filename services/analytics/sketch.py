@@ -82,22 +82,28 @@ class Merger:
         bins = np.arange(width, dtype=np.int64) + low
         bins[0] = ZERO
         values = value_of(bins.astype(np.int64))
+        every = np.vstack([dense, dense.sum(axis=0)])  # the groups, then all of them together
+        table = _percentiles(every, values, qs)
         for group, row in self._groups.items():
-            out[group] = _percentiles(dense[row], values, qs)
-        return out, _percentiles(dense.sum(axis=0), values, qs)
+            out[group] = table[row]
+        return out, table[-1]
 
 
 def _percentiles(
     counts: Dense, values: npt.NDArray[np.float64], qs: Sequence[float]
-) -> list[float | None]:
-    total = int(counts.sum())
-    if total == 0:
-        return [None] * len(qs)
-    ends = np.cumsum(counts)
-    result: list[float | None] = []
+) -> list[list[float | None]]:
+    """Each row's q-th percentiles: the values at the two closest ranks, interpolated."""
+    ends = np.cumsum(counts, axis=1)
+    totals = ends[:, -1]
+    columns = []
     for q in qs:
-        position = (total - 1) * q
-        low, high = math.floor(position), math.ceil(position)
-        at_low, at_high = values[np.searchsorted(ends, [low, high], side="right")]
-        result.append(round(float(at_low + (at_high - at_low) * (position - low)), 2))
-    return result
+        position = (np.maximum(totals, 1) - 1) * q
+        low, high = np.floor(position), np.ceil(position)
+        # The first bin whose running count exceeds the rank holds the value of that rank.
+        at_low = values[(ends <= low[:, None]).sum(axis=1)]
+        at_high = values[(ends <= high[:, None]).sum(axis=1)]
+        columns.append(np.round(at_low + (at_high - at_low) * (position - low), 2))
+    return [
+        [float(column[row]) for column in columns] if totals[row] else [None] * len(qs)
+        for row in range(len(totals))
+    ]
