@@ -24,13 +24,13 @@ from services.analytics.models import (
     metadata,
     problem_facts,
     streams,
-    task_facts,
 )
 from services.analytics.patterns import project_incident, project_problem
 from services.analytics.projection import project_complaint
 from shared.events import Envelope
 
 CHUNK = 1000
+CHILDREN = ("task_facts", "confirmation_facts", "audit_facts")
 
 
 def _insert(conn: AsyncConnection, table: Table) -> Any:
@@ -106,38 +106,52 @@ async def _complaints(
     if not histories:
         return delta
     ids = list(histories)
+    # What the complaints are now: for the rollup, and to write only rows that change.
     before = await _current(conn, ids) if keep_rollup else {}
     now = datetime.now(UTC)
-    facts, children = [], defaultdict(list)
+    facts, children, replaced = [], defaultdict(list), defaultdict(list)
     for complaint_id, events in histories.items():
         row, rows_of = project_complaint(complaint_id, events)
-        facts.append({**row, "updated_at": now})
+        old_row, old_children = before.get(complaint_id, (None, {}))
+        if old_row is None or any(old_row[k] != v for k, v in row.items()):
+            facts.append({**row, "updated_at": now})
         for name, rows in rows_of.items():
-            children[name].extend(rows)
+            if _unordered(rows) != _unordered(old_children.get(name, [])) or old_row is None:
+                replaced[name].append(complaint_id)
+                children[name].extend(rows)
         if keep_rollup:
-            delta.move(before.get(complaint_id, (None, [])), (row, rows_of["task_facts"]))
+            delta.move((old_row, old_children.get("task_facts", [])), (row, rows_of["task_facts"]))
     await _upsert(conn, complaint_facts, facts)
-    for name in ("task_facts", "confirmation_facts", "audit_facts"):
+    for name in CHILDREN:
         table = metadata.tables[name]
-        await conn.execute(table.delete().where(table.c.complaint_id.in_(ids)))
+        for start in range(0, len(replaced[name]), CHUNK):
+            chunk = replaced[name][start : start + CHUNK]
+            await conn.execute(table.delete().where(table.c.complaint_id.in_(chunk)))
         if children[name]:
             await conn.execute(_insert(conn, table).on_conflict_do_nothing(), children[name])
     await _link_incidents(conn, ids)
     return delta
 
 
-async def _current(conn: AsyncConnection, ids: list[str]) -> dict[str, tuple[Any, list[Any]]]:
-    """The complaints' fact rows and task rows as they are before this re-projection."""
-    current: dict[str, tuple[Any, list[Any]]] = {}
+def _unordered(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(sorted(dict(r).items())) for r in rows), key=repr)
+
+
+async def _current(
+    conn: AsyncConnection, ids: list[str]
+) -> dict[str, tuple[Any, dict[str, list[Any]]]]:
+    """The complaints' fact rows and child rows as they are before this re-projection."""
+    current: dict[str, tuple[Any, dict[str, list[Any]]]] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         query = select(complaint_facts).where(complaint_facts.c.complaint_id.in_(chunk))
         for r in await conn.execute(query):
-            current[r.complaint_id] = (r._mapping, [])
-        tasks = select(task_facts).where(task_facts.c.complaint_id.in_(chunk))
-        for r in await conn.execute(tasks):
-            if r.complaint_id in current:
-                current[r.complaint_id][1].append(r._mapping)
+            current[r.complaint_id] = (r._mapping, defaultdict(list))
+        for name in CHILDREN:
+            table = metadata.tables[name]
+            for r in await conn.execute(select(table).where(table.c.complaint_id.in_(chunk))):
+                if r.complaint_id in current:
+                    current[r.complaint_id][1][name].append(r._mapping)
     return current
 
 
@@ -172,7 +186,10 @@ async def _link_incidents(conn: AsyncConnection, complaint_ids: list[str]) -> No
         chunk = complaint_ids[start : start + CHUNK]
         await conn.execute(
             complaint_facts.update()
-            .where(complaint_facts.c.complaint_id.in_(chunk))
+            .where(
+                complaint_facts.c.complaint_id.in_(chunk),
+                complaint_facts.c.incident_id.is_distinct_from(first),
+            )
             .values(incident_id=first)
         )
 
