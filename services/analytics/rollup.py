@@ -6,7 +6,6 @@ changes the facts, so the rollup always equals an aggregation of complaint_facts
 over long periods then read a few thousand rollup rows instead of a million complaints.
 """
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -97,20 +96,24 @@ def _done(tasks: Iterable[Facts]) -> list[Facts]:
 Pairs = Sequence[tuple[int, int]]  # (index, amount): the non-zero entries of a change
 
 
-@dataclass
 class Change:
-    counts: list[int] = field(default_factory=lambda: [0] * len(ROLLUP_COUNTS))
-    to_yes: Counter[int] = field(default_factory=Counter)
-    gap: Counter[int] = field(default_factory=Counter)
+    """What a batch adds to one rollup row: counts, and histogram entries by bin."""
+
+    __slots__ = ("counts", "gap", "to_yes")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(ROLLUP_COUNTS)
+        self.to_yes: dict[int, int] = {}
+        self.gap: dict[int, int] = {}
 
     def add(self, values: Pairs, to_yes: Pairs = (), gap: Pairs = ()) -> None:
         counts = self.counts
         for index, amount in values:
             counts[index] += amount
         for index, amount in to_yes:
-            self.to_yes[index] += amount
+            self.to_yes[index] = self.to_yes.get(index, 0) + amount
         for index, amount in gap:
-            self.gap[index] += amount
+            self.gap[index] = self.gap.get(index, 0) + amount
 
     def is_empty(self) -> bool:
         return not any(self.counts) and not any(self.to_yes.values()) and not any(self.gap.values())
@@ -239,12 +242,16 @@ async def _existing(conn: AsyncConnection, keys: list[RowKey]) -> dict[RowKey, A
 
 def _merged(row_key: RowKey, row: Any, change: Change) -> dict[str, Any] | None:
     """The row after the change; None when nothing is left in it."""
-    values = [
-        (getattr(row, name) if row is not None else 0) + change.counts[i]
-        for i, name in enumerate(ROLLUP_COUNTS)
-    ]
-    to_yes = _histogram(row.to_yes if row is not None else b"", change.to_yes)
-    gap = _histogram(row.gap if row is not None else b"", change.gap)
+    if row is None:
+        values, to_yes, gap = (
+            change.counts,
+            _histogram(b"", change.to_yes),
+            _histogram(b"", change.gap),
+        )
+    else:
+        stored = tuple(row)  # the columns in table order: the key, ROLLUP_COUNTS, to_yes, gap
+        values = [a + b for a, b in zip(stored[4:-2], change.counts, strict=True)]
+        to_yes, gap = _histogram(stored[-2], change.to_yes), _histogram(stored[-1], change.gap)
     if not any(values) and not to_yes and not gap:
         return None
     dimension, grain, period, key = row_key
@@ -259,12 +266,8 @@ def _merged(row_key: RowKey, row: Any, change: Change) -> dict[str, Any] | None:
     }
 
 
-def _histogram(blob: bytes, change: Counter[int]) -> bytes:
-    if not any(change.values()):
-        return blob
-    histogram = sketch.decode(blob)
-    histogram.update(change)
-    return sketch.encode(histogram)
+def _histogram(blob: bytes, change: dict[int, int]) -> bytes:
+    return sketch.merge(blob, change) if any(change.values()) else blob
 
 
 def _as_date(value: date | str) -> date:

@@ -5,8 +5,10 @@ class AnalyticsSettings(ServiceSettings):
     service_name: str = "analytics"
     port: int = service_field("analytics", "port", 8005)
     database_url: str | None = service_field("analytics", "database_url", None)
-    # Every event of the loop lands here: fold up to this many per transaction.
-    bus_batch_size: int = service_field("analytics", "bus_batch_size", 1000)
+    # Every event of the loop lands here: fold up to this many per transaction. A complaint's
+    # events close together in time then share one re-projection (catching up on a backlog of
+    # live-ordered events: ~3k events/s at 1,000 per batch, ~4.7k at 5,000 on this machine).
+    bus_batch_size: int = service_field("analytics", "bus_batch_size", 5000)
     # When set (PostgreSQL only), the read-only role `bi_reader` may log in with this password;
     # unset, it stays NOLOGIN and an administrator grants it to a login role of their own.
     bi_reader_password: str | None = service_field("analytics", "bi_reader_password", None)

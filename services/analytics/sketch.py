@@ -43,6 +43,19 @@ def decode(blob: bytes | None) -> Histogram:
     return Counter(dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), strict=True)))
 
 
+def merge(blob: bytes, change: Mapping[int, int]) -> bytes:
+    """A packed histogram plus (or minus) some counts, packed again without its empty bins."""
+    pairs = np.frombuffer(blob, dtype="<i4").reshape(-1, 2)
+    extra = np.fromiter(
+        (x for item in change.items() for x in item), dtype=np.int64, count=2 * len(change)
+    ).reshape(-1, 2)
+    bins, position = np.unique(np.concatenate([pairs[:, 0], extra[:, 0]]), return_inverse=True)
+    counts = np.zeros(len(bins), dtype=np.int64)
+    np.add.at(counts, position, np.concatenate([pairs[:, 1], extra[:, 1]]))
+    kept = counts != 0
+    return np.column_stack([bins[kept], counts[kept]]).astype("<i4").tobytes()
+
+
 class Merger:
     """Adds many packed histograms into one histogram per group, then reads percentiles."""
 

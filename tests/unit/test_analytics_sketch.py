@@ -67,3 +67,18 @@ def test_a_period_splits_into_partial_days_whole_days_and_whole_months() -> None
     assert split(at(5), at(5)) == Split()
     whole = split(None, None)
     assert whole.raw == [] and whole.months is not None
+
+
+@given(
+    st.dictionaries(st.integers(-400, 700), st.integers(1, 50)),
+    st.dictionaries(st.integers(-400, 700), st.integers(-50, 50)),
+)
+def test_merging_a_change_into_a_packed_histogram_adds_the_counts(
+    histogram: dict[int, int], change: dict[int, int]
+) -> None:
+    change = {b: max(n, -histogram.get(b, 0)) for b, n in change.items()}  # never below zero
+    expected = Counter(histogram)
+    expected.update(change)
+    merged = sketch.decode(sketch.merge(sketch.encode(histogram), change))
+    assert merged == Counter({b: n for b, n in expected.items() if n})
+    assert all(merged.values())
