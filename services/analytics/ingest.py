@@ -84,10 +84,12 @@ async def project_streams(
     """Re-project the streams; with keep_rollup, move their complaints' rollup contributions."""
     histories: dict[str, list[domain.FactEvent]] = defaultdict(list)
     for start in range(0, len(names), CHUNK):
-        query = select(fact_events).where(fact_events.c.stream.in_(names[start : start + CHUNK]))
-        for r in await conn.execute(query):
-            event = domain.FactEvent(r.event_id, r.type, r.occurred_at, dict(r.attributes))
-            histories[r.stream].append(event)
+        e = fact_events.c
+        query = select(e.stream, e.event_id, e.type, e.occurred_at, e.attributes).where(
+            e.stream.in_(names[start : start + CHUNK])
+        )
+        for stream, *event in await conn.execute(query):
+            histories[stream].append(domain.FactEvent(*event))
     kinds: dict[str, dict[str, list[domain.FactEvent]]] = defaultdict(dict)
     for name, events in histories.items():
         kind, _, key = name.partition(":")
