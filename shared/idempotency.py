@@ -5,12 +5,22 @@ needs to answer again); this finds an earlier use of a key and refuses a differe
 under the same key.
 """
 
+import hashlib
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.errors import Conflict
+
+
+def request_fingerprint(body: BaseModel, *context: str) -> str:
+    """SHA-256 of the validated body, and of whatever else makes it this request (who sent it)."""
+    digest = hashlib.sha256(body.model_dump_json().encode())
+    for part in context:
+        digest.update(b"\0" + part.encode())
+    return digest.hexdigest()
 
 
 async def earlier_use(

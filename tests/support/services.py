@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import column, select, table
 
 from shared.auth import mint_token
+from shared.events import Envelope
 from shared.settings import ServiceSettings
 
 
@@ -33,3 +35,13 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
         "outbox_poll_seconds": 0.05,
         **extra,
     }
+
+
+async def outbox_events(client: httpx.AsyncClient, type_: str) -> list[Envelope]:
+    """Events of one type a running service committed to its outbox: published or about to be."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    query = select(column("body")).select_from(table("outbox"))
+    async with app.state.engine.connect() as conn:
+        bodies = (await conn.execute(query)).scalars().all()
+    events = [Envelope.model_validate_json(body) for body in bodies]
+    return [event for event in events if event.type == type_]
