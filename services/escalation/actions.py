@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from services.escalation import effect
+from services.escalation.idempotency import once
 from services.escalation.ladder import EscalationConfig
 from services.escalation.models import actions, escalations, incidents, problem_counts, problems
 from services.escalation.problem_schemas import ActionCreate
@@ -18,6 +19,7 @@ from services.escalation.sqlutil import insert, utc
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import ActionEvent, CaseEscalated, IncidentChanged, new_event
+from shared.idempotency import request_fingerprint
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 
@@ -38,32 +40,38 @@ def _action_event(type_: str, row: dict[str, Any]) -> Any:
 
 
 async def add_action(
-    rt: Runtime, problem_id: str, body: ActionCreate, now: datetime
+    rt: Runtime, problem_id: str, body: ActionCreate, now: datetime, by: str, key: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Add an action, once per Idempotency-Key; returns (problem, replayed)."""
+    scope, fp = f"action:{problem_id}", request_fingerprint(body, by)
+    return await once(rt, scope, key, fp, lambda uow: _add(uow, problem_id, body, now))
+
+
+async def _add(
+    uow: UnitOfWork, problem_id: str, body: ActionCreate, now: datetime
 ) -> dict[str, Any]:
     """A new action re-opens the fix: the effect is measured after the last one is done."""
-    async with rt.uow() as uow:
-        problem = await load(uow, problem_id, lock=True)
-        if problem["status"] == "closed":
-            raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
-        row = {
-            "id": str(uuid.uuid4()),
-            "problem_id": problem_id,
-            "status": "open",
-            "completed_at": None,
-            "overdue_notified": False,
-            "created_at": now,
-            **body.model_dump(),
-        }
-        await uow.conn.execute(actions.insert().values(**row))
-        status = "cause_identified" if problem["cause"] else "open"
-        await uow.conn.execute(
-            update(problems)
-            .where(problems.c.id == problem_id)
-            .values(status=status, fixed_at=None, updated_at=now)
-        )
-        uow.emit(_action_event("action.created", row))
-        await uow.commit()
-        return await public(uow, await load(uow, problem_id))
+    problem = await load(uow, problem_id, lock=True)
+    if problem["status"] == "closed":
+        raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
+    row = {
+        "id": str(uuid.uuid4()),
+        "problem_id": problem_id,
+        "status": "open",
+        "completed_at": None,
+        "overdue_notified": False,
+        "created_at": now,
+        **body.model_dump(),
+    }
+    await uow.conn.execute(actions.insert().values(**row))
+    status = "cause_identified" if problem["cause"] else "open"
+    await uow.conn.execute(
+        update(problems)
+        .where(problems.c.id == problem_id)
+        .values(status=status, fixed_at=None, updated_at=now)
+    )
+    uow.emit(_action_event("action.created", row))
+    return await public(uow, await load(uow, problem_id))
 
 
 async def complete_action(

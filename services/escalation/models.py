@@ -157,4 +157,15 @@ actions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The first answer to each Idempotency-Key of a POST that creates, replayed to a repeat.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 outbox, inbox = add_messaging_tables(metadata)

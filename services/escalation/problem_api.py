@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.escalation import actions, problems
 from services.escalation.ladder import EscalationConfig
@@ -23,6 +23,16 @@ Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "a
 Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
 Actor = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
 Id = Annotated[str, Path(min_length=1, max_length=36)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A repeat with the same key, body and caller gets the first answer and "
+        "changes nothing (header `Idempotent-Replayed: true`); the same key with another "
+        "request answers 409 `idempotency_key_reused`.",
+    ),
+]
 Status = Annotated[
     str | None, Query(pattern="^(open|cause_identified|verifying|effect_not_shown|closed)$")
 ]
@@ -40,12 +50,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _answer(response: Response, answer: tuple[dict[str, Any], bool]) -> dict[str, Any]:
+    body, replayed = answer
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return body
+
+
 @router.post("", status_code=201)
 async def open_problem(
-    body: ProblemCreate, rt: RuntimeDep, who: Supervisor, config: Config
+    body: ProblemCreate,
+    rt: RuntimeDep,
+    who: Supervisor,
+    config: Config,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Open a problem from an incident or for a pattern."""
-    return await problems.open_problem(rt, body, who.subject, _now(), config.detector)
+    opened = await problems.open_problem(
+        rt, body, who.subject, _now(), config.detector, idempotency_key
+    )
+    return _answer(response, opened)
 
 
 @router.get("")
@@ -75,10 +100,16 @@ async def record_analysis(
 
 @router.post("/{problem_id}/actions", status_code=201)
 async def add_action(
-    problem_id: Id, body: ActionCreate, rt: RuntimeDep, _: Supervisor
+    problem_id: Id,
+    body: ActionCreate,
+    rt: RuntimeDep,
+    who: Supervisor,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Add a corrective or preventive action with an owner and a due date."""
-    return await actions.add_action(rt, problem_id, body, _now())
+    added = await actions.add_action(rt, problem_id, body, _now(), who.subject, idempotency_key)
+    return _answer(response, added)
 
 
 @router.post("/{problem_id}/actions/{action_id}/complete")

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from services.escalation import detector as det
 from services.escalation import effect
+from services.escalation.idempotency import once
 from services.escalation.incident_admin import load as load_incident
 from services.escalation.linking import bump
 from services.escalation.models import actions, incident_complaints, problems
@@ -15,6 +16,7 @@ from services.escalation.problem_schemas import AnalysisIn, ProblemCreate
 from services.escalation.sqlutil import digest, utc
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events import ProblemEvent, new_event
+from shared.idempotency import request_fingerprint
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 
@@ -46,57 +48,70 @@ async def public(uow: UnitOfWork, row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def open_problem(
-    rt: Runtime, body: ProblemCreate, by: str, now: datetime, config: det.DetectorConfig
+    rt: Runtime,
+    body: ProblemCreate,
+    by: str,
+    now: datetime,
+    config: det.DetectorConfig,
+    key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Open a problem, once per Idempotency-Key; returns (problem, replayed)."""
+    fp = request_fingerprint(body, by)
+    return await once(rt, "problem", key, fp, lambda uow: _open(uow, body, by, now, config))
+
+
+async def _open(
+    uow: UnitOfWork, body: ProblemCreate, by: str, now: datetime, config: det.DetectorConfig
 ) -> dict[str, Any]:
     """Open a problem; from an incident it inherits the pattern and the counts seen so far."""
     problem_id = str(uuid.uuid4())
-    async with rt.uow() as uow:
-        pattern: dict[str, str] | None = None
-        seeded: list[datetime] = []
-        if body.incident_id:
-            incident = await load_incident(uow, body.incident_id)
-            pattern = {"pattern": incident.pattern, **incident.dims}
-            rows = await uow.conn.execute(
-                select(incident_complaints.c.received_at).where(
-                    incident_complaints.c.incident_id == body.incident_id
-                )
+    pattern, seeded = await _pattern_of(uow, body)
+    dims = {k: v for k, v in pattern.items() if k != "pattern"}
+    row = {
+        "id": problem_id,
+        "incident_id": body.incident_id,
+        "title": body.title,
+        "status": "open",
+        "key_hash": digest(det.key_name(pattern["pattern"], dims)),
+        "pattern": pattern,
+        "analysis": None,
+        "cause": None,
+        "opened_by": by,
+        "fixed_at": None,
+        "rate_before": None,
+        "rate_after": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await uow.conn.execute(problems.insert().values(**row))
+    for at in seeded:
+        await bump(uow.conn, problem_id, config.bucket_of(at))
+    uow.emit(problem_event("problem.opened", row))
+    return await public(uow, row)
+
+
+async def _pattern_of(
+    uow: UnitOfWork, body: ProblemCreate
+) -> tuple[dict[str, str], list[datetime]]:
+    """The pattern the fix must reduce, and the complaint times an incident already counted."""
+    if body.incident_id:
+        incident = await load_incident(uow, body.incident_id)
+        rows = await uow.conn.execute(
+            select(incident_complaints.c.received_at).where(
+                incident_complaints.c.incident_id == body.incident_id
             )
-            seeded = [utc(at) for at in rows.scalars()]
-        elif body.pattern:
-            values = body.pattern.model_dump()
-            dims = det.pattern_key(body.pattern.pattern, values)
-            if dims is None:
-                raise DomainError(
-                    "pattern_incomplete",
-                    f"A {body.pattern.pattern} pattern needs a value for each dimension.",
-                    422,
-                )
-            pattern = {"pattern": body.pattern.pattern, **dims}
-        else:
-            raise DomainError("pattern_required", "Give an incident_id or a pattern.", 422)
-        dims = {k: v for k, v in pattern.items() if k != "pattern"}
-        row = {
-            "id": problem_id,
-            "incident_id": body.incident_id,
-            "title": body.title,
-            "status": "open",
-            "key_hash": digest(det.key_name(pattern["pattern"], dims)),
-            "pattern": pattern,
-            "analysis": None,
-            "cause": None,
-            "opened_by": by,
-            "fixed_at": None,
-            "rate_before": None,
-            "rate_after": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        await uow.conn.execute(problems.insert().values(**row))
-        for at in seeded:
-            await bump(uow.conn, problem_id, config.bucket_of(at))
-        uow.emit(problem_event("problem.opened", row))
-        await uow.commit()
-        return await public(uow, row)
+        )
+        return {"pattern": incident.pattern, **incident.dims}, [utc(at) for at in rows.scalars()]
+    if body.pattern:
+        dims = det.pattern_key(body.pattern.pattern, body.pattern.model_dump())
+        if dims is None:
+            raise DomainError(
+                "pattern_incomplete",
+                f"A {body.pattern.pattern} pattern needs a value for each dimension.",
+                422,
+            )
+        return {"pattern": body.pattern.pattern, **dims}, []
+    raise DomainError("pattern_required", "Give an incident_id or a pattern.", 422)
 
 
 async def record_analysis(

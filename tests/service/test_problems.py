@@ -1,6 +1,7 @@
 """Problems and corrective actions: root cause, actions, and a fix that must show its effect."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from services.escalation.actions import run_checks
 from tests.service.escalation_support import publisher, received, started
-from tests.support.services import auth
+from tests.support.services import auth, outbox_events
 
 PATTERN = {"pattern": "product+region", "product": "Kettle K9", "region": "TX"}
 ANALYSIS = {
@@ -171,3 +172,59 @@ async def test_bad_problem_requests_are_refused_with_a_code(escalation) -> None:
     unknown = await escalation.post("/v1/problems", json={"title": "x", "incident_id": "nope"})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "incident_not_found"
     assert (await escalation.get("/v1/problems")).json() == []
+
+
+async def test_an_idempotency_key_opens_one_problem(escalation) -> None:  # type: ignore[no-untyped-def]
+    settings = escalation._transport.app.state.settings
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"title": "Leaking K9", "pattern": PATTERN}
+    first, again = [await escalation.post("/v1/problems", json=body, headers=key) for _ in range(2)]
+    other = await escalation.post("/v1/problems", json={**body, "title": "Drips"}, headers=key)
+    colleague = {**auth(settings, "supervisor", "sup-2"), **key}
+    elsewhere = await escalation.post("/v1/problems", json=body, headers=colleague)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    for refused in (other, elsewhere):
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "idempotency_key_reused"
+    listed = (await escalation.get("/v1/problems")).json()
+    assert [p["id"] for p in listed] == [first.json()["id"]]
+    assert len(await outbox_events(escalation, "problem.opened")) == 1
+    plain = [await escalation.post("/v1/problems", json=body) for _ in range(2)]
+    assert [r.status_code for r in plain] == [201, 201]
+    assert len({first.json()["id"], *(r.json()["id"] for r in plain)}) == 3
+    assert len(await outbox_events(escalation, "problem.opened")) == 3
+
+
+async def test_an_idempotency_key_adds_one_action_per_problem(escalation) -> None:  # type: ignore[no-untyped-def]
+    ids = []
+    for title in ("Leaking K9", "Late"):
+        opened = await escalation.post("/v1/problems", json={"title": title, "pattern": PATTERN})
+        ids.append(opened.json()["id"])
+    action = {
+        "kind": "corrective",
+        "description": "replace seals",
+        "owner_id": "frank",
+        "due_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+    }
+    path, key = f"/v1/problems/{ids[0]}/actions", {"Idempotency-Key": str(uuid.uuid4())}
+    first, again = [await escalation.post(path, json=action, headers=key) for _ in range(2)]
+    other = await escalation.post(path, json={**action, "owner_id": "grace"}, headers=key)
+    plain = [await escalation.post(path, json=action) for _ in range(2)]
+    late = await escalation.post(path, json=action, headers=key)
+    same_key_elsewhere = await escalation.post(
+        f"/v1/problems/{ids[1]}/actions", json=action, headers=key
+    )
+    assert first.status_code == again.status_code == late.status_code == 201, first.text
+    assert again.json() == first.json() == late.json() and len(first.json()["actions"]) == 1
+    assert again.headers["Idempotent-Replayed"] == late.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert [r.status_code for r in plain] == [201, 201]
+    assert same_key_elsewhere.status_code == 201
+    assert "Idempotent-Replayed" not in same_key_elsewhere.headers
+    problem = (await escalation.get(f"/v1/problems/{ids[0]}")).json()
+    assert len({a["id"] for a in problem["actions"]}) == 3
+    assert first.json()["actions"][0]["id"] in {a["id"] for a in problem["actions"]}
+    created = await outbox_events(escalation, "action.created")
+    assert sorted(e.data["problem_id"] for e in created) == sorted([ids[0]] * 3 + [ids[1]])
