@@ -61,47 +61,62 @@ class ReplyResult:
     reason: Reason | None
     request_id: str | None
     complaint_id: str | None
+    channel: Channel
 
 
 async def receive_reply(rt: Runtime, reply: Reply) -> ReplyResult:
     """Record the reply and, when it is the customer's answer, act on it."""
     async with rt.uow() as uow:
-        request, expires_at = await lookup.find_request(uow, reply)
-        if reply.attested and request is not None:
-            reply = replace(reply, channel=Channel(request.channel))
-        transport = reply.refused or await lookup.replayed(uow, reply)
-        if reply.attested:
-            reason = transport or await _attestation_refusal(uow, reply, request)
-            verdict = (
-                domain.meaning(reply.new_text, reply.choice, acknowledging=False)
-                if reason is None
-                else Verdict.rejected
-            )
-        else:
-            facts = None if request is None else lookup.facts_of(request, expires_at)
-            verdict, reason = domain.gate(
-                facts,
-                reply.channel,
-                reply.senders,
-                reply.new_text,
-                automatic=reply.automatic,
-                now=reply.received_at,
-                transport=transport,
-                choice=reply.choice,
-            )
-        if request is not None and reason is None and not await _consume(uow, request, verdict):
-            # Another reply with the same token committed first: that one is the answer.
-            verdict, reason = Verdict.rejected, Reason.token_used
-        if request is not None and reason is None:
-            _announce(uow, request, reply, verdict)
-        result = await _record(uow, reply, request, verdict, reason)
+        result = await answer(uow, reply)
         await uow.commit()
-    log_fields = {"inbound_id": result.inbound_id, "request_id": result.request_id}
-    if reason is None:
-        log.info("reply_accepted", verdict=verdict.value, **log_fields)
-    else:
-        log.warning("reply_refused", reason=reason.value, channel=reply.channel.value, **log_fields)
+    log_outcome(result)
     return result
+
+
+async def answer(uow: UnitOfWork, reply: Reply) -> ReplyResult:
+    """The whole of `receive_reply` inside the caller's unit of work, which commits it."""
+    request, expires_at = await lookup.find_request(uow, reply)
+    if reply.attested and request is not None:
+        reply = replace(reply, channel=Channel(request.channel))
+    transport = reply.refused or await lookup.replayed(uow, reply)
+    if reply.attested:
+        reason = transport or await _attestation_refusal(uow, reply, request)
+        verdict = (
+            domain.meaning(reply.new_text, reply.choice, acknowledging=False)
+            if reason is None
+            else Verdict.rejected
+        )
+    else:
+        facts = None if request is None else lookup.facts_of(request, expires_at)
+        verdict, reason = domain.gate(
+            facts,
+            reply.channel,
+            reply.senders,
+            reply.new_text,
+            automatic=reply.automatic,
+            now=reply.received_at,
+            transport=transport,
+            choice=reply.choice,
+        )
+    if request is not None and reason is None and not await _consume(uow, request, verdict):
+        # Another reply with the same token committed first: that one is the answer.
+        verdict, reason = Verdict.rejected, Reason.token_used
+    if request is not None and reason is None:
+        _announce(uow, request, reply, verdict)
+    return await _record(uow, reply, request, verdict, reason)
+
+
+def log_outcome(result: ReplyResult) -> None:
+    log_fields = {"inbound_id": result.inbound_id, "request_id": result.request_id}
+    if result.reason is None:
+        log.info("reply_accepted", verdict=result.verdict.value, **log_fields)
+    else:
+        log.warning(
+            "reply_refused",
+            reason=result.reason.value,
+            channel=result.channel.value,
+            **log_fields,
+        )
 
 
 async def _attestation_refusal(
@@ -186,4 +201,4 @@ async def _record(
             evidence_ref=reply.evidence_ref,
         )
     )
-    return ReplyResult(inbound_id, verdict, reason, request_id, complaint_id)
+    return ReplyResult(inbound_id, verdict, reason, request_id, complaint_id, reply.channel)

@@ -2,21 +2,30 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from services.confirmation.answers import Reply, receive_reply
-from services.confirmation.domain import Reason, Verdict
+from services.confirmation.attestations import receive_attestation
+from services.confirmation.domain import Reason
 from services.confirmation.queries import confirmations_of
 from services.confirmation.schemas import AnswerPublic, AttestationCreate, ConfirmationsPublic
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
-from shared.events import Channel
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["confirmations"])
 
 Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "frontend"))]
 Owner = Annotated[Principal, Depends(require("owner"))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A repeat with the same key, body and owner gets the first answer again, "
+        "a refusal included, and records nothing (`Idempotent-Replayed: true` on a 201); the "
+        "same key with another request answers 409 `idempotency_key_reused`.",
+    ),
+]
 
 
 @router.get("/confirmations", response_model=ConfirmationsPublic)
@@ -59,27 +68,18 @@ async def attest(
     request: Request,
     body: AttestationCreate,
     request_id: Annotated[str, Path(min_length=1, max_length=36)],
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> AnswerPublic:
     """The owner records what the customer said on the phone, at a counter or in a letter."""
-    clock = request.app.state.clock
-    reply = Reply(
-        channel=Channel.phone,  # replaced by the request's own channel once it is found
-        sender=who.subject,
-        envelope_sender=None,
-        subject=f"attestation {body.evidence_type}",
-        body="",
-        new_text=body.customer_words,
-        received_at=clock(),
-        choice=Verdict(body.answer),
-        request_id=request_id,
-        attested=True,
-        evidence_type=body.evidence_type,
-        evidence_ref=body.evidence_ref,
+    result, replayed = await receive_attestation(
+        rt, request_id, body, who.subject, request.app.state.clock(), idempotency_key
     )
-    result = await receive_reply(rt, reply)
     if result.reason is not None:
         error = _REFUSED_AS.get(result.reason, Conflict)
         raise error(result.reason.value, _MESSAGES.get(result.reason, "Not accepted."))
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return AnswerPublic(
         inbound_id=result.inbound_id,
         request_id=result.request_id,

@@ -146,4 +146,16 @@ audits = Table(
     Index("ix_audits_status", "status", "created_at"),
 )
 
+# Idempotency-Key of an attestation: the inbound message it recorded, from which the answer
+# (accepted or refused) is given again to a repeat.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("resource_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 outbox, inbox = add_messaging_tables(metadata)

@@ -1,8 +1,10 @@
 """Phone, walk-in and letter: the case's current owner attests the answer, with evidence."""
 
+import uuid
 from typing import Any
 
 from tests.service.test_confirmation_flow import Loop, closure_loop
+from tests.support.services import outbox_events
 
 
 async def request_id_of(loop: Loop, case_id: str) -> str:
@@ -12,7 +14,9 @@ async def request_id_of(loop: Loop, case_id: str) -> str:
     return str(next(r["id"] for r in view["requests"] if r["status"] == "pending"))
 
 
-async def attest(loop: Loop, request_id: str, owner: str, **body: Any) -> Any:
+async def attest(
+    loop: Loop, request_id: str, owner: str, key: str | None = None, **body: Any
+) -> Any:
     fields = {
         "answer": "yes",
         "evidence_type": "call_reference",
@@ -20,10 +24,11 @@ async def attest(loop: Loop, request_id: str, owner: str, **body: Any) -> Any:
         "customer_words": "Yes, the refund arrived, thank you.",
         **body,
     }
+    headers = loop.as_("owner", owner)
+    if key is not None:
+        headers["Idempotency-Key"] = key
     return await loop.confirmation.post(
-        f"/v1/confirmations/{request_id}/attestations",
-        json=fields,
-        headers=loop.as_("owner", owner),
+        f"/v1/confirmations/{request_id}/attestations", json=fields, headers=headers
     )
 
 
@@ -126,6 +131,36 @@ async def test_only_the_current_owner_may_attest_and_only_in_person(env, databas
     assert late.status_code == 403
     assert {"not_owner", "evidence_mismatch"} <= {m["reason"] for m in view["inbound"]}
     assert by_successor.status_code == 201
+
+
+async def test_an_idempotency_key_attests_once_and_answers_a_repeat_as_the_first_time(
+    env, database
+) -> None:  # type: ignore[no-untyped-def]
+    async with closure_loop(env, database) as loop:
+        case = await loop.complaint("phone", "+14155552671")
+        await loop.propose(case)
+        request_id = await request_id_of(loop, case["id"])
+        owner, first_key, stranger_key = case["owner_id"], str(uuid.uuid4()), str(uuid.uuid4())
+        stranger = [await attest(loop, request_id, "mallory", stranger_key) for _ in range(2)]
+        taken = await attest(loop, request_id, owner, stranger_key)
+        first, again = [await attest(loop, request_id, owner, first_key) for _ in range(2)]
+        other = await attest(loop, request_id, owner, first_key, customer_words="Yes, thanks.")
+        without_key = await attest(loop, request_id, owner)
+        view = await loop.view(case["id"])
+        confirmed = await outbox_events(loop.confirmation, "confirmation.confirmed")
+    assert [r.status_code for r in stranger] == [403, 403]
+    assert stranger[0].json() == stranger[1].json()
+    assert stranger[0].json()["error"]["code"] == "not_owner"
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "idempotency_key_reused"
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert without_key.status_code == 409 and without_key.json()["error"]["code"] == "token_used"
+    recorded = sorted((m["reason"] or "") for m in view["inbound"])
+    assert recorded == ["", "not_owner", "token_used"]
+    assert first.json()["inbound_id"] in {m["id"] for m in view["inbound"]}
+    assert [e.complaint_id for e in confirmed] == [case["id"]]
 
 
 async def _eventually_refused(loop: Loop, request_id: str, owner: str) -> Any:
