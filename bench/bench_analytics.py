@@ -7,6 +7,7 @@ created on BENCH_PG_DSN (default: the tests' server) and dropped afterwards unle
 
 import argparse
 import asyncio
+import gc
 import heapq
 import itertools
 import os
@@ -293,6 +294,8 @@ class BenchRuntime:
 
 async def kpi_latency(engine: Any, repeats: int) -> dict[str, tuple[float, float]]:
     rt: Any = BenchRuntime(engine)
+    gc.collect()
+    gc.freeze()  # as the service does once started (shared/service.py)
     figures = {}
     for group_by in GROUP_COLUMNS:
         await handlers.kpi_report(rt, START, END, group_by)  # warm the cache

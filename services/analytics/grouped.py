@@ -74,18 +74,19 @@ def _where(group_by: str, parts: periods.Split) -> ColumnElement[bool]:
 
 
 def _key(group_by: str, row: Any) -> str | None:
+    """The group of a rollup row read as (key, period, ...)."""
     name = _BY_TIME.get(group_by)
     if name is not None:
-        period = row.period
+        period = row[1]
         return name(period if isinstance(period, date) else date.fromisoformat(period))
-    return row.key or None
+    return row[0] or None
 
 
 async def _rollup_counts(conn: AsyncConnection, group_by: str, parts: periods.Split) -> Keyed:
     counts: Keyed = {}
     if not parts.days and parts.months is None:
         return counts
-    grouping = (r.period,) if group_by in _BY_TIME else (r.key,)
+    grouping = (r.key, r.period) if group_by in _BY_TIME else (r.key,)
     sums = [func.sum(r[name]) for name in ROLLUP_COUNTS]
     query = select(*grouping, *sums).where(_where(group_by, parts)).group_by(*grouping)
     for row in await conn.execute(query):
@@ -101,10 +102,10 @@ async def _sketched(
         query = select(r.key, r.period, r.to_yes, r.gap).where(
             _where(group_by, parts), r.confirmed > 0
         )
-        for row in await conn.execute(query):
-            key = _key(group_by, row)
-            to_yes.add(key, row.to_yes)
-            gap.add(key, row.gap)
+        rows = (await conn.execute(query)).all()
+        keys = [_key(group_by, row) for row in rows]
+        to_yes.add_many(keys, [row[2] for row in rows])
+        gap.add_many(keys, [row[3] for row in rows])
     if parts.raw:
         c = complaint_facts.c
         hours: dict[str | None, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))

@@ -69,6 +69,13 @@ class Merger:
             self._blobs.append(blob)
             self._owners.append(self._groups.setdefault(group, len(self._groups)))
 
+    def add_many(self, groups: Sequence[Any], blobs: Sequence[bytes | None]) -> None:
+        number = self._groups.setdefault
+        for group, blob in zip(groups, blobs, strict=True):
+            if blob:
+                self._blobs.append(blob)
+                self._owners.append(number(group, len(self._groups)))
+
     def add_values(self, group: Any, hours: Iterable[float]) -> None:
         self.add(group, encode(Counter(map(bin_of, hours))))
 
@@ -80,7 +87,7 @@ class Merger:
         out: dict[Any, list[float | None]] = {g: [None] * len(qs) for g in self._groups}
         if not self._blobs:
             return out, [None] * len(qs)
-        lengths = np.fromiter((len(b) // 8 for b in self._blobs), dtype=np.int64)
+        lengths = np.array([len(b) for b in self._blobs], dtype=np.int64) // 8
         pairs = np.frombuffer(b"".join(self._blobs), dtype="<i4").reshape(-1, 2)
         owners = np.repeat(np.asarray(self._owners, dtype=np.int64), lengths)
         bins = pairs[:, 0].astype(np.int64)
