@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from services.intake import handlers
-from services.intake.domain import request_fingerprint
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from shared.auth import Principal, require
+from shared.idempotency import request_fingerprint
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
@@ -26,7 +26,7 @@ async def create_complaint(
     idempotency_key: IdempotencyKey = None,
 ) -> ComplaintPublic:
     """Receive a complaint from any channel; a repeated Idempotency-Key returns the first result."""
-    fingerprint = request_fingerprint(body.model_dump_json().encode())
+    fingerprint = request_fingerprint(body)
     complaint, replayed = await handlers.receive_complaint(rt, body, idempotency_key, fingerprint)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -49,7 +49,7 @@ async def create_contact(
     idempotency_key: IdempotencyKey = None,
 ) -> ContactPublic:
     """A follow-up contact on any channel, appended to the complaint's history."""
-    fingerprint = request_fingerprint(body.model_dump_json().encode())
+    fingerprint = request_fingerprint(body)
     contact, replayed = await handlers.add_contact(
         rt, complaint_id, body, idempotency_key, fingerprint
     )

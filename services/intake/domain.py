@@ -65,7 +65,3 @@ def customer_key(
         else f"contact:{contact.lower()}"
     )
     return hmac.new(secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
-
-
-def request_fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()

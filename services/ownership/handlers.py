@@ -4,9 +4,6 @@ Each locks the case first, checks who may act, replays an Idempotency-Key when o
 changes the case, its timeline and its outbox in one unit of work.
 """
 
-import hashlib
-
-from pydantic import BaseModel
 from sqlalchemy import update
 
 from services.ownership import orgstore
@@ -41,13 +38,10 @@ from shared.events import (
     EventData,
     new_event,
 )
+from shared.idempotency import request_fingerprint
 from shared.service import Runtime
 
 PRODUCER = "ownership"
-
-
-def fingerprint(body: BaseModel) -> str:
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
 def not_owner(owner_id: str) -> Forbidden:
@@ -61,7 +55,7 @@ async def propose_resolution(
     async with rt.uow() as uow:
         case = await take_case(uow.conn, case_id)
         ensure_case_owner(who.role, who.subject, case["owner_id"])
-        scope, fp = f"resolution:{case_id}", fingerprint(body)
+        scope, fp = f"resolution:{case_id}", request_fingerprint(body)
         if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
             return CasePublic.model_validate(prior), True
         status = transition("propose_resolution", case["status"])

@@ -16,7 +16,7 @@ from services.ownership.domain import (
     task_hours,
     transition,
 )
-from services.ownership.handlers import command_event, fingerprint, not_owner
+from services.ownership.handlers import command_event, not_owner
 from services.ownership.models import tasks
 from services.ownership.queries import task_view
 from services.ownership.repository import (
@@ -34,6 +34,7 @@ from services.ownership.schemas import TaskComplete, TaskCreate, TaskPublic
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden
 from shared.events import TaskAcknowledged, TaskCompleted, TaskCreated
+from shared.idempotency import request_fingerprint
 from shared.service import Runtime
 
 
@@ -45,7 +46,7 @@ async def create_task(
         case = await take_case(uow.conn, case_id)
         if not may_manage(who.role, who.subject, case["owner_id"]):
             raise not_owner(case["owner_id"])
-        scope, fp = f"task:{case_id}", fingerprint(body)
+        scope, fp = f"task:{case_id}", request_fingerprint(body)
         if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
             return TaskPublic.model_validate(prior), True
         hours = task_hours(await orgstore.catalogue(uow.conn), body.department, body.type)
