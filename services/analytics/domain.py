@@ -6,7 +6,7 @@ summaries, notes, titles or evidence). Facts are pure functions of the set of a 
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.events import EVENT_DATA, Envelope
@@ -105,10 +105,10 @@ def stream_of(envelope: Envelope, attributes: dict[str, Any]) -> str | None:
     return f"complaint:{complaint_id}" if complaint_id else None
 
 
-def iso_week(moment: datetime) -> str:
+def iso_week(moment: date) -> str:
     year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def month(moment: datetime) -> str:
+def month(moment: date) -> str:
     return f"{moment.year}-{moment.month:02d}"

@@ -24,7 +24,7 @@ Keyed = dict[str | None, Any]
 _OPEN, _CONFIRMED = ROLLUP_COUNTS.index("open"), ROLLUP_COUNTS.index("confirmed")
 _BACKLOG = ("under_1d", "b1d_to_3d", "b3d_to_7d", "b7d_to_30d")
 # Groupings by time read the rollup's "all" rows and name each day or month by its week/month.
-_BY_TIME: dict[str, Callable[[date], str]] = {"week": iso_week, "month": month}  # type: ignore[dict-item]
+_BY_TIME: dict[str, Callable[[date], str]] = {"week": iso_week, "month": month}
 
 
 async def grouped_kpis(
