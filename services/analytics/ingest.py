@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.analytics import domain, rollup
+from services.analytics import bulk, domain, rollup
 from services.analytics.models import (
     PROJECTIONS,
     complaint_facts,
@@ -31,21 +30,6 @@ from shared.events import Envelope
 
 CHUNK = 1000
 CHILDREN = ("task_facts", "confirmation_facts", "audit_facts")
-
-
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-async def _upsert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    keys = {c.name for c in table.primary_key.columns}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={k: stmt.excluded[k] for k in rows[0] if k not in keys}
-    )
-    await conn.execute(stmt, rows)
 
 
 def archive_row(envelope: Envelope) -> dict[str, Any] | None:
@@ -70,12 +54,16 @@ async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
     if not rows:
         return 0
     touched = sorted({row["stream"] for row in rows})
-    now = datetime.now(UTC)
-    # Locks the streams, in one order, before reading their histories (see models.streams).
-    await _upsert(conn, streams, [{"stream": s, "updated_at": now} for s in touched])
-    await conn.execute(_insert(conn, fact_events).on_conflict_do_nothing(), rows)
+    await _lock_streams(conn, touched)
+    await bulk.insert(conn, fact_events, rows)
     await project_streams(conn, touched)
     return len(rows)
+
+
+async def _lock_streams(conn: AsyncConnection, names: list[str]) -> None:
+    """Lock the streams, in one order, before reading their histories (see models.streams)."""
+    now = datetime.now(UTC)
+    await bulk.insert(conn, streams, [{"stream": s, "updated_at": now} for s in names], "update")
 
 
 async def project_streams(
@@ -83,20 +71,18 @@ async def project_streams(
 ) -> None:
     """Re-project the streams; with keep_rollup, move their complaints' rollup contributions."""
     histories: dict[str, list[domain.FactEvent]] = defaultdict(list)
-    for start in range(0, len(names), CHUNK):
-        e = fact_events.c
-        query = select(e.stream, e.event_id, e.type, e.occurred_at, e.attributes).where(
-            e.stream.in_(names[start : start + CHUNK])
-        )
-        for stream, *event in await conn.execute(query):
-            histories[stream].append(domain.FactEvent(*event))
+    e = fact_events.c
+    columns = [e.stream, e.event_id, e.type, e.occurred_at, e.attributes]
+    for stream, *event in await bulk.select_in(conn, columns, e.stream, names):
+        histories[stream].append(domain.FactEvent(*event))
     kinds: dict[str, dict[str, list[domain.FactEvent]]] = defaultdict(dict)
     for name, events in histories.items():
         kind, _, key = name.partition(":")
         kinds[kind][key] = sorted(events, key=lambda e: (domain.as_utc(e.occurred_at), e.event_id))
     delta = await _complaints(conn, kinds["complaint"], keep_rollup)
     await _incidents(conn, kinds["incident"])
-    await _upsert(conn, problem_facts, [project_problem(k, v) for k, v in kinds["problem"].items()])
+    problems = [project_problem(k, v) for k, v in kinds["problem"].items()]
+    await bulk.insert(conn, problem_facts, problems, "update")
     # Last, so that the rollup's lock is held only until the commit that follows.
     await rollup.apply(conn, delta)
 
@@ -123,14 +109,11 @@ async def _complaints(
                 children[name].extend(rows)
         if keep_rollup:
             delta.move((old_row, old_children.get("task_facts", [])), (row, rows_of["task_facts"]))
-    await _upsert(conn, complaint_facts, facts)
+    await bulk.insert(conn, complaint_facts, facts, "update")
     for name in CHILDREN:
         table = metadata.tables[name]
-        for start in range(0, len(replaced[name]), CHUNK):
-            chunk = replaced[name][start : start + CHUNK]
-            await conn.execute(table.delete().where(table.c.complaint_id.in_(chunk)))
-        if children[name]:
-            await conn.execute(_insert(conn, table).on_conflict_do_nothing(), children[name])
+        await bulk.delete_in(conn, table, table.c.complaint_id, replaced[name])
+        await bulk.insert(conn, table, children[name])
     await _link_incidents(conn, ids)
     return delta
 
@@ -144,16 +127,14 @@ async def _current(
 ) -> dict[str, tuple[Any, dict[str, list[Any]]]]:
     """The complaints' fact rows and child rows as they are before this re-projection."""
     current: dict[str, tuple[Any, dict[str, list[Any]]]] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        query = select(complaint_facts).where(complaint_facts.c.complaint_id.in_(chunk))
-        for r in await conn.execute(query):
-            current[r.complaint_id] = (r._mapping, defaultdict(list))
-        for name in CHILDREN:
-            table = metadata.tables[name]
-            for r in await conn.execute(select(table).where(table.c.complaint_id.in_(chunk))):
-                if r.complaint_id in current:
-                    current[r.complaint_id][1][name].append(r._mapping)
+    for table in (complaint_facts, *(metadata.tables[name] for name in CHILDREN)):
+        names = table.c.keys()
+        for r in await bulk.select_in(conn, list(table.c), table.c.complaint_id, ids):
+            row = dict(zip(names, r, strict=True))
+            if table is complaint_facts:
+                current[row["complaint_id"]] = (row, defaultdict(list))
+            elif row["complaint_id"] in current:
+                current[row["complaint_id"]][1][table.name].append(row)
     return current
 
 
@@ -170,10 +151,9 @@ async def _incidents(conn: AsyncConnection, histories: dict[str, list[domain.Fac
         select(incident_links.c.complaint_id).where(incident_links.c.incident_id.in_(ids))
     )
     affected = {r.complaint_id for r in previous} | {link["complaint_id"] for link in links}
-    await _upsert(conn, incident_facts, rows)
+    await bulk.insert(conn, incident_facts, rows, "update")
     await conn.execute(incident_links.delete().where(incident_links.c.incident_id.in_(ids)))
-    if links:
-        await conn.execute(_insert(conn, incident_links).on_conflict_do_nothing(), links)
+    await bulk.insert(conn, incident_links, links)
     await _link_incidents(conn, sorted(affected))
 
 
@@ -184,12 +164,11 @@ async def _link_incidents(conn: AsyncConnection, complaint_ids: list[str]) -> No
         .where(incident_links.c.complaint_id == complaint_facts.c.complaint_id)
         .scalar_subquery()
     )
-    for start in range(0, len(complaint_ids), CHUNK):
-        chunk = complaint_ids[start : start + CHUNK]
+    for chunk in bulk.chunks(conn, complaint_ids):
         await conn.execute(
             complaint_facts.update()
             .where(
-                complaint_facts.c.complaint_id.in_(chunk),
+                bulk.among(conn, complaint_facts.c.complaint_id, chunk),
                 complaint_facts.c.incident_id.is_distinct_from(first),
             )
             .values(incident_id=first)
@@ -216,8 +195,7 @@ async def rebuild(engine: AsyncEngine, batch: int = CHUNK) -> int:
             ]
             if not page:
                 break
-            now = datetime.now(UTC)
-            await _upsert(conn, streams, [{"stream": s, "updated_at": now} for s in page])
+            await _lock_streams(conn, page)
             await project_streams(conn, page, keep_rollup=False)
         done, last = done + len(page), page[-1]
     await rollup.recompute(engine)

@@ -1,0 +1,144 @@
+"""Bulk statements of the read model: thousands of rows per statement, cheaply.
+
+On PostgreSQL (asyncpg) each statement is one round trip whose parameters are a few arrays, one
+per column, which asyncpg encodes in C: `INSERT ... SELECT * FROM unnest($1, $2, ...)` and
+`WHERE key = ANY($1)`. That avoids SQLAlchemy's per-row parameter processing, which cost more
+than the database's own work. Elsewhere (SQLite) the same calls use SQLAlchemy executemany and
+IN lists. Both return plain tuples in the order of the columns asked for.
+"""
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import pydantic_core
+from sqlalchemy import JSON, Column, ColumnElement, Table, any_, bindparam, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CHUNK = 1000  # keys per IN list where arrays are not available
+Conflict = Literal["update", "nothing"]
+_PG = postgresql.dialect()
+
+
+def _fast(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "asyncpg"
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside the transaction SQLAlchemy began on it."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if conn.in_transaction() and not driver.is_in_transaction():
+        # SQLAlchemy's adapter opens the database transaction at its first statement.
+        await conn.execute(text("SELECT 1"))
+    return driver
+
+
+_ARRAY_TYPES: dict[tuple[str, str], str] = {}
+
+
+def _array_type(column: Column[Any]) -> str:
+    key = (column.table.name, column.name)
+    if key not in _ARRAY_TYPES:
+        # JSON is sent as text and cast back to json in the statement.
+        element = "text" if isinstance(column.type, JSON) else column.type.compile(_PG)
+        _ARRAY_TYPES[key] = f"{element}[]"
+    return _ARRAY_TYPES[key]
+
+
+def _cast(column: Column[Any], position: int) -> str:
+    return f"u{position}::json" if isinstance(column.type, JSON) else f"u{position}"
+
+
+async def insert(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    on_conflict: Conflict = "nothing",
+) -> None:
+    """Insert the rows; on a primary-key conflict, leave the row or update it with the new one.
+
+    With "update", the rows must have distinct keys (as one statement, PostgreSQL refuses to
+    update a row twice).
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    keys = [c.name for c in table.primary_key.columns]
+    if not _fast(conn):
+        stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+        if on_conflict == "update":
+            updated = {n: stmt.excluded[n] for n in names if n not in keys}
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updated)
+        else:
+            stmt = stmt.on_conflict_do_nothing()
+        await conn.execute(stmt, list(rows))
+        return
+    values = []
+    for column in columns:
+        value = [row[column.name] for row in rows]
+        if isinstance(column.type, JSON):
+            value = [None if v is None else pydantic_core.to_json(v).decode() for v in value]
+        values.append(value)
+    arrays = ", ".join(f"${n + 1}::{_array_type(c)}" for n, c in enumerate(columns))
+    aliases = ", ".join(f"u{n}" for n in range(len(columns)))
+    selected = ", ".join(_cast(c, n) for n, c in enumerate(columns))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {selected}"
+        f" FROM unnest({arrays}) AS u({aliases}) ON CONFLICT ({', '.join(keys)}) DO "
+    )
+    if on_conflict == "update":
+        sql += "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n not in keys)
+    else:
+        sql += "NOTHING"
+    await (await _driver(conn)).execute(sql, *values)
+
+
+async def select_in(
+    conn: AsyncConnection, columns: Sequence[Column[Any]], key: Column[Any], values: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """The columns of the rows whose `key` is one of the values."""
+    if not values:
+        return []
+    table = key.table
+    if not _fast(conn):
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), CHUNK):
+            query = select(*columns).where(key.in_(values[start : start + CHUNK]))
+            rows += [tuple(r) for r in await conn.execute(query)]
+        return rows
+    sql = (
+        f"SELECT {', '.join(c.name for c in columns)} FROM {table.name}"
+        f" WHERE {key.name} = ANY($1::{_array_type(key)})"
+    )
+    # SQLAlchemy's asyncpg dialect gives the connection a codec that decodes json columns.
+    return [tuple(r) for r in await (await _driver(conn)).fetch(sql, list(values))]
+
+
+async def delete_in(
+    conn: AsyncConnection, table: Table, key: Column[Any], values: Sequence[Any]
+) -> None:
+    """Delete the rows whose `key` is one of the values."""
+    if not values:
+        return
+    if not _fast(conn):
+        for start in range(0, len(values), CHUNK):
+            await conn.execute(table.delete().where(key.in_(values[start : start + CHUNK])))
+        return
+    sql = f"DELETE FROM {table.name} WHERE {key.name} = ANY($1::{_array_type(key)})"
+    await (await _driver(conn)).execute(sql, list(values))
+
+
+def chunks(conn: AsyncConnection, values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """The values in pieces that `among` takes: all at once where arrays are available."""
+    size = len(values) if _fast(conn) else CHUNK
+    for start in range(0, len(values), max(size, 1)):
+        yield values[start : start + size]
+
+
+def among(conn: AsyncConnection, key: Column[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`key` is one of the values: one array parameter on PostgreSQL, an IN list elsewhere."""
+    if _fast(conn):
+        return key == any_(bindparam(None, list(values), type_=postgresql.ARRAY(key.type)))
+    return key.in_(values)

@@ -1,0 +1,218 @@
+"""What a batch of re-projected complaints changes in the KPI rollup, summed per rollup row.
+
+Each complaint whose rollup contribution changed leaves a record: its key in every dimension, its
+day of receipt, the change of its counts and of its histogram entries. The records are summed
+per (dimension, key, day) and (dimension, key, month) with numpy, one pass per dimension and
+grain, instead of a Python call per complaint and rollup row.
+"""
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from services.analytics import sketch
+from services.analytics.domain import as_utc
+from services.analytics.models import ROLLUP_COUNTS
+
+# Rollup dimension → complaint_facts column; "all" is the one key of every complaint (weeks and
+# months are read from its day rows). Unknown values are kept under the key "".
+DIMENSIONS: dict[str, str | None] = {
+    "channel": "channel",
+    "category": "category",
+    "product": "product",
+    "region": "region",
+    "priority": "priority",
+    "team": "team",
+    "owner": "owner_id",
+    "department": "department",
+    "all": None,
+}
+DAY, MONTH = "d", "m"
+RowKey = tuple[str, str, date, str]
+Facts = Mapping[Any, Any]
+Pairs = Sequence[tuple[int, int]]  # (histogram bin, amount)
+_TASKS = [ROLLUP_COUNTS.index("tasks_met"), ROLLUP_COUNTS.index("tasks_missed")]
+_DEPARTMENT = list(DIMENSIONS).index("department")
+
+
+def counts(f: Facts) -> list[int]:
+    """One complaint's contribution to each of ROLLUP_COUNTS, as the raw KPI query counts it."""
+    closed, proposed = f["closed_at"] is not None, f["first_proposed_at"] is not None
+    return [
+        1,
+        int(closed),
+        f["rejections"] or 0,
+        int(proposed and (f["reopen_count"] or 0) > 0),
+        int(proposed),
+        f["resolved_proposals"] or 0,
+        f["resolved_rejected"] or 0,
+        int(f["audit_outcome"] is not None),
+        int(f["audit_outcome"] == "failed"),
+        int(closed and f["attested"] is True),
+        int(closed and f["outcome"] == "cannot_fulfil"),
+        int(f["first_contact_resolution"] is True),
+        f["tasks_met"] or 0,
+        f["tasks_missed"] or 0,
+        int(f["due_at"] is not None),
+        int(f["resolved_on_time"] is True),
+        int(f["confirmed_on_time"] is True),
+        int(not closed),
+        int(f["hours_to_confirmation"] is not None),
+    ]
+
+
+def key_of(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def signature(facts: Facts | None, tasks: Sequence[Facts]) -> tuple[Any, ...] | None:
+    """Everything of a complaint that the rollup depends on; equal signatures, equal rows."""
+    if facts is None or facts["received_at"] is None:
+        return None
+    return (
+        as_utc(facts["received_at"]).date(),
+        tuple(facts[c] for c in DIMENSIONS.values() if c),
+        tuple(counts(facts)),
+        facts["hours_to_confirmation"],
+        facts["hours_claimed_to_confirmed"],
+        tuple(sorted((key_of(t["department"]), t["met_sla"] is True) for t in _done(tasks))),
+    )
+
+
+def _done(tasks: Iterable[Facts]) -> list[Facts]:
+    return [t for t in tasks if t["met_sla"] is not None]
+
+
+def _bins(facts: Facts | None, sign: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The complaint's (to-yes, claimed-to-yes) histogram entries, each a list of 0 or 1."""
+    yes, gap = (
+        [] if facts is None or facts[c] is None else [(sketch.bin_of(facts[c]), sign)]
+        for c in ("hours_to_confirmation", "hours_claimed_to_confirmed")
+    )
+    return yes, gap
+
+
+@dataclass
+class Change:
+    """What a batch adds to one rollup row: counts, and histogram entries by bin."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(ROLLUP_COUNTS))
+    to_yes: dict[int, int] = field(default_factory=dict)
+    gap: dict[int, int] = field(default_factory=dict)
+
+    def add_bins(self, to_yes: Pairs, gap: Pairs) -> None:
+        for index, amount in to_yes:
+            self.to_yes[index] = self.to_yes.get(index, 0) + amount
+        for index, amount in gap:
+            self.gap[index] = self.gap.get(index, 0) + amount
+
+    def is_empty(self) -> bool:
+        return not any(self.counts) and not any(self.to_yes.values()) and not any(self.gap.values())
+
+
+class Delta:
+    """The records of a batch; `changes()` sums them per rollup row."""
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[str, ...]] = []  # per record, its key in each of DIMENSIONS
+        self._days: list[date] = []
+        self._values: list[list[int]] = []
+        self._bins: list[tuple[int, Pairs, Pairs]] = []  # (record, to-yes entries, gap entries)
+        self._tasks: list[tuple[str, date, int, int]] = []  # (department, day, count, sign)
+
+    def move(
+        self, before: tuple[Facts | None, Sequence[Facts]], after: tuple[Facts, Sequence[Facts]]
+    ) -> None:
+        """Move a complaint's contribution from what it was (before) to what it is (after)."""
+        old, new = signature(*before), signature(*after)
+        if old == new:
+            return
+        if old is None or new is None or (old[0], old[1], old[5]) != (new[0], new[1], new[5]):
+            self.add(*before, sign=-1)
+            self.add(*after, sign=1)
+            return
+        # The same rows before and after (the usual case): add the difference once per row.
+        values = [b - a for a, b in zip(old[2], new[2], strict=True)]
+        (yes_old, gap_old), (yes_new, gap_new) = _bins(before[0], -1), _bins(after[0], 1)
+        to_yes = [] if yes_old == [(b, -1) for b, _ in yes_new] else yes_old + yes_new
+        gap = [] if gap_old == [(b, -1) for b, _ in gap_new] else gap_old + gap_new
+        self._record(after[0], values, to_yes, gap)
+
+    def add(self, facts: Facts | None, tasks: Sequence[Facts], sign: int = 1) -> None:
+        """Add (sign 1) or take away (-1) a complaint's whole contribution."""
+        if facts is None or facts["received_at"] is None:
+            return
+        self._record(facts, [sign * v for v in counts(facts)], *_bins(facts, sign))
+        day = as_utc(facts["received_at"]).date()
+        for task in _done(tasks):
+            column = _TASKS[0 if task["met_sla"] is True else 1]
+            self._tasks.append((key_of(task["department"]), day, column, sign))
+
+    def _record(self, facts: Facts, values: list[int], to_yes: Pairs, gap: Pairs) -> None:
+        if not any(values) and not to_yes and not gap:
+            return
+        if to_yes or gap:
+            self._bins.append((len(self._keys), to_yes, gap))
+        self._keys.append(tuple(key_of(facts[c]) if c else "" for c in DIMENSIONS.values()))
+        self._days.append(as_utc(facts["received_at"]).date())
+        self._values.append(values)
+
+    def changes(self) -> dict[RowKey, Change]:
+        """The summed change of every rollup row the records touch."""
+        changes: dict[RowKey, Change] = {}
+        days = self._days
+        if days:
+            values = np.array(self._values, dtype=np.int64)
+            # Tasks count for their own department (see add), not the complaint's first one.
+            own = values.copy()
+            own[:, _TASKS] = 0
+            grains = ((DAY, *_factorize(days)), (MONTH, *_factorize(_months(days))))
+            for position, dimension in enumerate(DIMENSIONS):
+                codes, keys = _factorize(k[position] for k in self._keys)
+                rows = own if position == _DEPARTMENT else values
+                for grain, period_codes, periods in grains:
+                    for (key, period), summed in _sums(codes, keys, period_codes, periods, rows):
+                        changes[(dimension, grain, period, key)] = Change(summed)
+        for record, to_yes, gap in self._bins:
+            day = days[record]
+            for grain, period in ((DAY, day), (MONTH, day.replace(day=1))):
+                for dimension, key in zip(DIMENSIONS, self._keys[record], strict=True):
+                    row = (dimension, grain, period, key)
+                    (changes.get(row) or changes.setdefault(row, Change())).add_bins(to_yes, gap)
+        for department, day, column, sign in self._tasks:
+            for grain, period in ((DAY, day), (MONTH, day.replace(day=1))):
+                row = ("department", grain, period, department)
+                (changes.get(row) or changes.setdefault(row, Change())).counts[column] += sign
+        return changes
+
+
+def _months(days: list[date]) -> list[date]:
+    return [d.replace(day=1) for d in days]
+
+
+def _factorize(values: Iterable[Hashable]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """(each value's code, the distinct values in order of first appearance)."""
+    index: dict[Any, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return np.array(codes, dtype=np.int64), list(index)
+
+
+def _sums(
+    codes: npt.NDArray[np.int64],
+    keys: list[Any],
+    period_codes: npt.NDArray[np.int64],
+    periods: list[Any],
+    values: npt.NDArray[np.int64],
+) -> Iterable[tuple[tuple[Any, Any], list[int]]]:
+    """((key, period), summed values) of every pair that has a non-zero sum."""
+    combined = codes * len(periods) + period_codes
+    pairs, inverse = np.unique(combined, return_inverse=True)
+    sums = np.zeros((len(pairs), values.shape[1]), dtype=np.int64)
+    np.add.at(sums, inverse, values)
+    nonzero = sums.any(axis=1)
+    for pair, summed in zip(pairs[nonzero].tolist(), sums[nonzero].tolist(), strict=True):
+        yield (keys[pair // len(periods)], periods[pair % len(periods)]), summed
