@@ -70,6 +70,7 @@ async def project_streams(
     conn: AsyncConnection, names: Sequence[str], *, keep_rollup: bool = True
 ) -> None:
     """Re-project the streams; with keep_rollup, move their complaints' rollup contributions."""
+    await bulk.plan_each_time(conn)
     histories: dict[str, list[domain.FactEvent]] = defaultdict(list)
     e = fact_events.c
     columns = [e.stream, e.event_id, e.type, e.occurred_at, e.attributes]

@@ -9,13 +9,14 @@ over long periods then read a few thousand rollup rows instead of a million comp
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import and_, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.analytics import bulk, sketch
 from services.analytics.domain import as_utc
 from services.analytics.models import ROLLUP_COUNTS, complaint_facts, kpi_rollup, task_facts
-from services.analytics.rollup_delta import DAY, MONTH, Change, Delta, Facts, RowKey
+from services.analytics.rollup_delta import DAY, MONTH, Delta, Facts, RowKey
 
 __all__ = ["DAY", "MONTH", "Delta", "apply", "ensure", "recompute"]
 
@@ -30,28 +31,48 @@ _EXISTING = text(
 
 async def apply(conn: AsyncConnection, delta: Delta) -> None:
     """Add the changes to the rollup rows (creating and deleting rows as needed)."""
-    changes = {k: c for k, c in sorted(delta.changes().items()) if not c.is_empty()}
-    if not changes:
+    changes = delta.changes()
+    histograms = [changes.to_yes, changes.gap]
+    touched = np.asarray(changes.counts.any(axis=1), dtype=bool)
+    for histogram in histograms:
+        touched[[i for i, entries in histogram.items() if any(entries.values())]] = True
+    if not touched.any():
         return
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
-    columns = (kpi_rollup.c.dimension, kpi_rollup.c.grain, kpi_rollup.c.period, kpi_rollup.c.key)
-    existing = await _existing(conn, list(changes))
-    upserts, gone = [], []
-    for row_key, change in changes.items():
-        row = _merged(row_key, existing.get(row_key), change)
-        if row is not None:
-            upserts.append(row)
-        elif row_key in existing:
-            gone.append(row_key)
-    await bulk.insert(conn, kpi_rollup, upserts, "update")
+    at = np.flatnonzero(touched).tolist()
+    rows = [changes.rows[i] for i in at]
+    existing = await _existing(conn, rows)
+    stored = [existing.get(row) for row in rows]
+    counts = changes.counts[at] + np.array(
+        [r[4:-2] if r else (0,) * len(ROLLUP_COUNTS) for r in stored], dtype=np.int64
+    ).reshape(len(at), len(ROLLUP_COUNTS))
+    blobs = []
+    for position, histogram in zip((-2, -1), histograms, strict=True):
+        column = [r[position] if r else b"" for r in stored]
+        for n, i in enumerate(at):
+            if any(histogram.get(i, {}).values()):
+                column[n] = sketch.merge(column[n], histogram[i])
+        blobs.append(column)
+    keep = counts.any(axis=1) | np.array([bool(a or b) for a, b in zip(*blobs, strict=True)])
+    kept = np.flatnonzero(keep).tolist()
+    columns: dict[str, list[Any]] = {
+        name: [rows[n][position] for n in kept]
+        for position, name in enumerate(("dimension", "grain", "period", "key"))
+    }
+    columns.update(zip(ROLLUP_COUNTS, counts[kept].T.tolist(), strict=True))
+    columns["to_yes"], columns["gap"] = ([blob[n] for n in kept] for blob in blobs)
+    await bulk.insert_columns(conn, kpi_rollup, columns, "update")
+    gone = [row for row, r, k in zip(rows, stored, keep.tolist(), strict=True) if r and not k]
+    key = (kpi_rollup.c.dimension, kpi_rollup.c.grain, kpi_rollup.c.period, kpi_rollup.c.key)
     for start in range(0, len(gone), _CHUNK):
         await conn.execute(
-            kpi_rollup.delete().where(tuple_(*columns).in_(gone[start : start + _CHUNK]))
+            kpi_rollup.delete().where(tuple_(*key).in_(gone[start : start + _CHUNK]))
         )
 
 
-async def _existing(conn: AsyncConnection, keys: list[RowKey]) -> dict[RowKey, Any]:
+async def _existing(conn: AsyncConnection, keys: list[RowKey]) -> dict[RowKey, tuple[Any, ...]]:
+    """The stored rows of these keys, as tuples in table order."""
     rows: list[Any] = []
     if conn.dialect.name == "postgresql":  # one statement, whatever the number of keys
         dimensions, grains, periods, names = (list(column) for column in zip(*keys, strict=True))
@@ -67,37 +88,7 @@ async def _existing(conn: AsyncConnection, keys: list[RowKey]) -> dict[RowKey, A
         for start in range(0, len(keys), _CHUNK):
             query = select(kpi_rollup).where(tuple_(*columns).in_(keys[start : start + _CHUNK]))
             rows += await conn.execute(query)
-    return {(r.dimension, r.grain, _as_date(r.period), r.key): r for r in rows}
-
-
-def _merged(row_key: RowKey, row: Any, change: Change) -> dict[str, Any] | None:
-    """The row after the change; None when nothing is left in it."""
-    if row is None:
-        values, to_yes, gap = (
-            change.counts,
-            _histogram(b"", change.to_yes),
-            _histogram(b"", change.gap),
-        )
-    else:
-        stored = tuple(row)  # the columns in table order: the key, ROLLUP_COUNTS, to_yes, gap
-        values = [a + b for a, b in zip(stored[4:-2], change.counts, strict=True)]
-        to_yes, gap = _histogram(stored[-2], change.to_yes), _histogram(stored[-1], change.gap)
-    if not any(values) and not to_yes and not gap:
-        return None
-    dimension, grain, period, key = row_key
-    return {
-        "dimension": dimension,
-        "grain": grain,
-        "period": period,
-        "key": key,
-        **dict(zip(ROLLUP_COUNTS, values, strict=True)),
-        "to_yes": to_yes,
-        "gap": gap,
-    }
-
-
-def _histogram(blob: bytes, change: dict[int, int]) -> bytes:
-    return sketch.merge(blob, change) if any(change.values()) else blob
+    return {(r.dimension, r.grain, _as_date(r.period), r.key): tuple(r) for r in rows}
 
 
 def _as_date(value: date | str) -> date:

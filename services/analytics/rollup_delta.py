@@ -97,21 +97,14 @@ def _bins(facts: Facts | None, sign: int) -> tuple[list[tuple[int, int]], list[t
 
 
 @dataclass
-class Change:
-    """What a batch adds to one rollup row: counts, and histogram entries by bin."""
+class Changes:
+    """The summed change of each rollup row a batch touches: row i is `rows[i]`, its counts
+    `counts[i]` (in ROLLUP_COUNTS order), its histogram entries `to_yes[i]` and `gap[i]`."""
 
-    counts: list[int] = field(default_factory=lambda: [0] * len(ROLLUP_COUNTS))
-    to_yes: dict[int, int] = field(default_factory=dict)
-    gap: dict[int, int] = field(default_factory=dict)
-
-    def add_bins(self, to_yes: Pairs, gap: Pairs) -> None:
-        for index, amount in to_yes:
-            self.to_yes[index] = self.to_yes.get(index, 0) + amount
-        for index, amount in gap:
-            self.gap[index] = self.gap.get(index, 0) + amount
-
-    def is_empty(self) -> bool:
-        return not any(self.counts) and not any(self.to_yes.values()) and not any(self.gap.values())
+    rows: list[RowKey]
+    counts: npt.NDArray[np.int64]
+    to_yes: dict[int, dict[int, int]] = field(default_factory=dict)
+    gap: dict[int, dict[int, int]] = field(default_factory=dict)
 
 
 class Delta:
@@ -161,9 +154,10 @@ class Delta:
         self._days.append(as_utc(facts["received_at"]).date())
         self._values.append(values)
 
-    def changes(self) -> dict[RowKey, Change]:
-        """The summed change of every rollup row the records touch."""
-        changes: dict[RowKey, Change] = {}
+    def changes(self) -> Changes:
+        """The summed change of every rollup row the records touch (some may be zero)."""
+        rows: dict[RowKey, int] = {}
+        blocks = [np.zeros((0, len(ROLLUP_COUNTS)), dtype=np.int64)]
         days = self._days
         if days:
             values = np.array(self._values, dtype=np.int64)
@@ -173,21 +167,39 @@ class Delta:
             grains = ((DAY, *_factorize(days)), (MONTH, *_factorize(_months(days))))
             for position, dimension in enumerate(DIMENSIONS):
                 codes, keys = _factorize(k[position] for k in self._keys)
-                rows = own if position == _DEPARTMENT else values
+                summed = own if position == _DEPARTMENT else values
                 for grain, period_codes, periods in grains:
-                    for (key, period), summed in _sums(codes, keys, period_codes, periods, rows):
-                        changes[(dimension, grain, period, key)] = Change(summed)
+                    pairs, sums = _sums(codes * len(periods) + period_codes, summed)
+                    for pair in pairs:
+                        key, period = keys[pair // len(periods)], periods[pair % len(periods)]
+                        rows[(dimension, grain, period, key)] = len(rows)
+                    blocks.append(sums)
+        tasks: dict[RowKey, list[tuple[int, int]]] = {}
+        for department, day, column, sign in self._tasks:
+            for grain, period in ((DAY, day), (MONTH, day.replace(day=1))):
+                tasks.setdefault(("department", grain, period, department), []).append(
+                    (column, sign)
+                )
+        extra = [row for row in tasks if row not in rows]
+        rows.update((row, len(rows) + n) for n, row in enumerate(extra))
+        blocks.append(np.zeros((len(extra), len(ROLLUP_COUNTS)), dtype=np.int64))
+        changes = Changes(list(rows), np.vstack(blocks))
+        for row, entries in tasks.items():
+            for column, sign in entries:
+                changes.counts[rows[row], column] += sign
         for record, to_yes, gap in self._bins:
             day = days[record]
             for grain, period in ((DAY, day), (MONTH, day.replace(day=1))):
                 for dimension, key in zip(DIMENSIONS, self._keys[record], strict=True):
-                    row = (dimension, grain, period, key)
-                    (changes.get(row) or changes.setdefault(row, Change())).add_bins(to_yes, gap)
-        for department, day, column, sign in self._tasks:
-            for grain, period in ((DAY, day), (MONTH, day.replace(day=1))):
-                row = ("department", grain, period, department)
-                (changes.get(row) or changes.setdefault(row, Change())).counts[column] += sign
+                    at = rows[(dimension, grain, period, key)]
+                    _add(changes.to_yes.setdefault(at, {}), to_yes)
+                    _add(changes.gap.setdefault(at, {}), gap)
         return changes
+
+
+def _add(histogram: dict[int, int], entries: Pairs) -> None:
+    for index, amount in entries:
+        histogram[index] = histogram.get(index, 0) + amount
 
 
 def _months(days: list[date]) -> list[date]:
@@ -202,17 +214,10 @@ def _factorize(values: Iterable[Hashable]) -> tuple[npt.NDArray[np.int64], list[
 
 
 def _sums(
-    codes: npt.NDArray[np.int64],
-    keys: list[Any],
-    period_codes: npt.NDArray[np.int64],
-    periods: list[Any],
-    values: npt.NDArray[np.int64],
-) -> Iterable[tuple[tuple[Any, Any], list[int]]]:
-    """((key, period), summed values) of every pair that has a non-zero sum."""
-    combined = codes * len(periods) + period_codes
-    pairs, inverse = np.unique(combined, return_inverse=True)
-    sums = np.zeros((len(pairs), values.shape[1]), dtype=np.int64)
+    codes: npt.NDArray[np.int64], values: npt.NDArray[np.int64]
+) -> tuple[list[int], npt.NDArray[np.int64]]:
+    """(the distinct codes, the values summed per code)."""
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    sums = np.zeros((len(distinct), values.shape[1]), dtype=np.int64)
     np.add.at(sums, inverse, values)
-    nonzero = sums.any(axis=1)
-    for pair, summed in zip(pairs[nonzero].tolist(), sums[nonzero].tolist(), strict=True):
-        yield (keys[pair // len(periods)], periods[pair % len(periods)]), summed
+    return distinct.tolist(), sums
