@@ -105,7 +105,7 @@ async def _complaints(
         if old_row is None or any(old_row[k] != v for k, v in row.items()):
             facts.append({**row, "updated_at": now})
         for name, rows in rows_of.items():
-            if _unordered(rows) != _unordered(old_children.get(name, [])) or old_row is None:
+            if old_row is None or _keyed(name, rows) != _keyed(name, old_children.get(name, [])):
                 replaced[name].append(complaint_id)
                 children[name].extend(rows)
         if keep_rollup:
@@ -119,8 +119,10 @@ async def _complaints(
     return delta
 
 
-def _unordered(rows: list[Any]) -> list[tuple[Any, ...]]:
-    return sorted((tuple(sorted(dict(r).items())) for r in rows), key=repr)
+def _keyed(table: str, rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """The rows by primary key, to compare two sets of rows whatever their order."""
+    (key,) = metadata.tables[table].primary_key.columns
+    return {row[key.name]: row for row in rows}
 
 
 async def _current(
