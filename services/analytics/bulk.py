@@ -69,8 +69,9 @@ async def insert(
 ) -> None:
     """Insert the rows; on a primary-key conflict, leave the row or update it with the new one.
 
-    With "update", the rows must have distinct keys (as one statement, PostgreSQL refuses to
-    update a row twice).
+    Every row sets the same columns, those of the first; the model's Python-side column
+    defaults are not applied. With "update", the rows must have distinct keys (as one statement,
+    PostgreSQL refuses to update a row twice).
     """
     if rows:
         columns = {name: [row[name] for row in rows] for name in rows[0]}
