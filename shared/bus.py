@@ -8,8 +8,7 @@ one message at a time (`consume`) or in batches handed to one handler call (`con
 
 import asyncio
 import contextlib
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,18 +20,23 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from pydantic import ValidationError
 
+from shared.batches import BatchConsumer, BatchHandler
 from shared.correlation import set_correlation_id
+from shared.delivery import (
+    count_handled,
+    delivery_count,
+    log_failure,
+    parse_or_reject,
+    retry_delay,
+)
 from shared.events import Envelope
 from shared.logging import get_logger
-from shared.observability import EVENTS_CONSUMED
 
 log = get_logger(__name__)
 
 EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
-BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
-Parsed = tuple[AbstractIncomingMessage, Envelope]
+__all__ = ["BatchHandler", "Bus", "OutgoingMessage", "retry_delay"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,6 @@ class OutgoingMessage:
     routing_key: str
     body: bytes
     message_id: str
-
-
-def retry_delay(delivery_count: int) -> float:
-    """Back-off before handing a failed message back to the queue: 0.2s, 0.4s, ... up to 5s."""
-    return float(min(0.2 * 2**delivery_count, 5.0))
 
 
 class Bus:
@@ -56,8 +55,11 @@ class Bus:
         prefetch: int = 64,
         delivery_limit: int = 5,
         confirm_timeout: float = 30.0,
+        name: str | None = None,
     ):
         self._url = url
+        # Shown by the broker (`rabbitmqctl list_connections client_properties`, management UI).
+        self._name = name
         self._exchange_name = exchange
         self._prefetch = prefetch
         self._delivery_limit = delivery_limit
@@ -66,7 +68,7 @@ class Bus:
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._consumers: list[tuple[AbstractQueue, str]] = []
-        self._batch_consumers: list[_BatchConsumer] = []
+        self._batch_consumers: list[BatchConsumer] = []
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -76,7 +78,8 @@ class Bus:
         return self._connection is not None and not self._connection.is_closed
 
     async def connect(self) -> None:
-        self._connection = await aio_pika.connect_robust(self._url)
+        properties: dict[str, Any] = {"connection_name": self._name} if self._name else {}
+        self._connection = await aio_pika.connect_robust(self._url, client_properties=properties)
         self._publish_channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await self._declare_exchange(self._publish_channel)
 
@@ -154,11 +157,12 @@ class Bus:
         prefetch = prefetch or max(self._prefetch, 2 * max_batch)
         if prefetch <= max_batch:
             raise ValueError(f"prefetch {prefetch} must exceed the batch size {max_batch}")
-        channel, queue = await self._open_queue(queue_name, bindings, prefetch)
-        consumer = _BatchConsumer(channel, handler, max_batch, max_wait_seconds, self._handling)
+        channel, _ = await self._open_queue(queue_name, bindings, prefetch)
+        consumer = BatchConsumer(
+            channel, queue_name, handler, max_batch, max_wait_seconds, self._handling
+        )
         self._batch_consumers.append(consumer)
-        tag = await queue.consume(consumer.on_message)
-        self._consumers.append((queue, tag))
+        await consumer.start()
 
     async def _open_queue(
         self, queue_name: str, bindings: Sequence[str], prefetch: int
@@ -208,6 +212,8 @@ class Bus:
             with contextlib.suppress(Exception):
                 await queue.cancel(tag)
         self._consumers.clear()
+        for consumer in self._batch_consumers:
+            await consumer.cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace_seconds):
                 for consumer in self._batch_consumers:
@@ -231,138 +237,8 @@ class Bus:
         await channel.close()
 
 
-class _BatchConsumer:
-    """Buffers one channel's deliveries and settles them a batch at a time, in delivery order.
-
-    One loop per channel handles one batch at a time and settles every message of a batch
-    (ack, reject or nack) before taking the next, so when a batch's handler returns, every
-    message delivered before its last one is settled or in it: one `multiple=True` ack on the
-    last message acknowledges exactly the batch.
-    """
-
-    def __init__(
-        self,
-        channel: AbstractChannel,
-        handler: BatchHandler,
-        max_batch: int,
-        max_wait_seconds: float,
-        handling: Callable[[int], contextlib.AbstractContextManager[None]],
-    ):
-        self._channel = channel
-        self._handler = handler
-        self._max_batch = max_batch
-        self._max_wait = max_wait_seconds
-        self._handling = handling
-        self._buffer: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="batch-consumer")
-
-    async def on_message(self, message: AbstractIncomingMessage) -> None:
-        self._buffer.put_nowait(message)
-
-    async def finish(self) -> None:
-        """Let the batch in progress finish, then stop (nothing more is taken from the buffer)."""
-        self._stopping = True
-        self._buffer.put_nowait(None)
-        await asyncio.wait([self._task])
-
-    async def close(self) -> None:
-        """Stop now, and close the channel: what was not acked goes back to the queue."""
-        self._task.cancel()
-        await asyncio.wait([self._task], timeout=5.0)
-        with contextlib.suppress(Exception):
-            await self._channel.close()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            batch = await self._collect()
-            if batch is None or self._stopping:
-                return
-            try:
-                await self._settle(batch)
-            except Exception:
-                log.exception("event_batch_unsettled", size=len(batch))
-
-    async def _collect(self) -> list[AbstractIncomingMessage] | None:
-        """The next batch, or None when told to stop."""
-        first = await self._buffer.get()
-        if first is None:
-            return None
-        batch = [first]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._max_wait):
-                while len(batch) < self._max_batch:
-                    message = await self._buffer.get()
-                    if message is None:
-                        return None
-                    batch.append(message)
-        return batch
-
-    async def _settle(self, batch: list[AbstractIncomingMessage]) -> None:
-        parsed = [p for p in [await _parse_or_reject(m) for m in batch] if p is not None]
-        if not parsed:
-            return
-        with self._handling(len(parsed)):
-            if len(parsed) > 1 and await self._handled_together(parsed):
-                last = parsed[-1][0]
-                await _quietly(last.ack(multiple=True), last)
-            else:
-                await self._one_by_one(parsed)
-
-    async def _handled_together(self, parsed: list[Parsed]) -> bool:
-        set_correlation_id(None)
-        try:
-            await self._handler([envelope for _, envelope in parsed])
-        except Exception:
-            log.exception("event_batch_failed", size=len(parsed))
-            return False
-        _count_handled(envelope for _, envelope in parsed)
-        return True
-
-    async def _one_by_one(self, parsed: list[Parsed]) -> None:
-        """Each message in its own call: the good ones are acked, the failing ones retried."""
-        failed: list[AbstractIncomingMessage] = []
-        for message, envelope in parsed:
-            set_correlation_id(envelope.correlation_id)
-            try:
-                await self._handler([envelope])
-            except Exception:
-                _log_failure(message, envelope)
-                failed.append(message)
-                continue
-            _count_handled([envelope])
-            await _quietly(message.ack(), message)
-        if failed:
-            await asyncio.sleep(max(retry_delay(_delivery_count(m.headers)) for m in failed))
-            for message in failed:
-                await _quietly(message.nack(requeue=True), message)
-
-
-async def _quietly(settlement: Awaitable[None], message: AbstractIncomingMessage) -> None:
-    """Ack, nack or reject; a failure means the channel closed and the broker will redeliver.
-
-    It must not stop the settling of the rest of a batch: a message of a live channel left
-    unsettled would be acknowledged, unhandled, by the next batch's `multiple=True` ack.
-    """
-    try:
-        await settlement
-    except Exception as exc:
-        log.warning("event_not_settled", routing_key=message.routing_key, error=repr(exc))
-
-
-async def _parse_or_reject(message: AbstractIncomingMessage) -> Parsed | None:
-    """The message's envelope; a malformed message is dead-lettered at once (None)."""
-    try:
-        return message, Envelope.model_validate_json(message.body)
-    except ValidationError as exc:
-        log.error("event_malformed", routing_key=message.routing_key, error=str(exc))
-        EVENTS_CONSUMED.labels(message.routing_key or "", "dead_lettered").inc()
-        await _quietly(message.reject(requeue=False), message)
-        return None
-
-
 async def _deliver(message: AbstractIncomingMessage, handler: EnvelopeHandler) -> None:
-    parsed = await _parse_or_reject(message)
+    parsed = await parse_or_reject(message)
     if parsed is None:
         return
     _, envelope = parsed
@@ -370,25 +246,9 @@ async def _deliver(message: AbstractIncomingMessage, handler: EnvelopeHandler) -
     try:
         await handler(envelope)
     except Exception:
-        _log_failure(message, envelope)
-        await asyncio.sleep(retry_delay(_delivery_count(message.headers)))
+        log_failure(message, envelope)
+        await asyncio.sleep(retry_delay(delivery_count(message.headers)))
         await message.nack(requeue=True)
         return
-    _count_handled([envelope])
+    count_handled([envelope])
     await message.ack()
-
-
-def _log_failure(message: AbstractIncomingMessage, envelope: Envelope) -> None:
-    count = _delivery_count(message.headers)
-    log.exception("event_failed", type=envelope.type, event_id=envelope.event_id, attempt=count)
-    EVENTS_CONSUMED.labels(envelope.type, "failed").inc()
-
-
-def _count_handled(envelopes: Iterable[Envelope]) -> None:
-    for type_, count in Counter(e.type for e in envelopes).items():
-        EVENTS_CONSUMED.labels(type_, "handled").inc(count)
-
-
-def _delivery_count(headers: dict[str, Any] | None) -> int:
-    value = (headers or {}).get("x-delivery-count", 0)
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0

@@ -105,6 +105,7 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
             settings.bus_exchange,
             prefetch=settings.bus_prefetch,
             delivery_limit=settings.bus_delivery_limit,
+            name=settings.queue_name(),
         )
         await _connect(bus)
         relay = OutboxRelay(

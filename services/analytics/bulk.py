@@ -66,16 +66,19 @@ async def insert(
     table: Table,
     rows: Sequence[dict[str, Any]],
     on_conflict: Conflict = "nothing",
-) -> None:
+    returning: Column[Any] | None = None,
+) -> list[Any]:
     """Insert the rows; on a primary-key conflict, leave the row or update it with the new one.
 
     Every row sets the same columns, those of the first; the model's Python-side column
     defaults are not applied. With "update", the rows must have distinct keys (as one statement,
-    PostgreSQL refuses to update a row twice).
+    PostgreSQL refuses to update a row twice). With `returning`, that column of the rows
+    inserted or updated (not of those left as they were).
     """
-    if rows:
-        columns = {name: [row[name] for row in rows] for name in rows[0]}
-        await insert_columns(conn, table, columns, on_conflict)
+    if not rows:
+        return []
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    return await insert_columns(conn, table, columns, on_conflict, returning)
 
 
 async def insert_columns(
@@ -83,11 +86,12 @@ async def insert_columns(
     table: Table,
     columns: dict[str, list[Any]],
     on_conflict: Conflict = "nothing",
-) -> None:
+    returning: Column[Any] | None = None,
+) -> list[Any]:
     """`insert`, of rows given as a list of values per column."""
     names = list(columns)
     if not names or not columns[names[0]]:
-        return
+        return []
     keys = [c.name for c in table.primary_key.columns]
     if not _fast(conn):
         stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
@@ -96,11 +100,11 @@ async def insert_columns(
             stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updated)
         else:
             stmt = stmt.on_conflict_do_nothing()
-        rows = [
-            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
-        ]
-        await conn.execute(stmt, rows)
-        return
+        rows = [dict(zip(names, v, strict=True)) for v in zip(*columns.values(), strict=True)]
+        if returning is None:
+            await conn.execute(stmt, rows)
+            return []
+        return list((await conn.execute(stmt.returning(returning), rows)).scalars())
     typed = [table.c[name] for name in names]
     values = [
         [None if v is None else pydantic_core.to_json(v).decode() for v in columns[c.name]]
@@ -119,7 +123,11 @@ async def insert_columns(
         sql += "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n not in keys)
     else:
         sql += "NOTHING"
-    await (await _driver(conn)).execute(sql, *values)
+    driver = await _driver(conn)
+    if returning is None:
+        await driver.execute(sql, *values)
+        return []
+    return [r[0] for r in await driver.fetch(f"{sql} RETURNING {returning.name}", *values)]
 
 
 async def select_in(
@@ -169,3 +177,31 @@ def among(conn: AsyncConnection, key: Column[Any], values: Sequence[Any]) -> Col
     if _fast(conn):
         return key == any_(bindparam(None, list(values), type_=postgresql.ARRAY(key.type)))
     return key.in_(values)
+
+
+async def stamp(
+    conn: AsyncConnection, table: Table, columns: dict[str, list[Any]]
+) -> dict[Any, Any]:
+    """Upsert rows carrying a `token` column; an existing row's token moves to its `previous`
+    column. Returns each row's previous token by key (None for the rows inserted)."""
+    (key,) = (c.name for c in table.primary_key.columns)
+    names = list(columns)
+    updated = [n for n in names if n != key]
+    if not _fast(conn):
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[key],
+            set_={**{n: insert.excluded[n] for n in updated}, "previous": table.c.token},
+        ).returning(table.c[key], table.c.previous)
+        rows = [dict(zip(names, v, strict=True)) for v in zip(*columns.values(), strict=True)]
+        return {k: p for k, p in await conn.execute(upsert, rows)}
+    typed = [table.c[name] for name in names]
+    arrays = ", ".join(f"${n + 1}::{_array_type(c)}" for n, c in enumerate(typed))
+    sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
+        f" ON CONFLICT ({key}) DO UPDATE SET {sets}, previous = {table.name}.token"
+        f" RETURNING {key}, previous"
+    )
+    records = await (await _driver(conn)).fetch(sql, *(columns[n] for n in names))
+    return {r[0]: r[1] for r in records}

@@ -6,25 +6,31 @@ from typing import Any
 from services.analytics.domain import FactEvent, as_utc, parse_time
 
 Rows = list[dict[str, Any]]
+_SLA = ("sla.warning", "sla.breached")
 
 
 def _by(events: list[FactEvent], key: str, *types: str) -> dict[str, list[FactEvent]]:
     grouped: dict[str, list[FactEvent]] = defaultdict(list)
     for e in events:
-        if e.type in types and e.get(key):
-            grouped[str(e.get(key))].append(e)
+        if e.type in types:
+            value = e.attributes.get(key)
+            if value:
+                grouped[str(value)].append(e)
     return grouped
 
 
 def _last(events: list[FactEvent], key: str) -> Any:
-    values = [e.get(key) for e in events if e.get(key) is not None]
-    return values[-1] if values else None
+    for event in reversed(events):
+        value = event.attributes.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 def tasks(complaint_id: str, events: list[FactEvent]) -> Rows:
     """A task meets its SLA when completed by its due time and never breached."""
     sla = _by(
-        [e for e in events if e.get("subject") == "task"], "id", "sla.warning", "sla.breached"
+        [e for e in events if e.type in _SLA and e.attributes.get("subject") == "task"], "id", *_SLA
     )
     rows = []
     for task_id, own in _by(

@@ -75,6 +75,8 @@ class FactEvent:
 
 
 def as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:  # as PostgreSQL's come back: nothing to do
+        return moment
     # SQLite keeps no offset; every timestamp in this service is written in UTC.
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import cast
 
-from services.analytics import domain, kpis, rollup
+from services.analytics import domain, kpis, rollup, state_cache
 from services.analytics.grouped import grouped_kpis
 from services.analytics.ingest import ingest, rebuild
 from services.analytics.schemas import KpiReport, RebuildResult
@@ -28,6 +28,11 @@ async def rebuild_read_model(rt: Runtime) -> RebuildResult:
     streams = await rebuild(rt.engine)
     seconds = (datetime.now(UTC) - started).total_seconds()
     return RebuildResult(streams=streams, seconds=round(seconds, 3))
+
+
+async def size_state_cache(rt: Runtime) -> None:
+    """At start: keep as many complaints in memory as the settings say."""
+    state_cache.CACHE.size = cast(AnalyticsSettings, rt.settings).state_cache_size
 
 
 async def ensure_rollup(rt: Runtime) -> None:

@@ -5,6 +5,7 @@ late, repeated and out-of-order events harmless; batching many events per transa
 makes it fast. The same path rebuilds everything from the archive.
 """
 
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from services.analytics.models import (
 )
 from services.analytics.patterns import project_incident, project_problem
 from services.analytics.projection import project_complaint
+from services.analytics.state_cache import CACHE, Entry
 from shared.events import Envelope
 
 CHUNK = 1000
@@ -54,33 +56,61 @@ async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
     if not rows:
         return 0
     touched = sorted({row["stream"] for row in rows})
-    await _lock_streams(conn, touched)
-    await bulk.insert(conn, fact_events, rows)
-    await project_streams(conn, touched)
+    token = secrets.randbits(62)
+    previous = await _lock_streams(conn, touched, token)
+    inserted = set(await bulk.insert(conn, fact_events, rows, returning=fact_events.c.event_id))
+    fresh: dict[str, list[domain.FactEvent]] = defaultdict(list)
+    for row in rows:
+        if row["event_id"] in inserted:
+            event = (row["event_id"], row["type"], row["occurred_at"], row["attributes"])
+            fresh[row["stream"]].append(domain.FactEvent(*event))
+    # Streams nobody wrote since this process did: their history is the cached one plus these.
+    known = {s: e for s in touched if (e := CACHE.valid(s, previous.get(s))) is not None}
+    await project_streams(conn, touched, token=token, known=known, fresh=fresh)
     return len(rows)
 
 
-async def _lock_streams(conn: AsyncConnection, names: list[str]) -> None:
-    """Lock the streams, in one order, before reading their histories (see models.streams)."""
-    now = datetime.now(UTC)
-    await bulk.insert(conn, streams, [{"stream": s, "updated_at": now} for s in names], "update")
+async def _lock_streams(
+    conn: AsyncConnection, names: list[str], token: int
+) -> dict[str, int | None]:
+    """Lock the streams, in one order, before reading their histories (see models.streams), and
+    stamp them with this transaction's token; the token each had before (None if new)."""
+    columns: dict[str, list[Any]] = {
+        "stream": names,
+        "updated_at": [datetime.now(UTC)] * len(names),
+    }
+    return await bulk.stamp(conn, streams, columns | {"token": [token] * len(names)})
 
 
 async def project_streams(
-    conn: AsyncConnection, names: Sequence[str], *, keep_rollup: bool = True
+    conn: AsyncConnection,
+    names: Sequence[str],
+    *,
+    keep_rollup: bool = True,
+    token: int | None = None,
+    known: dict[str, Entry] | None = None,
+    fresh: dict[str, list[domain.FactEvent]] | None = None,
 ) -> None:
-    """Re-project the streams; with keep_rollup, move their complaints' rollup contributions."""
+    """Re-project the streams; with keep_rollup, move their complaints' rollup contributions.
+
+    Streams in `known` are taken from the cache, plus their `fresh` events, instead of being
+    read; with a `token`, what the complaints are now is cached under it.
+    """
+    known, fresh = known or {}, fresh or {}
     await bulk.plan_each_time(conn)
     histories: dict[str, list[domain.FactEvent]] = defaultdict(list)
     e = fact_events.c
     columns = [e.stream, e.event_id, e.type, e.occurred_at, e.attributes]
-    for stream, *event in await bulk.select_in(conn, columns, e.stream, names):
+    unknown = [name for name in names if name not in known]
+    for stream, *event in await bulk.select_in(conn, columns, e.stream, unknown):
         histories[stream].append(domain.FactEvent(*event))
+    for name, entry in known.items():
+        histories[name] = entry.events + fresh.get(name, [])
     kinds: dict[str, dict[str, list[domain.FactEvent]]] = defaultdict(dict)
     for name, events in histories.items():
         kind, _, key = name.partition(":")
         kinds[kind][key] = sorted(events, key=lambda e: (domain.as_utc(e.occurred_at), e.event_id))
-    delta = await _complaints(conn, kinds["complaint"], keep_rollup)
+    delta = await _complaints(conn, kinds["complaint"], keep_rollup, token, known)
     await _incidents(conn, kinds["incident"])
     problems = [project_problem(k, v) for k, v in kinds["problem"].items()]
     await bulk.insert(conn, problem_facts, problems, "update")
@@ -89,14 +119,23 @@ async def project_streams(
 
 
 async def _complaints(
-    conn: AsyncConnection, histories: dict[str, list[domain.FactEvent]], keep_rollup: bool
+    conn: AsyncConnection,
+    histories: dict[str, list[domain.FactEvent]],
+    keep_rollup: bool,
+    token: int | None,
+    known: dict[str, Entry],
 ) -> rollup.Delta:
     delta = rollup.Delta()
     if not histories:
         return delta
     ids = list(histories)
     # What the complaints are now: for the rollup, and to write only rows that change.
-    before = await _current(conn, ids) if keep_rollup else {}
+    before: dict[str, tuple[Any, dict[str, list[Any]]]] = {}
+    if keep_rollup:
+        for complaint_id in ids:
+            if (entry := known.get(f"complaint:{complaint_id}")) is not None:
+                before[complaint_id] = (entry.row, entry.children)
+        before |= await _current(conn, [i for i in ids if i not in before])
     now = datetime.now(UTC)
     facts, children, replaced = [], defaultdict(list), defaultdict(list)
     for complaint_id, events in histories.items():
@@ -110,6 +149,8 @@ async def _complaints(
                 children[name].extend(rows)
         if keep_rollup:
             delta.move((old_row, old_children.get("task_facts", [])), (row, rows_of["task_facts"]))
+        if token is not None:
+            CACHE.put(f"complaint:{complaint_id}", Entry(token, events, row, rows_of))
     await bulk.insert(conn, complaint_facts, facts, "update")
     for name in CHILDREN:
         table = metadata.tables[name]
@@ -180,6 +221,7 @@ async def _link_incidents(conn: AsyncConnection, complaint_ids: list[str]) -> No
 
 async def rebuild(engine: AsyncEngine, batch: int = CHUNK) -> int:
     """Empty every projection and re-project each stream of the archive; returns the streams."""
+    CACHE.clear()
     async with engine.begin() as conn:
         for table in reversed(PROJECTIONS):
             await conn.execute(table.delete())
@@ -198,7 +240,7 @@ async def rebuild(engine: AsyncEngine, batch: int = CHUNK) -> int:
             ]
             if not page:
                 break
-            await _lock_streams(conn, page)
+            await _lock_streams(conn, page, secrets.randbits(62))
             await project_streams(conn, page, keep_rollup=False)
         done, last = done + len(page), page[-1]
     await rollup.recompute(engine)

@@ -5,6 +5,7 @@ Customers appear only as intake's keyed pseudonym (`customer_key`).
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -40,12 +41,16 @@ fact_events = Table(
 )
 
 # One row per stream, touched first by every ingest: the row lock serialises two transactions
-# projecting the same stream, so the second one sees the first one's events.
+# projecting the same stream, so the second one sees the first one's events. `token` is the
+# random number of the last transaction that wrote the stream and `previous` the one before it
+# (see services/analytics/state_cache.py).
 streams = Table(
     "streams",
     metadata,
     Column("stream", String(120), primary_key=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("token", BigInteger),
+    Column("previous", BigInteger),
 )
 
 complaint_facts = Table(

@@ -20,7 +20,11 @@ Rows = list[dict[str, Any]]
 
 
 def ordered(events: Iterable[FactEvent]) -> list[FactEvent]:
-    return sorted(events, key=lambda e: (as_utc(e.occurred_at), e.event_id))
+    return sorted(events, key=_order)
+
+
+def _order(event: FactEvent) -> tuple[datetime, str]:
+    return as_utc(event.occurred_at), event.event_id
 
 
 def project_complaint(
@@ -28,7 +32,7 @@ def project_complaint(
 ) -> tuple[dict[str, Any], dict[str, Rows]]:
     """(the complaint_facts row, its task / confirmation / audit fact rows)."""
     events = ordered(events)
-    facts = project(events)
+    facts = _project(events)
     children = {
         "task_facts": tasks(complaint_id, events),
         "confirmation_facts": confirmations(complaint_id, events, facts["channel"]),
@@ -51,9 +55,18 @@ def project_complaint(
 
 def project(events: Iterable[FactEvent]) -> dict[str, Any]:
     """The complaint_facts columns that a complaint's own lifecycle events establish."""
-    events = ordered(events)
+    return _project(ordered(events))
+
+
+def _project(events: list[FactEvent]) -> dict[str, Any]:
+    """`project` of events already in order."""
+    by_type: dict[str, list[FactEvent]] = {}
+    for event in events:
+        by_type.setdefault(event.type, []).append(event)
 
     def of(*types: str) -> list[FactEvent]:
+        if len(types) == 1:
+            return by_type.get(types[0], [])
         return [e for e in events if e.type in types]
 
     received = next(iter(of("complaint.received")), None)
@@ -147,8 +160,11 @@ def _status(events: list[FactEvent]) -> str | None:
 
 
 def _last(events: list[FactEvent], key: str) -> Any:
-    values = [e.get(key) for e in events if e.get(key) is not None]
-    return values[-1] if values else None
+    for event in reversed(events):
+        value = event.attributes.get(key)
+        if value is not None:
+            return value
+    return None
 
 
 def _first_time(events: list[FactEvent]) -> datetime | None:

@@ -13,6 +13,10 @@ class AnalyticsSettings(ServiceSettings):
     # KPIs are for reports: half a second more before an event counts costs nobody.
     bus_batch_size: int = service_field("analytics", "bus_batch_size", 5000)
     bus_batch_wait_seconds: float = service_field("analytics", "bus_batch_wait_seconds", 0.5)
+    # Complaints whose history and rows this process keeps after writing them, so that their
+    # next events need not read them back (services/analytics/state_cache.py); 0 turns it off.
+    # Live, a complaint's events come within days: a few days of complaints is enough.
+    state_cache_size: int = service_field("analytics", "state_cache_size", 20_000)
     # When set (PostgreSQL only), the read-only role `bi_reader` may log in with this password;
     # unset, it stays NOLOGIN and an administrator grants it to a login role of their own.
     bi_reader_password: str | None = service_field("analytics", "bi_reader_password", None)

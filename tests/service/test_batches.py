@@ -242,6 +242,45 @@ async def test_shutdown_with_a_backlog_acks_only_what_was_committed(env, url) ->
     assert recorder.seen() == Counter(e.event_id for e in events[done:])
 
 
+async def test_a_lost_connection_is_restored_and_loses_nothing(env, url) -> None:  # type: ignore[no-untyped-def]
+    before, after = events_of(40), events_of(40)
+    recorder = Recorder()
+    async with serving(env, url, recorder) as rt:
+        await rt.bus.publish(*before)
+        await until_handled(rt, len(before))
+        # The broker drops the service's connection, as on a network failure or a broker restart.
+        await close_connection(f"{env.queue_prefix}{SERVICE}")
+        publisher = Bus(env.amqp_url, env.exchange)
+        await publisher.connect()
+        try:
+            await publisher.publish(*after)
+        finally:
+            await publisher.close()
+        await until_handled(rt, len(before) + len(after), timeout=40)
+        assert await counts(rt) == {e.complaint_id: 1 for e in before + after}
+
+
+async def close_connection(name: str) -> None:
+    """Have the broker close the connection that carries this name (`Bus(name=...)`)."""
+    listed = await _rabbitmqctl(
+        "--no-table-headers", "list_connections", "pid", "client_properties"
+    )
+    tagged = f'{{"connection_name","{name}"}}'
+    pids = [line.split("\t")[0] for line in listed.splitlines() if tagged in line]
+    assert pids, f"no connection named {name}"
+    for pid in pids:
+        await _rabbitmqctl("close_connection", pid, "closed by a test")
+
+
+async def _rabbitmqctl(*args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "-q", *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, f"rabbitmqctl {' '.join(args)} failed"
+    return out.decode()
+
+
 async def _equals(value: Any, expected: int) -> bool:
     return bool(await value == expected)
 
