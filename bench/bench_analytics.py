@@ -325,7 +325,7 @@ async def main() -> None:
         "--complaints", type=int, default=int(os.environ.get("BENCH_ANALYTICS_COMPLAINTS", 100_000))
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-events", type=int, default=5000)
+    parser.add_argument("--batch-events", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--consumed", type=int, default=5000, help="complaints sent over the bus")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

@@ -125,8 +125,8 @@ class Delta:
         if old == new:
             return
         if old is None or new is None or (old[0], old[1], old[5]) != (new[0], new[1], new[5]):
-            self.add(*before, sign=-1)
-            self.add(*after, sign=1)
+            self.add(*before, sign=-1, values=old[2] if old else None)
+            self.add(*after, sign=1, values=new[2] if new else None)
             return
         # The same rows before and after (the usual case): add the difference once per row.
         values = [b - a for a, b in zip(old[2], new[2], strict=True)]
@@ -135,11 +135,19 @@ class Delta:
         gap = [] if gap_old == [(b, -1) for b, _ in gap_new] else gap_old + gap_new
         self._record(after[0], values, to_yes, gap)
 
-    def add(self, facts: Facts | None, tasks: Sequence[Facts], sign: int = 1) -> None:
-        """Add (sign 1) or take away (-1) a complaint's whole contribution."""
+    def add(
+        self,
+        facts: Facts | None,
+        tasks: Sequence[Facts],
+        sign: int = 1,
+        values: Sequence[int] | None = None,
+    ) -> None:
+        """Add (sign 1) or take away (-1) a complaint's whole contribution (`values`: its
+        counts, when known)."""
         if facts is None or facts["received_at"] is None:
             return
-        self._record(facts, [sign * v for v in counts(facts)], *_bins(facts, sign))
+        values = counts(facts) if values is None else values
+        self._record(facts, [sign * v for v in values], *_bins(facts, sign))
         day = as_utc(facts["received_at"]).date()
         for task in _done(tasks):
             column = _TASKS[0 if task["met_sla"] is True else 1]

@@ -11,7 +11,7 @@ class AnalyticsSettings(ServiceSettings):
     # receiving and folding share one core, so the cheaper the fold, the faster the receipt
     # (catching up on a backlog here: ~2.6k events/s waiting 0.05 s, ~3.7k waiting 0.5 s).
     # KPIs are for reports: half a second more before an event counts costs nobody.
-    bus_batch_size: int = service_field("analytics", "bus_batch_size", 5000)
+    bus_batch_size: int = service_field("analytics", "bus_batch_size", 10_000)
     bus_batch_wait_seconds: float = service_field("analytics", "bus_batch_wait_seconds", 0.5)
     # Complaints whose history and rows this process keeps after writing them, so that their
     # next events need not read them back (services/analytics/state_cache.py); 0 turns it off.
