@@ -61,9 +61,11 @@ class UnitOfWork:
     async def claim_many(self, event_ids: Sequence[str], consumer: str) -> set[str]:
         """Record that this consumer handled the events; the ids it had not handled before.
 
-        One INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL, SQLite >= 3.35).
+        One INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL, SQLite >= 3.35), in id
+        order, so that consumers sharing a queue who both hold a redelivered event wait for each
+        other instead of deadlocking.
         """
-        unique = list(dict.fromkeys(event_ids))
+        unique = sorted(set(event_ids))
         if not unique:
             return set()
         if not self.conn.dialect.insert_returning:  # SQLite before 3.35

@@ -151,6 +151,11 @@ async def select_in(
     return [tuple(r) for r in await (await _driver(conn)).fetch(sql, list(values))]
 
 
+async def fetch(conn: AsyncConnection, sql: str, *arguments: Any) -> list[Any]:
+    """Rows of a PostgreSQL statement with $n parameters, run in the caller's transaction."""
+    return list(await (await _driver(conn)).fetch(sql, *arguments))
+
+
 async def delete_in(
     conn: AsyncConnection, table: Table, key: Column[Any], values: Sequence[Any]
 ) -> None:

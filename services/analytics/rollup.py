@@ -22,10 +22,9 @@ __all__ = ["DAY", "MONTH", "Delta", "apply", "ensure", "recompute"]
 
 _LOCK = 7_310_001  # serialises rollup writers on PostgreSQL (rows are shared by many streams)
 _CHUNK = 500
-_EXISTING = text(
-    "SELECT r.* FROM kpi_rollup r JOIN unnest(CAST(:dimensions AS varchar[]),"
-    " CAST(:grains AS varchar[]), CAST(:periods AS date[]), CAST(:keys AS varchar[]))"
-    " AS u(dimension, grain, period, key) USING (dimension, grain, period, key)"
+_EXISTING = (
+    "SELECT r.* FROM kpi_rollup r JOIN unnest($1::varchar[], $2::varchar[], $3::date[],"
+    " $4::varchar[]) AS u(dimension, grain, period, key) USING (dimension, grain, period, key)"
 )
 
 
@@ -73,21 +72,15 @@ async def apply(conn: AsyncConnection, delta: Delta) -> None:
 
 async def _existing(conn: AsyncConnection, keys: list[RowKey]) -> dict[RowKey, tuple[Any, ...]]:
     """The stored rows of these keys, as tuples in table order."""
-    rows: list[Any] = []
     if conn.dialect.name == "postgresql":  # one statement, whatever the number of keys
         dimensions, grains, periods, names = (list(column) for column in zip(*keys, strict=True))
-        arrays = {"dimensions": dimensions, "grains": grains, "periods": periods, "keys": names}
-        rows = list(await conn.execute(_EXISTING, arrays))
-    else:
-        columns = (
-            kpi_rollup.c.dimension,
-            kpi_rollup.c.grain,
-            kpi_rollup.c.period,
-            kpi_rollup.c.key,
-        )
-        for start in range(0, len(keys), _CHUNK):
-            query = select(kpi_rollup).where(tuple_(*columns).in_(keys[start : start + _CHUNK]))
-            rows += await conn.execute(query)
+        records = await bulk.fetch(conn, _EXISTING, dimensions, grains, periods, names)
+        return {(r[0], r[1], r[2], r[3]): tuple(r) for r in records}
+    rows: list[Any] = []
+    columns = (kpi_rollup.c.dimension, kpi_rollup.c.grain, kpi_rollup.c.period, kpi_rollup.c.key)
+    for start in range(0, len(keys), _CHUNK):
+        query = select(kpi_rollup).where(tuple_(*columns).in_(keys[start : start + _CHUNK]))
+        rows += await conn.execute(query)
     return {(r.dimension, r.grain, _as_date(r.period), r.key): tuple(r) for r in rows}
 
 
