@@ -6,27 +6,20 @@ still fires a breach that fell due while it was down, and only once.
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from shared.bus import Bus
 from shared.events import new_event
 from tests import conftest
 from tests.service.test_ownership import complaint
-from tests.support.mail import free_port
 from tests.support.probe import BusProbe
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.replica import Replica
 
 # P3 is 0.001 h = 3.6 s round the clock, warned at half of it.
 ORGANISATION = """
@@ -40,49 +33,6 @@ lead = "paula"
 default = true
 owners = [{ id = "ivan", name = "Ivan" }, { id = "judy", name = "Judy" }]
 """
-
-
-class Replica:
-    def __init__(self, env: dict[str, str], log: Path):
-        self.env, self.log = env, log
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        env = {**self.env, "OWNERSHIP_PORT": str(self.port)}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.ownership"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = asyncio.get_running_loop().time() + 30
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as client:
-            while True:
-                assert self.process.poll() is None, self.log.read_text()[-3000:]
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                assert asyncio.get_running_loop().time() < deadline, self.log.read_text()[-3000:]
-                await asyncio.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL: no drain, no shutdown hook, whatever was in flight is lost."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -135,7 +85,7 @@ def sla_counts(probe: BusProbe) -> Counter[tuple[str | None, str]]:
 async def test_two_replicas_publish_each_sla_event_exactly_once(
     env: conftest.TestEnv, replica_env: dict[str, str]
 ) -> None:
-    replicas = [Replica(replica_env, env.tmp / f"replica{i}.log") for i in range(2)]
+    replicas = [Replica("ownership", replica_env, env.tmp / f"replica{i}.log") for i in range(2)]
     try:
         for replica in replicas:
             await replica.start()  # one after the other: the first one migrates
@@ -156,7 +106,7 @@ async def test_two_replicas_publish_each_sla_event_exactly_once(
 async def test_a_breach_that_falls_due_while_the_service_is_killed_fires_once_after_restart(
     env: conftest.TestEnv, replica_env: dict[str, str]
 ) -> None:
-    replica = Replica(replica_env, env.tmp / "replica.log")
+    replica = Replica("ownership", replica_env, env.tmp / "replica.log")
     try:
         await replica.start()
         async with env.probe("#") as probe:
