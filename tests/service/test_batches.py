@@ -6,6 +6,7 @@ any business rules in the way.
 """
 
 import asyncio
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -243,6 +244,8 @@ async def test_shutdown_with_a_backlog_acks_only_what_was_committed(env, url) ->
 
 
 async def test_a_lost_connection_is_restored_and_loses_nothing(env, url) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("needs rabbitmqctl beside the broker, to have it close a connection")
     before, after = events_of(40), events_of(40)
     recorder = Recorder()
     async with serving(env, url, recorder) as rt:
