@@ -89,22 +89,40 @@ async def insert_columns(
     returning: Column[Any] | None = None,
 ) -> list[Any]:
     """`insert`, of rows given as a list of values per column."""
+    wanted = [] if returning is None else [returning]
+    rows = await _write(conn, table, columns, on_conflict, wanted)
+    return [row[0] for row in rows]
+
+
+async def _write(
+    conn: AsyncConnection,
+    table: Table,
+    columns: dict[str, list[Any]],
+    on_conflict: Conflict,
+    returning: Sequence[Column[Any]],
+    keep_previous_token: bool = False,
+) -> list[tuple[Any, ...]]:
+    """The one INSERT ... ON CONFLICT behind `insert` and `stamp`; the `returning` columns of
+    the rows written. With `keep_previous_token`, an updated row's `token` moves to `previous`."""
     names = list(columns)
     if not names or not columns[names[0]]:
         return []
     keys = [c.name for c in table.primary_key.columns]
+    updated = [n for n in names if n not in keys]
     if not _fast(conn):
         stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
         if on_conflict == "update":
-            updated = {n: stmt.excluded[n] for n in names if n not in keys}
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updated)
+            sets: dict[str, Any] = {n: stmt.excluded[n] for n in updated}
+            if keep_previous_token:
+                sets["previous"] = table.c.token
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=sets)
         else:
             stmt = stmt.on_conflict_do_nothing()
         rows = [dict(zip(names, v, strict=True)) for v in zip(*columns.values(), strict=True)]
-        if returning is None:
+        if not returning:
             await conn.execute(stmt, rows)
             return []
-        return list((await conn.execute(stmt.returning(returning), rows)).scalars())
+        return [tuple(r) for r in await conn.execute(stmt.returning(*returning), rows)]
     typed = [table.c[name] for name in names]
     values = [
         [None if v is None else pydantic_core.to_json(v).decode() for v in columns[c.name]]
@@ -120,14 +138,17 @@ async def insert_columns(
         f" FROM unnest({arrays}) AS u({aliases}) ON CONFLICT ({', '.join(keys)}) DO "
     )
     if on_conflict == "update":
-        sql += "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n not in keys)
+        sql += "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
+        if keep_previous_token:
+            sql += f", previous = {table.name}.token"
     else:
         sql += "NOTHING"
     driver = await _driver(conn)
-    if returning is None:
+    if not returning:
         await driver.execute(sql, *values)
         return []
-    return [r[0] for r in await driver.fetch(f"{sql} RETURNING {returning.name}", *values)]
+    sql += " RETURNING " + ", ".join(c.name for c in returning)
+    return [tuple(r) for r in await driver.fetch(sql, *values)]
 
 
 async def select_in(
@@ -189,24 +210,7 @@ async def stamp(
 ) -> dict[Any, Any]:
     """Upsert rows carrying a `token` column; an existing row's token moves to its `previous`
     column. Returns each row's previous token by key (None for the rows inserted)."""
-    (key,) = (c.name for c in table.primary_key.columns)
-    names = list(columns)
-    updated = [n for n in names if n != key]
-    if not _fast(conn):
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[key],
-            set_={**{n: insert.excluded[n] for n in updated}, "previous": table.c.token},
-        ).returning(table.c[key], table.c.previous)
-        rows = [dict(zip(names, v, strict=True)) for v in zip(*columns.values(), strict=True)]
-        return {k: p for k, p in await conn.execute(upsert, rows)}
-    typed = [table.c[name] for name in names]
-    arrays = ", ".join(f"${n + 1}::{_array_type(c)}" for n, c in enumerate(typed))
-    sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
-        f" ON CONFLICT ({key}) DO UPDATE SET {sets}, previous = {table.name}.token"
-        f" RETURNING {key}, previous"
-    )
-    records = await (await _driver(conn)).fetch(sql, *(columns[n] for n in names))
-    return {r[0]: r[1] for r in records}
+    (key,) = table.primary_key.columns
+    returning = [key, table.c.previous]
+    rows = await _write(conn, table, columns, "update", returning, keep_previous_token=True)
+    return dict(rows)

@@ -130,3 +130,15 @@ def test_the_cache_keeps_the_most_recently_used_complaints() -> None:
     assert cache.valid("c", 3) is None and cache.valid("b", 2) is not None
     assert cache.valid("b", 99) is None and cache.valid("d", None) is None
     StateCache(0).put("a", Entry(1, [], {}))
+
+
+async def test_the_service_keeps_as_many_complaints_as_configured(env, database) -> None:  # type: ignore[no-untyped-def]
+    from services.analytics import state_cache
+    from tests.service.test_analytics import started
+
+    size = state_cache.CACHE.size
+    try:
+        async with started(env, database, state_cache_size=123):
+            assert state_cache.CACHE.size == 123
+    finally:
+        state_cache.CACHE.size = size
