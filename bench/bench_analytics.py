@@ -371,6 +371,8 @@ async def main() -> None:
     await admin.close()
     url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     engine = make_engine(url)
+    runtime: Any = BenchRuntime(engine)
+    await handlers.tune_process(runtime)  # as the service does at start
     try:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, url)
         print(f"analytics bench: {args.complaints} complaints over a year on PostgreSQL ({name})")

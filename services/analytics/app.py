@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.analytics.api import router
 from services.analytics.bi import enable_bi_login
 from services.analytics.consumers import BINDINGS, build_batch_handler
-from services.analytics.handlers import ensure_rollup, size_state_cache
+from services.analytics.handlers import ensure_rollup, tune_process
 from services.analytics.models import metadata
 from services.analytics.settings import AnalyticsSettings
 from shared.service import ServiceSpec, create_service_app
@@ -25,6 +25,6 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
             routers=[router],
             batch_handler=build_batch_handler,
             bindings=BINDINGS,
-            on_start=[size_state_cache, enable_bi_login, ensure_rollup],
+            on_start=[tune_process, enable_bi_login, ensure_rollup],
         )
     )

@@ -8,6 +8,7 @@ IN lists. Both return plain tuples in the order of the columns asked for.
 """
 
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import Any, Literal
 
 import pydantic_core
@@ -77,7 +78,12 @@ async def insert(
     """
     if not rows:
         return []
-    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    names = list(rows[0])
+    if len(names) == 1:
+        columns = {names[0]: [row[names[0]] for row in rows]}
+    else:  # one tuple per row in C, turned into one per column
+        tuples = map(itemgetter(*names), rows)
+        columns = dict(zip(names, map(list, zip(*tuples, strict=True)), strict=True))
     return await insert_columns(conn, table, columns, on_conflict, returning)
 
 

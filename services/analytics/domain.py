@@ -7,7 +7,10 @@ summaries, notes, titles or evidence). Facts are pure functions of the set of a 
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, create_model
 
 from shared.events import EVENT_DATA, Envelope
 
@@ -88,12 +91,37 @@ def parse_time(value: str | datetime | None) -> datetime | None:
 
 
 def event_attributes(envelope: Envelope) -> dict[str, Any]:
-    """The allow-listed attributes of an event, JSON-ready; nothing for types not listed."""
-    keep = ATTRIBUTES.get(envelope.type)
-    if not keep or envelope.type not in EVENT_DATA:
+    """The allow-listed attributes of an event, validated and JSON-ready; nothing for types not
+    listed. Attributes the event type does not declare are kept as sent (`extra="allow"`)."""
+    kept = _kept(envelope.type)
+    if kept is None:
         return {}
-    data = envelope.parsed().model_dump(mode="json", by_alias=True)
-    return {key: data[key] for key in keep if data.get(key) is not None}
+    model, undeclared = kept
+    data = model.model_validate(envelope.data).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    for key in undeclared:
+        if envelope.data.get(key) is not None:
+            data[key] = envelope.data[key]
+    return data
+
+
+@cache
+def _kept(type_: str) -> tuple[type[BaseModel], tuple[str, ...]] | None:
+    """The event type's data model cut down to the kept fields (validating and dumping only what
+    is kept costs less than the whole event), and the kept names it does not declare."""
+    model, keep = EVENT_DATA.get(type_), ATTRIBUTES.get(type_)
+    if model is None or not keep:
+        return None
+    fields: dict[str, Any] = {
+        name: (field.annotation, field)
+        for name, field in model.model_fields.items()
+        if (field.alias or name) in keep
+    }
+    declared = {field.alias or name for name, field in model.model_fields.items()}
+    config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    cut = create_model(f"Kept{model.__name__}", __config__=config, **fields)
+    return cut, tuple(key for key in keep if key not in declared)
 
 
 def stream_of(envelope: Envelope, attributes: dict[str, Any]) -> str | None:

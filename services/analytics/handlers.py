@@ -1,5 +1,6 @@
 """Analytics use cases: fold any event into the read model, report KPIs, rebuild."""
 
+import gc
 from datetime import UTC, datetime
 from typing import cast
 
@@ -30,9 +31,13 @@ async def rebuild_read_model(rt: Runtime) -> RebuildResult:
     return RebuildResult(streams=streams, seconds=round(seconds, 3))
 
 
-async def size_state_cache(rt: Runtime) -> None:
-    """At start: keep as many complaints in memory as the settings say."""
-    state_cache.CACHE.size = cast(AnalyticsSettings, rt.settings).state_cache_size
+async def tune_process(rt: Runtime) -> None:
+    """At start: keep as many complaints in memory as the settings say, and collect garbage as
+    often as they say."""
+    settings = cast(AnalyticsSettings, rt.settings)
+    state_cache.CACHE.size = settings.state_cache_size
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(settings.gc_young_threshold, middle, old)
 
 
 async def ensure_rollup(rt: Runtime) -> None:

@@ -36,7 +36,6 @@ fact_events = Table(
     Column("type", String(100), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("attributes", JSON, nullable=False),
-    Index("ix_fact_events_complaint", "complaint_id", "occurred_at"),
     Index("ix_fact_events_stream", "stream"),
 )
 

@@ -17,6 +17,12 @@ class AnalyticsSettings(ServiceSettings):
     # next events need not read them back (services/analytics/state_cache.py); 0 turns it off.
     # Live, a complaint's events come within days: a few days of complaints is enough.
     state_cache_size: int = service_field("analytics", "state_cache_size", 20_000)
+    # Objects allocated between two young-generation garbage collections (Python's default is
+    # 700). A batch allocates millions of objects that live until its commit; at the default
+    # they are scanned again and again and promoted, and full collections over the whole heap
+    # took a quarter of the ingest time. Garbage here is freed by reference counting; the
+    # collector only finds cycles, which are rare, so collecting less often costs little memory.
+    gc_young_threshold: int = service_field("analytics", "gc_young_threshold", 100_000)
     # When set (PostgreSQL only), the read-only role `bi_reader` may log in with this password;
     # unset, it stays NOLOGIN and an administrator grants it to a login role of their own.
     bi_reader_password: str | None = service_field("analytics", "bi_reader_password", None)

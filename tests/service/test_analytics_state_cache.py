@@ -1,5 +1,6 @@
 """The complaints a process keeps after writing them: used only while nobody else wrote since."""
 
+import gc
 import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -132,13 +133,15 @@ def test_the_cache_keeps_the_most_recently_used_complaints() -> None:
     StateCache(0).put("a", Entry(1, [], {}))
 
 
-async def test_the_service_keeps_as_many_complaints_as_configured(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_the_service_sizes_its_cache_and_collector_as_configured(env, database) -> None:  # type: ignore[no-untyped-def]
     from services.analytics import state_cache
     from tests.service.test_analytics import started
 
-    size = state_cache.CACHE.size
+    size, thresholds = state_cache.CACHE.size, gc.get_threshold()
     try:
-        async with started(env, database, state_cache_size=123):
+        async with started(env, database, state_cache_size=123, gc_young_threshold=4321):
             assert state_cache.CACHE.size == 123
+            assert gc.get_threshold() == (4321, *thresholds[1:])
     finally:
         state_cache.CACHE.size = size
+        gc.set_threshold(*thresholds)
