@@ -1,12 +1,14 @@
 """Bulk statements of the read model: thousands of rows per statement, cheaply.
 
-On PostgreSQL (asyncpg) each statement is one round trip whose parameters are a few arrays, one
-per column, which asyncpg encodes in C: `INSERT ... SELECT * FROM unnest($1, $2, ...)` and
-`WHERE key = ANY($1)`. That avoids SQLAlchemy's per-row parameter processing, which cost more
-than the database's own work. Elsewhere (SQLite) the same calls use SQLAlchemy executemany and
-IN lists. Both return plain tuples in the order of the columns asked for.
+On PostgreSQL (asyncpg) rows to write are COPied into a temporary table and inserted from it in
+one statement; keys to look up or delete go as one array parameter (`WHERE key = ANY($1)`).
+That avoids SQLAlchemy's per-row parameter processing, which cost more than the database's own
+work. Elsewhere (SQLite) the same calls use SQLAlchemy executemany and IN lists. Both return
+plain tuples in the order of the columns asked for. The service's database role needs the
+TEMPORARY privilege, which PostgreSQL grants to everyone by default.
 """
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -52,14 +54,10 @@ _ARRAY_TYPES: dict[tuple[str, str], str] = {}
 def _array_type(column: Column[Any]) -> str:
     key = (column.table.name, column.name)
     if key not in _ARRAY_TYPES:
-        # JSON is sent as text and cast back to json in the statement.
+        # JSON is sent as text and cast to json in the statement.
         element = "text" if isinstance(column.type, JSON) else column.type.compile(_PG)
         _ARRAY_TYPES[key] = f"{element}[]"
     return _ARRAY_TYPES[key]
-
-
-def _cast(column: Column[Any], position: int) -> str:
-    return f"u{position}::json" if isinstance(column.type, JSON) else f"u{position}"
 
 
 async def insert(
@@ -136,12 +134,20 @@ async def _write(
         else columns[c.name]
         for c in typed
     ]
-    arrays = ", ".join(f"${n + 1}::{_array_type(c)}" for n, c in enumerate(typed))
-    aliases = ", ".join(f"u{n}" for n in range(len(typed)))
-    selected = ", ".join(_cast(c, n) for n, c in enumerate(typed))
+    driver = await _driver(conn)
+    stage = await _stage(driver, table, typed)
+    await driver.copy_records_to_table(
+        stage, records=zip(*values, strict=True), columns=names, schema_name="pg_temp"
+    )
+    listed = ", ".join(names)
+    selected = ", ".join(
+        f"{n}::json" if isinstance(c.type, JSON) else n for n, c in zip(names, typed, strict=True)
+    )
+    # The staged rows go as the statement reads them: the table is empty for the next write.
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {selected}"
-        f" FROM unnest({arrays}) AS u({aliases}) ON CONFLICT ({', '.join(keys)}) DO "
+        f"WITH staged AS (DELETE FROM pg_temp.{stage} RETURNING {listed})"
+        f" INSERT INTO {table.name} ({listed}) SELECT {selected} FROM staged"
+        f" ON CONFLICT ({', '.join(keys)}) DO "
     )
     if on_conflict == "update":
         sql += "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
@@ -149,12 +155,26 @@ async def _write(
             sql += f", previous = {table.name}.token"
     else:
         sql += "NOTHING"
-    driver = await _driver(conn)
     if not returning:
-        await driver.execute(sql, *values)
+        await driver.execute(sql)
         return []
-    sql += " RETURNING " + ", ".join(c.name for c in returning)
-    return [tuple(r) for r in await driver.fetch(sql, *values)]
+    sql += " RETURNING " + ", ".join(f"{table.name}.{c.name}" for c in returning)
+    return [tuple(r) for r in await driver.fetch(sql)]
+
+
+async def _stage(driver: Any, table: Table, columns: list[Column[Any]]) -> str:
+    """A temporary table of these columns to COPY rows into (created once per connection).
+
+    COPY sends rows in PostgreSQL's binary format with no per-value checks: encoding costs a
+    third of sending the same values as array parameters, and the server reads them faster.
+    """
+    names = ",".join(c.name for c in columns)
+    stage = f"bulk_{table.name}_{hashlib.sha1(names.encode()).hexdigest()[:10]}"
+    definition = ", ".join(f"{c.name} {_array_type(c)[:-2]}" for c in columns)
+    await driver.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({definition}) ON COMMIT DELETE ROWS"
+    )
+    return stage
 
 
 async def select_in(
