@@ -14,11 +14,12 @@ from operator import itemgetter
 from typing import Any, Literal
 
 import pydantic_core
-from sqlalchemy import JSON, Column, ColumnElement, Table, any_, bindparam, select, text
+from sqlalchemy import JSON, Column, ColumnElement, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 CHUNK = 1000  # keys per IN list where arrays are not available
+UNKNOWN_TOKEN = -1  # `stamp`'s previous token of a row that had none (tokens are positive)
 Conflict = Literal["update", "nothing"]
 _PG = postgresql.dialect()
 
@@ -118,7 +119,7 @@ async def _write(
         if on_conflict == "update":
             sets: dict[str, Any] = {n: stmt.excluded[n] for n in updated}
             if keep_previous_token:
-                sets["previous"] = table.c.token
+                sets["previous"] = func.coalesce(table.c.token, UNKNOWN_TOKEN)
             stmt = stmt.on_conflict_do_update(index_elements=keys, set_=sets)
         else:
             stmt = stmt.on_conflict_do_nothing()
@@ -152,7 +153,7 @@ async def _write(
     if on_conflict == "update":
         sql += "UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
         if keep_previous_token:
-            sql += f", previous = {table.name}.token"
+            sql += f", previous = coalesce({table.name}.token, {UNKNOWN_TOKEN})"
     else:
         sql += "NOTHING"
     if not returning:
@@ -235,7 +236,8 @@ async def stamp(
     conn: AsyncConnection, table: Table, columns: dict[str, list[Any]]
 ) -> dict[Any, Any]:
     """Upsert rows carrying a `token` column; an existing row's token moves to its `previous`
-    column. Returns each row's previous token by key (None for the rows inserted)."""
+    column (UNKNOWN_TOKEN if it had none). Returns each row's previous token by key: None for
+    the rows inserted, and only for them."""
     (key,) = table.primary_key.columns
     returning = [key, table.c.previous]
     rows = await _write(conn, table, columns, "update", returning, keep_previous_token=True)

@@ -5,10 +5,9 @@ summaries, notes, titles or evidence). Facts are pure functions of the set of a 
 (see projection.py), so late, repeated and out-of-order events all end in the same rows.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, create_model
 
@@ -61,8 +60,9 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class FactEvent:
+class FactEvent(NamedTuple):
+    """An archived event; a tuple, as a history of them is built for every re-projection."""
+
     event_id: str
     type: str
     occurred_at: datetime

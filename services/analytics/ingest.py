@@ -26,7 +26,7 @@ from services.analytics.models import (
     streams,
 )
 from services.analytics.patterns import project_incident, project_problem
-from services.analytics.projection import project_complaint
+from services.analytics.projection import ordered, project_complaint
 from services.analytics.state_cache import CACHE, Entry
 from shared.events import Envelope
 
@@ -65,7 +65,9 @@ async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
             event = (row["event_id"], row["type"], row["occurred_at"], row["attributes"])
             fresh[row["stream"]].append(domain.FactEvent(*event))
     # Streams nobody wrote since this process did: their history is the cached one plus these.
+    # A stream seen for the first time has no history and no rows before these events.
     known = {s: e for s in touched if (e := CACHE.valid(s, previous.get(s))) is not None}
+    known |= {s: Entry(token, [], {}) for s in touched if previous.get(s) is None}
     await project_streams(conn, touched, token=token, known=known, fresh=fresh)
     return len(rows)
 
@@ -109,7 +111,8 @@ async def project_streams(
     kinds: dict[str, dict[str, list[domain.FactEvent]]] = defaultdict(dict)
     for name, events in histories.items():
         kind, _, key = name.partition(":")
-        kinds[kind][key] = sorted(events, key=lambda e: (domain.as_utc(e.occurred_at), e.event_id))
+        # project_complaint puts a history in order itself; the others take it in order.
+        kinds[kind][key] = events if kind == "complaint" else ordered(events)
     delta = await _complaints(conn, kinds["complaint"], keep_rollup, token, known)
     await _incidents(conn, kinds["incident"])
     problems = [project_problem(k, v) for k, v in kinds["problem"].items()]
@@ -134,7 +137,7 @@ async def _complaints(
     if keep_rollup:
         for complaint_id in ids:
             if (entry := known.get(f"complaint:{complaint_id}")) is not None:
-                before[complaint_id] = (entry.row, entry.children)
+                before[complaint_id] = (entry.row or None, entry.children)
         before |= await _current(conn, [i for i in ids if i not in before])
     now = datetime.now(UTC)
     facts, children, replaced = [], defaultdict(list), defaultdict(list)
@@ -223,8 +226,10 @@ async def rebuild(engine: AsyncEngine, batch: int = CHUNK) -> int:
     """Empty every projection and re-project each stream of the archive; returns the streams."""
     CACHE.clear()
     async with engine.begin() as conn:
+        # Stream rows stay: a stream without one is one that never had an event (see ingest).
         for table in reversed(PROJECTIONS):
-            await conn.execute(table.delete())
+            if table is not streams:
+                await conn.execute(table.delete())
     done, last = 0, ""
     while True:
         async with engine.begin() as conn:

@@ -1,6 +1,6 @@
 """A complaint's facts from the set of its events: the same rows whatever the arrival order."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +79,7 @@ def _project(events: list[FactEvent]) -> dict[str, Any]:
     facts.update(_ownership(of("case.assigned", "case.reassigned")))
     facts["priority"] = _last(of("complaint.prioritized"), "priority")
     facts.update(_proposals(of("case.resolution_proposed"), of("confirmation.rejected")))
-    facts.update(_closure(events, facts["channel"]))
+    facts.update(_closure(of, facts["channel"]))
     reopened = of("case.reopened")
     facts["reopen_count"] = max(
         [len(reopened)] + [int(e.get("reopen_count") or 0) for e in reopened]
@@ -97,7 +97,7 @@ def _project(events: list[FactEvent]) -> dict[str, Any]:
 
 def _ownership(events: list[FactEvent]) -> dict[str, Any]:
     assigned = [e for e in events if e.type == "case.assigned"]
-    owners = [e.get("owner_id") or e.get("to_owner_id") for e in events]
+    owners = [e.attributes.get("owner_id") or e.attributes.get("to_owner_id") for e in events]
     return {
         "owner_id": owners[-1] if owners else None,
         "team": _last(assigned, "team"),
@@ -125,16 +125,14 @@ def _proposals(proposals: list[FactEvent], rejections: list[FactEvent]) -> dict[
     }
 
 
-def _closure(events: list[FactEvent], channel: str | None) -> dict[str, Any]:
+def _closure(of: Callable[[str], list[FactEvent]], channel: str | None) -> dict[str, Any]:
     # Only a yes on the complaint's own channel is the customer's confirmation.
     yeses = [
-        e
-        for e in events
-        if e.type == "confirmation.confirmed" and (channel is None or e.get("channel") == channel)
+        e for e in of("confirmation.confirmed") if channel is None or e.get("channel") == channel
     ]
     first_yes = min(yeses, key=lambda e: e.time("received_at"), default=None)
-    closed = next((e for e in events if e.type == "case.closed"), None)
-    proposals = [e for e in events if e.type == "case.resolution_proposed"]
+    closed = next(iter(of("case.closed")), None)
+    proposals = of("case.resolution_proposed")
     attesting = closed or first_yes
     return {
         "confirmed_at": first_yes.time("received_at") if first_yes else None,
@@ -168,4 +166,5 @@ def _last(events: list[FactEvent], key: str) -> Any:
 
 
 def _first_time(events: list[FactEvent]) -> datetime | None:
-    return min((as_utc(e.occurred_at) for e in events), default=None)
+    """When the first of events in order occurred."""
+    return as_utc(events[0].occurred_at) if events else None

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.analytics import ingest as ingest_module
-from services.analytics.ingest import ingest
+from services.analytics.ingest import ingest, rebuild
 from services.analytics.models import EXPORTABLE, kpi_rollup
 from services.analytics.state_cache import StateCache
 from shared.db import make_engine, upgrade_database_async
@@ -115,6 +115,18 @@ async def test_a_stream_written_elsewhere_is_read_again(engines, monkeypatch) ->
         using(monkeypatch, StateCache(10_000))  # another process writes the second batch
         await load(engine, second)
         using(monkeypatch, mine)
+        await load(engine, third)
+        assert await read_model(engine) == await read_model(expected)
+
+
+async def test_events_after_a_rebuild_build_on_the_whole_history(engines, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The rebuild stamps every stream anew; what comes after builds on the streams' histories.
+    first, second, third = batches(24)
+    async with engines("rebuilt") as engine, engines("never_rebuilt") as expected:
+        using(monkeypatch, StateCache(0))
+        await load(expected, first + second + third)
+        await load(engine, first + second)
+        await rebuild(engine)
         await load(engine, third)
         assert await read_model(engine) == await read_model(expected)
 
