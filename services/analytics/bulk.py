@@ -78,12 +78,10 @@ async def insert(
     if not rows:
         return []
     names = list(rows[0])
-    if len(names) == 1:
-        columns = {names[0]: [row[names[0]] for row in rows]}
-    else:  # one tuple per row in C, turned into one per column
-        tuples = map(itemgetter(*names), rows)
-        columns = dict(zip(names, map(list, zip(*tuples, strict=True)), strict=True))
-    return await insert_columns(conn, table, columns, on_conflict, returning)
+    get = itemgetter(*names)  # a row's values as a tuple, in C (one name: the bare value)
+    records = list(map(get, rows)) if len(names) > 1 else [(get(row),) for row in rows]
+    wanted = [] if returning is None else [returning]
+    return [row[0] for row in await _write(conn, table, names, records, on_conflict, wanted)]
 
 
 async def insert_columns(
@@ -95,22 +93,25 @@ async def insert_columns(
 ) -> list[Any]:
     """`insert`, of rows given as a list of values per column."""
     wanted = [] if returning is None else [returning]
-    rows = await _write(conn, table, columns, on_conflict, wanted)
-    return [row[0] for row in rows]
+    records = list(zip(*columns.values(), strict=True))
+    return [
+        row[0] for row in await _write(conn, table, list(columns), records, on_conflict, wanted)
+    ]
 
 
 async def _write(
     conn: AsyncConnection,
     table: Table,
-    columns: dict[str, list[Any]],
+    names: list[str],
+    records: list[tuple[Any, ...]],
     on_conflict: Conflict,
     returning: Sequence[Column[Any]],
     keep_previous_token: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """The one INSERT ... ON CONFLICT behind `insert` and `stamp`; the `returning` columns of
-    the rows written. With `keep_previous_token`, an updated row's `token` moves to `previous`."""
-    names = list(columns)
-    if not names or not columns[names[0]]:
+    """The one INSERT ... ON CONFLICT behind `insert` and `stamp`: rows as tuples of the named
+    columns; the `returning` columns of the rows written. With `keep_previous_token`, an updated
+    row's `token` moves to `previous`."""
+    if not names or not records:
         return []
     keys = [c.name for c in table.primary_key.columns]
     updated = [n for n in names if n not in keys]
@@ -123,27 +124,20 @@ async def _write(
             stmt = stmt.on_conflict_do_update(index_elements=keys, set_=sets)
         else:
             stmt = stmt.on_conflict_do_nothing()
-        rows = [dict(zip(names, v, strict=True)) for v in zip(*columns.values(), strict=True)]
+        rows = [dict(zip(names, record, strict=True)) for record in records]
         if not returning:
             await conn.execute(stmt, rows)
             return []
         return [tuple(r) for r in await conn.execute(stmt.returning(*returning), rows)]
     typed = [table.c[name] for name in names]
-    values = [
-        [None if v is None else pydantic_core.to_json(v).decode() for v in columns[c.name]]
-        if isinstance(c.type, JSON)
-        else columns[c.name]
-        for c in typed
-    ]
+    json = [n for n, c in enumerate(typed) if isinstance(c.type, JSON)]
+    if json:
+        records = [_json_ready(record, json) for record in records]
     driver = await _driver(conn)
     stage = await _stage(driver, table, typed)
-    await driver.copy_records_to_table(
-        stage, records=zip(*values, strict=True), columns=names, schema_name="pg_temp"
-    )
+    await driver.copy_records_to_table(stage, records=records, columns=names, schema_name="pg_temp")
     listed = ", ".join(names)
-    selected = ", ".join(
-        f"{n}::json" if isinstance(c.type, JSON) else n for n, c in zip(names, typed, strict=True)
-    )
+    selected = ", ".join(f"{n}::json" if c in json else n for c, n in enumerate(names))
     # The staged rows go as the statement reads them: the table is empty for the next write.
     sql = (
         f"WITH staged AS (DELETE FROM pg_temp.{stage} RETURNING {listed})"
@@ -161,6 +155,15 @@ async def _write(
         return []
     sql += " RETURNING " + ", ".join(f"{table.name}.{c.name}" for c in returning)
     return [tuple(r) for r in await driver.fetch(sql)]
+
+
+def _json_ready(record: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
+    """The record with its JSON values as text (cast to json in the statement)."""
+    values = list(record)
+    for n in positions:
+        if values[n] is not None:
+            values[n] = pydantic_core.to_json(values[n]).decode()
+    return tuple(values)
 
 
 async def _stage(driver: Any, table: Table, columns: list[Column[Any]]) -> str:
@@ -240,5 +243,6 @@ async def stamp(
     the rows inserted, and only for them."""
     (key,) = table.primary_key.columns
     returning = [key, table.c.previous]
-    rows = await _write(conn, table, columns, "update", returning, keep_previous_token=True)
+    names, records = list(columns), list(zip(*columns.values(), strict=True))
+    rows = await _write(conn, table, names, records, "update", returning, keep_previous_token=True)
     return dict(rows)
