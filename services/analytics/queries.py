@@ -1,9 +1,8 @@
 """KPI queries on complaint_facts itself: partial days, the recent backlog, exact percentiles."""
 
-import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,8 +26,8 @@ from services.analytics.periods import Span
 
 c = complaint_facts.c
 Keyed = dict[str | None, Any]
-# Backlog buckets read from complaint_facts: received within 1, 3, 7 and 30 days of `as_of`, and
-# after it (complaints dated in the future); older open complaints are the rest of `open`.
+# Backlog buckets: received within 1, 3, 7 and 30 days of `as_of`, and after it (complaints dated
+# in the future); older open complaints are the rest of `open`.
 RECENT = (1, 3, 7, 30)
 
 
@@ -104,29 +103,17 @@ async def department_tasks(conn: AsyncConnection, spans: Sequence[Span]) -> Keye
     return {r.key: (r.met, r.missed) for r in await conn.execute(query)}
 
 
-async def recent_backlog(
-    conn: AsyncConnection,
-    column: str,
-    start: datetime | None,
-    end: datetime | None,
-    as_of: datetime,
+async def open_counts(
+    conn: AsyncConnection, column: str, buckets: Sequence[Sequence[Span]]
 ) -> Keyed:
-    """By key, the open complaints received under 1, 1-3, 3-7 and 7-30 days before `as_of`, and
-    after it; from the index of open complaints."""
-    since = as_of - timedelta(days=RECENT[-1])
-    bounds = [as_of - timedelta(days=d) for d in RECENT]
-    received = c.received_at
-    buckets = [
-        _count(received >= bounds[0]) - _count(received >= as_of),
-        *(_count(and_(received < a, received >= b)) for a, b in itertools.pairwise(bounds)),
-        _count(received >= as_of),
-    ]
-    query = select(c[column].label("key"), *buckets).where(
-        c.closed_at.is_(None), received >= max(start, since) if start else received >= since
-    )
-    if end is not None:
-        query = query.where(received < end)
-    return {r[0]: list(r[1:]) for r in await conn.execute(query.group_by(c[column]))}
+    """By key, the open complaints received in each bucket's spans (from the index of open
+    complaints)."""
+    spans = [span for bucket in buckets for span in bucket]
+    if not spans:
+        return {}
+    query = select(c[column].label("key"), *(_count(within(bucket)) for bucket in buckets))
+    query = query.where(c.closed_at.is_(None), within(spans)).group_by(c[column])
+    return {r[0]: list(r[1:]) for r in await conn.execute(query)}
 
 
 def _period(query: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:

@@ -132,11 +132,13 @@ async def test_grouped_kpis_equal_the_facts_for_any_period_and_grouping(engine) 
     for _ in range(8):  # instants anywhere: partial days, whole days and whole months
         start = at(rng.uniform(-24 * 70, 0))
         periods.append((start, start + timedelta(hours=rng.uniform(1, 24 * 80))))
-    as_of = T0 + timedelta(days=2)
-    async with engine.connect() as conn:
-        for start, end in periods:
-            for group_by, column in GROUP_COLUMNS.items():
-                await check_period(conn, group_by, column, start, end, as_of)
+    # The backlog's 30 days as of mid-morning, and as of a month's first midnight (its 7-30
+    # days bucket read as the month's row minus the month's other days, no partial day).
+    for as_of in (T0 + timedelta(days=2), at(-33)):
+        async with engine.connect() as conn:
+            for start, end in periods:
+                for group_by, column in GROUP_COLUMNS.items():
+                    await check_period(conn, group_by, column, start, end, as_of)
 
 
 async def backlog_by_hand(conn: Any, column: str, *period: Any) -> dict[Any, list[int]]:

@@ -1,8 +1,10 @@
 """Duration histograms: within 1% of the exact percentiles, mergeable, packed losslessly."""
 
+import random
 from collections import Counter
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,6 +35,40 @@ def test_merged_percentiles_are_within_one_percent_of_the_exact_ones(
         exact = percentile(values, 0.5)
         got = by_group[group][0]
         assert (exact is None) == (got is None)
+
+
+def test_many_groups_merge_piece_by_piece_into_the_percentiles_of_their_bins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever the size of the pieces merged at once, each group's percentiles are those of the
+    values its bins represent, and the total's those of every group's."""
+    rng = random.Random(5)
+    histograms, represented = [], {}
+    for group in range(300):
+        values = []
+        for _ in range(rng.randrange(1, 4)):  # a group's histograms, some with the zero bin
+            histogram = Counter(
+                sketch.bin_of(rng.choice([0.0, 1e-4, 0.5, 3.0, 9000.0])) for _ in range(3)
+            )
+            histogram.update(
+                sketch.bin_of(rng.lognormvariate(3, 1.5)) for _ in range(rng.randrange(40))
+            )
+            histograms.append((group, sketch.encode(histogram)))
+            values += [float(sketch.value_of(b)) for b, n in histogram.items() for _ in range(n)]
+        represented[group] = values
+    rng.shuffle(histograms)  # as rollup rows come: the groups' histograms interleaved
+    merger = sketch.Merger()
+    merger.add_many([g for g, _ in histograms], [h for _, h in histograms])
+    merger.add("nothing", None)  # an empty histogram adds no group
+    expected = {g: [percentile(v, 0.5), percentile(v, 0.9)] for g, v in represented.items()}
+    every = [v for values in represented.values() for v in values]
+    for pairs in (1, 100, 1 << 30):  # a histogram at a time (a group's in pieces), a few, all
+        monkeypatch.setattr(sketch, "_PIECE", pairs)
+        by_group, total = merger.percentiles([0.5, 0.9])
+        assert by_group.keys() == expected.keys()
+        for group, wanted in expected.items():
+            assert by_group[group] == pytest.approx(wanted, abs=0.011), group
+        assert total == pytest.approx([percentile(every, 0.5), percentile(every, 0.9)], abs=0.011)
 
 
 def test_histograms_pack_and_unpack_losslessly() -> None:
