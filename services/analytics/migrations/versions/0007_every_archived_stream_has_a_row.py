@@ -27,4 +27,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass  # the rows are right under the previous revision too
+    """Nothing to undo: revision 0006 reads the same rows, and which ones this upgrade added
+    cannot be told from those ingest wrote (both have no token)."""
