@@ -205,8 +205,9 @@ async def vacuum(dsn: str) -> None:
 
 async def load(
     engine: Any, complaints: int, workers: int, batch_events: int, dsn: str
-) -> tuple[int, float, float]:
-    """(events ingested, seconds spent ingesting, seconds spent generating events)."""
+) -> tuple[int, float, float, float]:
+    """(events ingested, seconds spent ingesting, seconds spent generating events, seconds of
+    this process's CPU spent ingesting)."""
     rng = random.Random(6)
     queue: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=workers * 2)
     ingested = 0
@@ -219,7 +220,7 @@ async def load(
             ingested += count
 
     tasks = [asyncio.create_task(worker()) for _ in range(workers)]
-    started, generating = time.perf_counter(), 0.0
+    started, cpu, generating = time.perf_counter(), time.process_time(), 0.0
     batch: list[Envelope] = []
     stream = in_time_order(rng, complaints)
     vacuuming: asyncio.Task[None] | None = None
@@ -239,7 +240,8 @@ async def load(
     for _ in tasks:
         await queue.put(None)
     await asyncio.gather(*tasks)
-    return ingested, time.perf_counter() - started, generating
+    cpu = time.process_time() - cpu - generating  # generating is all CPU
+    return ingested, time.perf_counter() - started, generating, cpu
 
 
 async def consumer_rate(url: str, complaints: int, days: int, replicas: int) -> tuple[int, float]:
@@ -302,6 +304,17 @@ async def consumer_rate(url: str, complaints: int, days: int, replicas: int) -> 
         await engine.dispose()
     await delete_broker_objects(settings.bus_exchange, settings.bus_queue_prefix, ["analytics"])
     return len(events) - first, seconds
+
+
+def _cpu() -> str:
+    """The processor's model and the cores this process may use: figures vary with both."""
+    model = "unknown processor"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {len(os.sched_getaffinity(0))} cores"
 
 
 def _free_port() -> int:
@@ -368,6 +381,11 @@ async def main() -> None:
     name = f"bench_analytics_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
+    sizes = await admin.fetch(
+        "SELECT name, current_setting(name) AS value FROM pg_settings WHERE name = ANY($1)"
+        " ORDER BY name",
+        ["shared_buffers", "effective_cache_size", "max_wal_size", "checkpoint_timeout"],
+    )
     await admin.close()
     url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     engine = make_engine(url)
@@ -376,20 +394,26 @@ async def main() -> None:
     try:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, url)
         print(f"analytics bench: {args.complaints} complaints over a year on PostgreSQL ({name})")
+        print("  server: " + ", ".join(f"{r['name']} = {r['value']}" for r in sizes))
         dsn = ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-        events, seconds, generating = await load(
+        events, seconds, generating, cpu = await load(
             engine, args.complaints, args.workers, args.batch_events, dsn
         )
         rss_after_ingest = rss_mb()
         ingest_only = seconds - generating
         print(f"ingest: {events} events in {seconds:.1f} s ({generating:.1f} s spent generating)")
         print(f"  read-model ingest rate: {events / ingest_only:,.0f} events/s (target >= 5,000)")
+        print(f"  counting the generator's time too: {events / seconds:,.0f} events/s")
+        print(f"  this process's CPU: {cpu / events * 1e6:.0f} µs an event (on {_cpu()})")
         if args.consumed:
             # As many complaints a day as the load had: a complaint's events spread as live.
             days = max(1, round(365 * args.consumed / args.complaints))
             print("  through RabbitMQ, service processes consuming a backlog in batches:")
             for replicas in sorted({1, args.replicas}):
                 sent, secs = await consumer_rate(url, args.consumed, days, replicas)
+                if sent == 0:  # the first batch committed took every event: nothing to time
+                    print(f"  {replicas} process(es): one batch; raise --consumed to time it")
+                    continue
                 rate = f"{sent / secs:,.0f} events/s (target >= 5,000)"
                 print(f"  {replicas} process(es): {sent} events in {secs:.1f} s = {rate}")
         # What autovacuum does after a bulk load: every re-projection left dead row versions.
