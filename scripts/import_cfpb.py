@@ -2,7 +2,7 @@
 
 Usage: python scripts/import_cfpb.py [FILE.csv ...] [--intake-url URL] [--token TOKEN]
                                      [--limit N] [--concurrency N]
-Without files it reads ../shared/data/cfpb/*.csv. Any CSV with the CFPB columns works (either the
+Without files it reads data/cfpb/*.csv. Any CSV with the CFPB columns works (either the
 "Date received" or the snake_case headers). Each complaint is posted with Idempotency-Key
 `cfpb-<Complaint ID>`, so running it again skips what is already in. The CFPB publishes no
 contact details, so each customer gets a reserved example address: `cfpb-<id>@example.com`, a
@@ -25,7 +25,7 @@ import httpx
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FILES = sorted((ROOT.parent / "shared" / "data" / "cfpb").glob("*.csv"))
+DEFAULT_FILES = sorted((ROOT / "data" / "cfpb").glob("*.csv"))
 CHANNELS = {
     "web": "web",
     "referral": "web",

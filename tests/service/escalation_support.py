@@ -17,7 +17,7 @@ from shared.bus import Bus
 from shared.events import ComplaintReceived, Envelope, new_event
 from tests.support.services import auth, common_settings, running
 
-CFPB = Path("/work/shared/data/cfpb")
+CFPB = REPO_ROOT / "data" / "cfpb"
 PRODUCTS = ("Kettle K1", "Kettle K2", "Toaster T1", "Blender B1")
 REGIONS = ("CA", "OR", "NV", "WA")
 
