@@ -1,6 +1,8 @@
 """The outbox and inbox tables every service's schema includes."""
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, text
+
+from shared.timestamps import UtcDateTime
 
 
 def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -11,8 +13,8 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("event_id", String(36), nullable=False, unique=True),
         Column("routing_key", String(200), nullable=False),
         Column("body", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
         Index(
             "ix_outbox_unpublished",
             "id",
@@ -25,6 +27,6 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
         metadata,
         Column("event_id", String(36), primary_key=True),
         Column("consumer", String(100), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     )
     return outbox, inbox

@@ -1,6 +1,7 @@
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text
 
 from shared.tables import add_messaging_tables
+from shared.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -22,9 +23,9 @@ complaints = Table(
     Column("description", Text, nullable=False),
     Column("severity_hint", String(50)),
     Column("facts", JSON, nullable=False),
-    Column("occurred_at", DateTime(timezone=True)),
+    Column("occurred_at", UtcDateTime()),
     Column("external_ref", String(200)),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 contacts = Table(
@@ -35,7 +36,7 @@ contacts = Table(
     Column("channel", String(16), nullable=False),
     Column("contact", String(320), nullable=False),
     Column("text", Text, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Index("ix_contacts_complaint", "complaint_id", "received_at"),
 )
 
@@ -46,7 +47,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("resource_id", String(36), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

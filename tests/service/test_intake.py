@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -164,3 +165,15 @@ async def test_health_and_readiness(intake) -> None:  # type: ignore[no-untyped-
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
     metrics = await client.get("/metrics")
     assert "http_requests_total" in metrics.text
+
+
+async def test_timestamps_keep_the_instant_and_are_answered_in_utc(intake) -> None:  # type: ignore[no-untyped-def]
+    client, _ = intake
+    body = complaint_body(occurred_at="2025-04-10T10:55:28+10:00")
+    created = await client.post("/v1/complaints", json=body)
+    assert created.status_code == 201, created.text
+    read = (await client.get(f"/v1/complaints/{created.json()['id']}")).json()
+    occurred = datetime.fromisoformat(read["occurred_at"])
+    assert occurred == datetime(2025, 4, 10, 0, 55, 28, tzinfo=UTC)
+    assert occurred.utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(read["received_at"]).utcoffset() == timedelta(0)
