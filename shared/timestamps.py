@@ -6,8 +6,9 @@ therefore normalised to UTC before it is written and read back as an aware UTC v
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -29,3 +30,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return as_utc(value) if isinstance(value, datetime) else value
+
+
+def _iso_only(value: Any) -> Any:
+    """Refuse numbers as times: pydantic would read `to=0.5` as 1970-01-01T00:00:00.5."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-11-22T09:05:00Z")
+    return value
+
+
+# A date-time in ISO 8601 only; a value without an offset is UTC.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(as_utc)]

@@ -1,6 +1,5 @@
 """Analytics HTTP routes: they only translate to handlers."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -12,6 +11,7 @@ from services.analytics.models import EXPORTABLE
 from services.analytics.schemas import KpiReport, RebuildResult
 from shared.auth import Principal, require
 from shared.service import RuntimeDep
+from shared.timestamps import IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
@@ -24,11 +24,11 @@ async def read_kpis(
     rt: RuntimeDep,
     _: Analyst,
     from_: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(alias="from", description="Received at or after (ISO 8601; UTC without an offset)."),
     ] = None,
     to: Annotated[
-        datetime | None, Query(description="Received before (ISO 8601; UTC without an offset).")
+        IsoDateTime | None, Query(description="Received before (ISO 8601; UTC without an offset).")
     ] = None,
     group_by: Annotated[str, Query(description=", ".join(GROUP_COLUMNS) + ".")] = "channel",
 ) -> KpiReport:

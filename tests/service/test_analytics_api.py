@@ -21,6 +21,8 @@ async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type:
         ({"group_by": "colour"}, "invalid_group_by"),
         ({"from": at(2).isoformat(), "to": at(1).isoformat()}, "invalid_period"),
         ({"from": "last tuesday"}, "validation_error"),
+        ({"to": "0.5"}, "validation_error"),
+        ({"from": "1700000000"}, "validation_error"),
     ],
 )
 async def test_bad_kpi_queries_are_refused_with_a_code(analytics, params, code) -> None:  # type: ignore[no-untyped-def]
