@@ -36,9 +36,6 @@ class DetectorConfig:
     def bucket_of(self, at: datetime) -> int:
         return int(at.astimezone(UTC).timestamp() // (self.bucket_minutes * 60))
 
-    def bucket_start(self, bucket: int) -> datetime:
-        return datetime.fromtimestamp(bucket * self.bucket_minutes * 60, UTC)
-
     @property
     def window(self) -> timedelta:
         return timedelta(minutes=self.bucket_minutes * self.window_buckets)
