@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.confirmation import api_audits, delivery_api, page, webhook_api
+from services.confirmation import api_audits, audits, delivery_api, page, webhook_api
 from services.confirmation.api import router
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.consumers import handlers_with
@@ -46,7 +46,7 @@ def create_app(
         description=DESCRIPTION,
         routers=[router, webhook_api.router, api_audits.router, delivery_api.router, page.router],
         handlers=handlers_with(clock, rng or random.SystemRandom()),
-        workers=[sender(clock), reminder(clock)],
+        workers=[sender(clock), reminder(clock), audits.overdue_watch(clock)],
     )
     listener = SmtpListener(settings) if settings.smtp_listen_enabled else None
     if listener is not None:

@@ -164,3 +164,5 @@ class AuditPublic(BaseModel):
     completed_by: str | None
     created_at: Utc
     completed_at: Utc | None
+    due_at: Utc | None = Field(None, description="Escalated (`audit.overdue`) if open by then.")
+    escalated_at: Utc | None = None
