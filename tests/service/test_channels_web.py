@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.service.test_confirmation_flow import Loop, _link, closure_loop, eventually
+from tests.support.sms_gateway import _free_port
 
 CUSTOMER = "web.customer@example.com"
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"
@@ -187,3 +188,29 @@ async def test_delivery_webhooks_are_registered_by_front_ends_and_keep_their_sec
     assert by_owner.status_code == 403 and owner_list.status_code == 403
     assert short.status_code == 422 and not_a_url.status_code == 422
     assert email.status_code == 422 and "error" in email.json()
+
+
+async def test_an_unreachable_webhook_keeps_the_link_queued_until_it_is_registered_again(
+    env, database
+) -> None:  # type: ignore[no-untyped-def]
+    async with closure_loop(env, database) as loop:
+        nowhere = {"url": f"http://127.0.0.1:{_free_port()}/links", "secret": loop.hook.secret}
+        moved = await loop.confirmation.put(
+            "/v1/delivery-webhooks/web", json=nowhere, headers=loop.as_("frontend", "desk-1")
+        )
+        case = await loop.complaint("web", CUSTOMER)
+        await loop.propose(case)
+        failing = await loop.view_when(
+            case["id"], lambda v: bool(v["outbound"]) and v["outbound"][0]["attempts"] >= 1
+        )
+        await loop.confirmation.put(
+            "/v1/delivery-webhooks/web",
+            json={"url": loop.hook.url, "secret": loop.hook.secret},
+            headers=loop.as_("frontend", "desk-1"),
+        )
+        loop.clock.advance(1 / 60)
+        delivered = await loop.hook.next()
+    assert moved.status_code == 200
+    [message] = failing["outbound"]
+    assert message["status"] == "queued" and "Connect" in message["last_error"]
+    assert delivered["complaint_id"] == case["id"] and loop.hook.calls[0]["status"] == 200
