@@ -153,6 +153,7 @@ def print_banner(host: str, var: Path) -> None:
         f"  customer replies (SMTP)  {host}:{listen}",
         f"  outbound customer email  {var / 'mail'}/*.eml",
         f"  logs                     {var / 'log'}/*.log",
+        f"  auditors (supervisor)    {', '.join(_auditors()) or 'none: audits are off'}",
         "",
         "Development tokens (Authorization: Bearer ...):",
     ]
@@ -167,6 +168,13 @@ def print_banner(host: str, var: Path) -> None:
         lines.append(f"  {role:<10} {subject:<8} {mint_token(secret, role, subject)}")
     lines += ["", "Mint others: .venv/bin/python -m shared.auth owner <owner-id>", "Ctrl-C stops."]
     print("\n".join(lines), flush=True)
+
+
+def _auditors() -> list[str]:
+    """Who audits closures: AUDITORS, else the demo organisation's config/auditors.toml."""
+    from services.confirmation.settings import ConfirmationSettings
+
+    return ConfirmationSettings().auditor_ids
 
 
 if __name__ == "__main__":

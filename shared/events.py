@@ -195,8 +195,17 @@ class ConfirmationNoAnswer(EventData):
 
 class AuditRequested(EventData):
     audit_id: str
-    auditor_id: str
+    # Not published: whoever reads what ownership records (the owner) must not learn who audits.
+    auditor_id: str | None = None
     attested: bool
+
+
+class AuditOverdue(EventData):
+    """An audit still open at its due time: nobody reached the customer; someone must act."""
+
+    audit_id: str
+    attested: bool
+    due_at: datetime
 
 
 class IncidentChanged(EventData):
@@ -245,6 +254,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "confirmation.unclear": ConfirmationAnswered,
     "audit.completed": AuditCompleted,
     "audit.requested": AuditRequested,
+    "audit.overdue": AuditOverdue,
     "task.acknowledged": TaskAcknowledged,
     "confirmation.reminder_sent": ConfirmationReminderSent,
     "confirmation.no_answer": ConfirmationNoAnswer,

@@ -16,6 +16,7 @@ from sqlalchemy import Row, update
 from services.confirmation import domain, lookup
 from services.confirmation.domain import Reason, Status, Verdict
 from services.confirmation.models import inbound_messages, requests
+from services.confirmation.settings import ConfirmationSettings
 from shared.events import Channel, ConfirmationAnswered, new_event
 from shared.logging import get_logger
 from shared.service import Runtime
@@ -66,16 +67,21 @@ class ReplyResult:
 
 async def receive_reply(rt: Runtime, reply: Reply) -> ReplyResult:
     """Record the reply and, when it is the customer's answer, act on it."""
+    settings = rt.settings
+    assert isinstance(settings, ConfirmationSettings)
     async with rt.uow() as uow:
-        result = await answer(uow, reply)
+        result = await answer(uow, reply, settings.token_hash_secret)
         await uow.commit()
     log_outcome(result)
     return result
 
 
-async def answer(uow: UnitOfWork, reply: Reply) -> ReplyResult:
-    """The whole of `receive_reply` inside the caller's unit of work, which commits it."""
-    request, expires_at = await lookup.find_request(uow, reply)
+async def answer(uow: UnitOfWork, reply: Reply, token_secret: str | None = None) -> ReplyResult:
+    """The whole of `receive_reply` inside the caller's unit of work, which commits it.
+
+    `token_secret` keys the token hashes; only a reply naming its request may go without it.
+    """
+    request, expires_at = await lookup.find_request(uow, reply, token_secret)
     if reply.attested and request is not None:
         reply = replace(reply, channel=Channel(request.channel))
     transport = reply.refused or await lookup.replayed(uow, reply)

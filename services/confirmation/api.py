@@ -35,7 +35,7 @@ async def list_confirmations(
     complaint_id: Annotated[str, Query(min_length=1, max_length=36)],
 ) -> ConfirmationsPublic:
     """A complaint's confirmation requests, the messages sent and the replies received."""
-    return await confirmations_of(rt, complaint_id, with_links=who.role == "frontend")
+    return await confirmations_of(rt, complaint_id)
 
 
 class Unprocessable(DomainError):

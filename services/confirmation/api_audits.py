@@ -18,9 +18,10 @@ Auditor = Annotated[Principal, Depends(require("supervisor", "admin"))]
 async def list_audits(
     rt: RuntimeDep,
     who: Auditor,
-    status: Annotated[Literal["open", "passed", "failed"] | None, Query()] = None,
+    status: Annotated[Literal["open", "overdue", "passed", "failed"] | None, Query()] = None,
 ) -> list[AuditPublic]:
-    """Audits given to the calling supervisor (every audit for an admin)."""
+    """Audits given to the calling supervisor (every audit for an admin); `overdue`: open ones
+    past their due time, already escalated with `audit.overdue`."""
     rows = await audits.list_audits(rt, who, status)
     return [AuditPublic.model_validate(r) for r in rows]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.confirmation import api_audits, page, webhook_api
+from services.confirmation import api_audits, audits, delivery_api, page, webhook_api
 from services.confirmation.api import router
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.consumers import handlers_with
@@ -22,7 +22,8 @@ the proposed resolution resolves their complaint, and turns their own answer int
 `confirmation.confirmed`, `confirmation.rejected` or `confirmation.unclear`.
 
 Email (SMTP out; replies to the service's SMTP listener or a signed inbound-mail webhook), SMS
-(an HTTP gateway out; a signed webhook in), web and chat (a single-use link to `/c/{token}`),
+(an HTTP gateway out; a signed webhook in), web and chat (a single-use link to `/c/{token}`, posted
+to the front end's signed delivery webhook),
 and phone, walk-in and letter (the current owner attests the customer's answer with evidence).
 Unanswered requests are reminded on the same channel, then handed back to the owner; a sample
 of closed cases is audited by someone other than the owner.
@@ -43,9 +44,9 @@ def create_app(
         migrations_dir=Path(__file__).parent / "migrations",
         title="Confirmation",
         description=DESCRIPTION,
-        routers=[router, webhook_api.router, api_audits.router, page.router],
+        routers=[router, webhook_api.router, api_audits.router, delivery_api.router, page.router],
         handlers=handlers_with(clock, rng or random.SystemRandom()),
-        workers=[sender(clock), reminder(clock)],
+        workers=[sender(clock), reminder(clock), audits.overdue_watch(clock)],
     )
     listener = SmtpListener(settings) if settings.smtp_listen_enabled else None
     if listener is not None:

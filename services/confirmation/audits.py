@@ -1,22 +1,35 @@
 """Independent audits: a random sample of closed cases is checked by someone who is not the owner.
 
 The auditor asks the customer whether the problem is really solved and records the outcome; a
-failed audit is published as `audit.completed` and ownership reopens the case.
+failed audit is published as `audit.completed` and ownership reopens the case. An attested yes
+has only the owner as witness, so attested closures are sampled at their own, higher rate
+(every one by default). Who audits and by when is never published: `audit.requested` carries
+neither, so nothing the owner can read names them. An audit still open at its due time is
+escalated once (`audit.overdue`), by whichever replica claims it first.
 """
 
+import asyncio
 import random
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from services.confirmation import lookup
+from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import audits, requests
 from services.confirmation.settings import ConfirmationSettings
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import AuditCompleted, AuditRequested, CaseClosed, Envelope, new_event
+from shared.events import (
+    AuditCompleted,
+    AuditOverdue,
+    AuditRequested,
+    CaseClosed,
+    Envelope,
+    new_event,
+)
 from shared.logging import get_logger
 from shared.service import Runtime
 from shared.uow import UnitOfWork
@@ -70,9 +83,10 @@ async def maybe_audit(
             attested=data.attested,
             status="open",
             created_at=now,
+            due_at=now + timedelta(hours=settings.audit_due_hours),
         )
     )
-    requested = AuditRequested(audit_id=audit_id, auditor_id=auditor, attested=data.attested)
+    requested = AuditRequested(audit_id=audit_id, attested=data.attested)
     uow.emit(
         new_event(
             "audit.requested",
@@ -82,13 +96,80 @@ async def maybe_audit(
             cause=envelope,
         )
     )
-    log.info("audit_requested", audit_id=audit_id, auditor=auditor)
+    log.info("audit_requested", audit_id=audit_id)
+
+
+BATCH = 50
+
+
+def overdue_watch(clock: Clock = system_clock) -> Any:
+    async def watch_forever(rt: Runtime) -> None:
+        settings = rt.settings
+        assert isinstance(settings, ConfirmationSettings)
+        while True:
+            try:
+                await escalate_overdue(rt, clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("audit_overdue_pass_failed")
+            await asyncio.sleep(settings.audit_poll_seconds)
+
+    return watch_forever
+
+
+async def escalate_overdue(rt: Runtime, now: datetime) -> int:
+    """Escalate each open audit past its due time once; returns how many this replica did."""
+    async with rt.engine.connect() as conn:
+        due = (
+            await conn.execute(
+                select(audits.c.id)
+                .where(
+                    audits.c.status == "open",
+                    audits.c.due_at <= now,
+                    audits.c.escalated_at.is_(None),
+                )
+                .order_by(audits.c.due_at)
+                .limit(BATCH)
+            )
+        ).scalars()
+        ids = list(due)
+    escalated = 0
+    for audit_id in ids:
+        async with rt.uow() as uow:
+            # The claim: only the replica whose update matched still-unescalated emits the event.
+            claimed = await uow.conn.execute(
+                update(audits)
+                .where(
+                    audits.c.id == audit_id,
+                    audits.c.status == "open",
+                    audits.c.escalated_at.is_(None),
+                )
+                .values(escalated_at=now)
+            )
+            if claimed.rowcount != 1:
+                continue
+            audit = (await uow.conn.execute(select(audits).where(audits.c.id == audit_id))).one()
+            overdue = AuditOverdue(
+                audit_id=audit_id, attested=audit.attested, due_at=lookup.as_utc(audit.due_at)
+            )
+            uow.emit(
+                new_event(
+                    "audit.overdue", overdue, producer=PRODUCER, complaint_id=audit.complaint_id
+                )
+            )
+            await uow.commit()
+        escalated += 1
+        log.warning("audit_overdue", audit_id=audit_id)
+    return escalated
 
 
 async def list_audits(rt: Runtime, who: Principal, status: str | None) -> list[dict[str, Any]]:
     """An auditor (supervisor) sees the audits given to them; an admin sees all."""
     query = select(audits).order_by(audits.c.created_at)
-    if status is not None:
+    if status == "overdue":
+        query = query.where(audits.c.status == "open", audits.c.escalated_at.is_not(None))
+    elif status is not None:
         query = query.where(audits.c.status == status)
     if who.role != "admin":
         query = query.where(audits.c.auditor_id == who.subject)

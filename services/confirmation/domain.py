@@ -6,6 +6,7 @@ original address, and it reads as "yes" only when it says so without doubt or ne
 """
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -107,8 +108,19 @@ def find_sms_token(text: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
-def hash_token(token: str) -> str:
+def hash_token(token: str, secret: str) -> str:
+    """Keyed, so the stored hash of a 6-symbol SMS code cannot be searched offline."""
+    return hmac.new(secret.encode(), token.upper().encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_hash(token: str) -> str:
+    """The unkeyed hash of tokens issued before hashes were keyed (rows marked legacy)."""
     return hashlib.sha256(token.upper().encode()).hexdigest()
+
+
+def visitor_hash(value: str, secret: str) -> str:
+    """Who opened a page, kept comparable (same visitor, same hash) but never in clear."""
+    return hmac.new(secret.encode(), value.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
 
 def find_token(subject: str, body: str) -> str | None:
@@ -134,9 +146,21 @@ def find_reference(subject: str, body: str) -> str | None:
     return match.group(0) if match else None
 
 
+_LINK_TOKEN = re.compile(r"/c/[A-Za-z0-9]{1,64}")
+SENT_MARK = "#\u2026"  # what a sent message keeps where its token was
+
+
 def redact_tokens(text: str) -> str:
     """Whoever reads stored messages must not be able to answer in the customer's place."""
     return SMS_TOKEN_PATTERN.sub("#[token]", TOKEN_PATTERN.sub("#[token]", text))
+
+
+def scrub_token(text: str, token: str | None) -> str:
+    """A message once sent keeps its words for the timeline, but not the token it carried."""
+    if token:
+        text = re.sub(re.escape(token), "\u2026", text, flags=re.IGNORECASE)
+    text = _LINK_TOKEN.sub("/c/\u2026", text)
+    return SMS_TOKEN_PATTERN.sub(SENT_MARK, TOKEN_PATTERN.sub(SENT_MARK, text))
 
 
 @dataclass(frozen=True)

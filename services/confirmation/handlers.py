@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import Row, Select, select, update
 
 from services.confirmation import domain, owners
-from services.confirmation.models import complaints, outbound_messages, requests
+from services.confirmation.models import complaints, requests
 from services.confirmation.questions import (
     Question,
+    cancel_queued,
     first_reminder_at,
     link_expiry,
     queue_question,
+    token_hash,
 )
 from services.confirmation.settings import ConfirmationSettings
 from shared.events import (
@@ -98,7 +100,7 @@ async def request_confirmation(
             summary=data.summary,
             proposal_no=data.proposal_no,
             status=domain.Status.pending.value,
-            token_hash=domain.hash_token(token) if token else None,
+            token_hash=token_hash(settings, token) if token else None,
             token_expires_at=link_expiry(settings, channel, now),
             reminders_sent=0,
             next_reminder_at=first_reminder_at(settings, channel, now),
@@ -168,11 +170,7 @@ async def _end(
         requests.c.complaint_id == complaint_id, requests.c.status.in_(statuses)
     )
     # An email still waiting in the queue would ask about a proposal that no longer stands.
-    await uow.conn.execute(
-        update(outbound_messages)
-        .where(outbound_messages.c.request_id.in_(chosen), outbound_messages.c.status == "queued")
-        .values(status="cancelled")
-    )
+    await cancel_queued(uow, chosen)
     await uow.conn.execute(
         update(requests)
         .where(requests.c.complaint_id == complaint_id, requests.c.status.in_(statuses))

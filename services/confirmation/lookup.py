@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, or_, select
 
 from services.confirmation import domain
 from services.confirmation.domain import Reason, Status
@@ -41,24 +41,38 @@ def _token_of(reply: Any) -> str | None:
     return domain.find_token(reply.subject, reply.body)
 
 
-async def find_request(uow: UnitOfWork, reply: Any) -> tuple[Row[Any] | None, datetime | None]:
-    """The request the reply answers, and when the token it used expires."""
+async def find_request(
+    uow: UnitOfWork, reply: Any, secret: str | None = None
+) -> tuple[Row[Any] | None, datetime | None]:
+    """The request the reply answers, and when the token it used expires.
+
+    `secret` keys the token hashes (CONFIRMATION_TOKEN_HASH_SECRET); a reply that names its
+    request outright (an attestation) needs none.
+    """
     if reply.request_id is not None:
         query = select(requests).where(requests.c.id == reply.request_id)
         return (await uow.conn.execute(query)).first(), None
     token = _token_of(reply)
     if token is not None:
-        return await _request_with_token(uow, token)
+        if secret is None:
+            raise ValueError("looking a token up needs the token hash secret")
+        return await _request_with_token(uow, token, secret)
     if reply.channel == Channel.sms and reply.sender:
         return await _request_of_number(uow, reply.sender), None
     return None, None
 
 
 async def _request_with_token(
-    uow: UnitOfWork, token: str
+    uow: UnitOfWork, token: str, secret: str
 ) -> tuple[Row[Any] | None, datetime | None]:
-    digest = domain.hash_token(token)
-    query = select(requests).where(requests.c.token_hash == digest)
+    digest, legacy = domain.hash_token(token, secret), domain.legacy_hash(token)
+    # An unkeyed hash answers only on a row issued before hashes were keyed.
+    query = select(requests).where(
+        or_(
+            and_(requests.c.token_hash == digest, ~requests.c.legacy_hash),
+            and_(requests.c.token_hash == legacy, requests.c.legacy_hash),
+        )
+    )
     request = (await uow.conn.execute(query)).first()
     if request is not None:
         return request, request.token_expires_at
@@ -66,7 +80,12 @@ async def _request_with_token(
         await uow.conn.execute(
             select(requests, request_tokens.c.expires_at.label("later_expires_at"))
             .join(request_tokens, request_tokens.c.request_id == requests.c.id)
-            .where(request_tokens.c.token_hash == digest)
+            .where(
+                or_(
+                    and_(request_tokens.c.token_hash == digest, ~request_tokens.c.legacy_hash),
+                    and_(request_tokens.c.token_hash == legacy, request_tokens.c.legacy_hash),
+                )
+            )
         )
     ).first()
     return (later, later.later_expires_at) if later is not None else (None, None)

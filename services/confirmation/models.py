@@ -39,8 +39,10 @@ requests = Table(
     Column("summary", Text, nullable=False),
     Column("proposal_no", Integer, nullable=False),
     Column("status", String(20), nullable=False),
-    # SHA-256 of the single-use token; the token itself is never stored here.
+    # HMAC-SHA256 (CONFIRMATION_TOKEN_HASH_SECRET) of the single-use token, never the token.
     Column("token_hash", String(64), unique=True),
+    # Issued before hashes were keyed: token_hash is a plain SHA-256 until the request ends.
+    Column("legacy_hash", Boolean, nullable=False, server_default="0"),
     Column("answer", String(10)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("answered_at", DateTime(timezone=True)),
@@ -65,7 +67,8 @@ outbound_messages = Table(
     Column("channel", String(16), nullable=False),
     Column("recipient", String(320), nullable=False),
     Column("subject", Text, nullable=False),
-    # Carries the raw token until the message has gone out: it is the email we send.
+    # Subject and body carry the raw token until the message has gone out (or is cancelled);
+    # then the token is replaced by "#…" (a link's by "/c/…"), so the timeline keeps the words.
     Column("body", Text, nullable=False),
     Column("message_id", String(300), nullable=False),
     Column("correlation_id", String(64), nullable=False),
@@ -78,6 +81,8 @@ outbound_messages = Table(
     # "request" announces confirmation.requested once sent; "reminder" confirmation.reminder_sent.
     Column("kind", String(16), nullable=False, server_default="request"),
     Column("reminder_no", Integer, nullable=False, server_default="0"),
+    # When the token this message carries dies (web/chat links): part of the delivered payload.
+    Column("expires_at", DateTime(timezone=True)),
     Index("ix_outbound_due", "status", "next_attempt_at"),
 )
 
@@ -109,6 +114,31 @@ request_tokens = Table(
     Column("request_id", String(36), nullable=False, index=True),
     Column("expires_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("legacy_hash", Boolean, nullable=False, server_default="0"),
+)
+
+# Where a front end wants the web/chat links of its customers' sessions: one URL per channel,
+# with the secret confirmation signs each delivery with (stored to sign; never returned).
+delivery_webhooks = Table(
+    "delivery_webhooks",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each time a live confirmation page was opened: keyed hashes of the visitor, never in clear.
+page_opens = Table(
+    "page_opens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("complaint_id", String(36), nullable=False, index=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("ip_hash", String(64), nullable=False),
+    Column("user_agent_hash", String(64), nullable=False),
 )
 
 # Signatures of accepted webhook calls, so a captured call cannot be replayed.
@@ -143,7 +173,11 @@ audits = Table(
     Column("completed_by", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
+    # Still open at due_at: escalated once (escalated_at), by whichever replica claims it.
+    Column("due_at", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
     Index("ix_audits_status", "status", "created_at"),
+    Index("ix_audits_due", "status", "due_at"),
 )
 
 # Idempotency-Key of an attestation: the inbound message it recorded, from which the answer

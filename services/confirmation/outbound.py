@@ -5,7 +5,8 @@ several replicas never send it at the same time; SMTP or the SMS gateway is spok
 transaction; then one unit of work marks it sent and emits `confirmation.requested` (or
 `confirmation.reminder_sent`). A crash between sending and marking resends the same message
 after the lease: the customer may get it twice, never zero times. A web/chat message is
-"delivered" by making its link available to the front end that owns the session.
+posted, signed, to the delivery webhook of the front end that owns the customer's session
+(delivery.py). Once sent, the message keeps its words but not its token.
 
 No contact gets more than `outbound_max_per_contact` messages per window: the rest wait.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from services.confirmation import transports
+from services.confirmation import delivery, domain, transports
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import outbound_messages
 from services.confirmation.ratelimit import rate_limited_until
@@ -144,7 +145,9 @@ async def _deliver(
     elif message.channel == Channel.sms.value:
         error = await transports.send_sms(settings, message)
     else:
-        error = None  # web/chat: the link is now available to the front end
+        hook, reference = await delivery.target(rt, message)
+        body = delivery.payload(message, reference, clock())
+        error = await transports.post_link(settings, hook, body)
     if error is not None:
         await _failed(rt, settings, message, error, clock())
         return
@@ -156,7 +159,14 @@ async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
         await uow.conn.execute(
             update(outbound_messages)
             .where(outbound_messages.c.id == message.id)
-            .values(status="sent", sent_at=sent_at, attempts=message.attempts + 1, last_error=None)
+            .values(
+                status="sent",
+                sent_at=sent_at,
+                attempts=message.attempts + 1,
+                last_error=None,
+                subject=domain.scrub_token(message.subject, None),
+                body=domain.scrub_token(message.body, None),
+            )
         )
         channel = Channel(message.channel)
         data: EventData
@@ -196,6 +206,7 @@ async def _failed(
 ) -> None:
     attempts = message.attempts + 1
     delay = retry_delay(settings, attempts)
+    error = domain.scrub_token(error, None)  # a gateway may echo what it was sent
     async with rt.uow() as uow:
         await uow.conn.execute(
             update(outbound_messages)

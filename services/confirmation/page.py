@@ -2,20 +2,24 @@
 
 `GET /c/{token}` shows the resolution and two buttons; `POST /c/{token}` records the answer
 through the one reply use case. Possession of the link is the proof on these channels, so the
-token is long, random, stored hashed, and dead once used or expired.
+token is long, random, stored as a keyed hash, and dead once used, replaced or expired. Each
+opening of a live page is recorded with keyed hashes of the visitor's IP and user agent.
 """
 
+import uuid
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import Row
+from sqlalchemy import Row, func, select
 
 from services.confirmation import lookup
 from services.confirmation.answers import Reply, receive_reply
-from services.confirmation.domain import LINK_CHANNELS, Status, Verdict
+from services.confirmation.domain import LINK_CHANNELS, Status, Verdict, visitor_hash
+from services.confirmation.models import page_opens
+from services.confirmation.settings import ConfirmationSettings
 from shared.events import Channel
 from shared.service import RuntimeDep
 
@@ -44,16 +48,47 @@ def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
 _GONE = "<p>This link can no longer be used. If you still need help, please contact us.</p>"
 
 
-async def _usable(rt: Any, token: str, now: Any) -> Row[Any] | None:
+async def _usable(rt: Any, token: str, now: Any, visitor: Request | None = None) -> Row[Any] | None:
+    """The pending request a live link answers; a visitor opening it is recorded, hashed."""
     async with rt.uow() as uow:
-        request, expires_at = await lookup.find_request(uow, _Lookup(token))
-    if request is None or request.channel not in LINK_CHANNELS:
-        return None
-    if request.status != Status.pending:
-        return None
-    if expires_at is not None and lookup.as_utc(expires_at) <= now:
-        return None
+        request, expires_at = await lookup.find_request(
+            uow, _Lookup(token), rt.settings.token_hash_secret
+        )
+        if request is None or request.channel not in LINK_CHANNELS:
+            return None
+        if request.status != Status.pending:
+            return None
+        if expires_at is not None and lookup.as_utc(expires_at) <= now:
+            return None
+        if visitor is not None:
+            await _record_open(uow, rt.settings, request, visitor, now)
+            await uow.commit()
     return request
+
+
+OPENS_KEPT = 20  # per request: enough to see who opened it, not a table anyone can fill
+
+
+async def _record_open(
+    uow: Any, settings: Any, request: Row[Any], visitor: Request, now: Any
+) -> None:
+    count = await uow.conn.scalar(
+        select(func.count()).select_from(page_opens).where(page_opens.c.request_id == request.id)
+    )
+    if count >= OPENS_KEPT:
+        return
+    ip = visitor.client.host if visitor.client else ""
+    agent = visitor.headers.get("user-agent", "")[:1000]
+    await uow.conn.execute(
+        page_opens.insert().values(
+            id=str(uuid.uuid4()),
+            request_id=request.id,
+            complaint_id=request.complaint_id,
+            opened_at=now,
+            ip_hash=visitor_hash(f"ip:{ip}", settings.visitor_hash_secret),
+            user_agent_hash=visitor_hash(f"ua:{agent}", settings.visitor_hash_secret),
+        )
+    )
 
 
 class _Lookup:
@@ -66,7 +101,7 @@ class _Lookup:
 @router.get("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def show(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse:
     """The resolution and two buttons (no script: works on any phone)."""
-    asked = await _usable(rt, token, request.app.state.clock())
+    asked = await _usable(rt, token, request.app.state.clock(), visitor=request)
     if asked is None:
         return _page("Link no longer valid", _GONE, 410)
     cannot = asked.outcome == "cannot_fulfil"
@@ -99,7 +134,9 @@ async def answer(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse
     if choice not in ("yes", "no"):
         return _page("Please choose an answer", "<p>Please go back and press a button.</p>", 422)
     async with rt.uow() as uow:
-        found, _ = await lookup.find_request(uow, _Lookup(token))
+        settings = rt.settings
+        assert isinstance(settings, ConfirmationSettings)
+        found, _ = await lookup.find_request(uow, _Lookup(token), settings.token_hash_secret)
     # The page answers web and chat requests only; any other token here is on the wrong channel.
     channel = Channel(found.channel) if found and found.channel in LINK_CHANNELS else Channel.web
     reply = Reply(

@@ -1,37 +1,28 @@
 """Read side: a complaint's confirmation requests and the messages that went each way."""
 
-import re
-from typing import Any
-
 from sqlalchemy import select
 
-from services.confirmation.domain import LINK_CHANNELS, Status, redact_tokens
-from services.confirmation.models import complaints, inbound_messages, outbound_messages, requests
+from services.confirmation.domain import scrub_token
+from services.confirmation.models import (
+    complaints,
+    inbound_messages,
+    outbound_messages,
+    page_opens,
+    requests,
+)
 from services.confirmation.schemas import (
     ConfirmationsPublic,
     InboundPublic,
+    OpenedPublic,
     OutboundPublic,
     RequestPublic,
 )
 from shared.errors import NotFound
 from shared.service import Runtime
 
-_LINK = re.compile(r"\S+/c/[A-Za-z0-9]+")
 
-
-def _link(message: Any, pending: set[str], with_links: bool) -> str | None:
-    """The page link of a web/chat message, for the front end only, while it can be answered."""
-    if not with_links or message.channel not in LINK_CHANNELS or message.status != "sent":
-        return None
-    if message.request_id not in pending:
-        return None
-    match = _LINK.search(message.body)
-    return match.group(0) if match else None
-
-
-async def confirmations_of(
-    rt: Runtime, complaint_id: str, with_links: bool = False
-) -> ConfirmationsPublic:
+async def confirmations_of(rt: Runtime, complaint_id: str) -> ConfirmationsPublic:
+    """Never a live token or link: a queued message is shown as it will be kept once sent."""
     async with rt.engine.connect() as conn:
         complaint = (
             await conn.execute(select(complaints).where(complaints.c.id == complaint_id))
@@ -57,23 +48,24 @@ async def confirmations_of(
                 .order_by(inbound_messages.c.received_at)
             )
         ).all()
+        opened = (
+            await conn.execute(
+                select(page_opens)
+                .where(page_opens.c.complaint_id == complaint_id)
+                .order_by(page_opens.c.opened_at)
+            )
+        ).all()
     if complaint is None and not asked:
         raise NotFound("complaint_not_found", f"No complaint {complaint_id} is known here.")
-    pending = {r.id for r in asked if r.status == Status.pending}
     return ConfirmationsPublic(
         complaint_id=complaint_id,
         reference=None if complaint is None else complaint.reference,
         channel=None if complaint is None else complaint.channel,
         requests=[RequestPublic.model_validate(r._asdict()) for r in asked],
         outbound=[
-            OutboundPublic.model_validate(
-                {
-                    **m._asdict(),
-                    "subject": redact_tokens(m.subject),
-                    "link": _link(m, pending, with_links),
-                }
-            )
+            OutboundPublic.model_validate({**m._asdict(), "subject": scrub_token(m.subject, None)})
             for m in sent
         ],
         inbound=[InboundPublic.model_validate(m._asdict()) for m in received],
+        opened=[OpenedPublic.model_validate(o._asdict()) for o in opened],
     )

@@ -1,18 +1,20 @@
 """Putting a question to the customer on their channel: the message queued for the sender.
 
 Email and SMS go out through their gateways; on web and chat the message carries the page's
-link and is handed to the front end that owns the customer's session (it reads the link from
-`GET /v1/confirmations`). Every token is stored hashed; the raw one lives only in the message.
+link and is posted, signed, to the delivery webhook of the front end that owns the customer's
+session (see delivery.py); no API shows it. Every token is stored as a keyed hash; the raw one
+lives only in the queued message, which loses it once sent or cancelled.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
 from services.confirmation import domain, emails, texts
-from services.confirmation.models import outbound_messages, request_tokens
+from services.confirmation.models import outbound_messages, request_tokens, requests
 from services.confirmation.settings import ConfirmationSettings
 from shared.events import Channel
 from shared.uow import UnitOfWork
@@ -46,13 +48,19 @@ def first_reminder_at(
     return created_at + timedelta(hours=hours[0])
 
 
+def token_hash(settings: ConfirmationSettings, token: str) -> str:
+    return domain.hash_token(token, settings.token_hash_secret)
+
+
 async def issue_reminder_token(
     uow: UnitOfWork, settings: ConfirmationSettings, q: Question, now: datetime
 ) -> str:
     token = domain.token_for(q.channel)
+    if q.channel in domain.LINK_CHANNELS:
+        await _retire_links(uow, q.request_id, now)
     await uow.conn.execute(
         insert(request_tokens).values(
-            token_hash=domain.hash_token(token),
+            token_hash=token_hash(settings, token),
             request_id=q.request_id,
             expires_at=link_expiry(settings, q.channel, now),
             created_at=now,
@@ -87,8 +95,45 @@ async def queue_question(
             created_at=now,
             kind="reminder" if reminder_no else "request",
             reminder_no=reminder_no,
+            expires_at=link_expiry(settings, q.channel, now),
         )
     )
+
+
+async def _retire_links(uow: UnitOfWork, request_id: str, now: datetime) -> None:
+    """A link sent again replaces the one before: only the newest link of a request answers."""
+    await uow.conn.execute(
+        update(requests).where(requests.c.id == request_id).values(token_expires_at=now)
+    )
+    await uow.conn.execute(
+        update(request_tokens)
+        .where(request_tokens.c.request_id == request_id)
+        .values(expires_at=now)
+    )
+
+
+async def cancel_queued(uow: UnitOfWork, request_ids: Any) -> None:
+    """Messages not yet sent for requests that ended: never sent, and their tokens dropped."""
+    queued = (
+        await uow.conn.execute(
+            select(outbound_messages.c.id, outbound_messages.c.subject, outbound_messages.c.body)
+            .where(
+                outbound_messages.c.request_id.in_(request_ids),
+                outbound_messages.c.status == "queued",
+            )
+            .with_for_update()
+        )
+    ).all()
+    for message in queued:
+        await uow.conn.execute(
+            update(outbound_messages)
+            .where(outbound_messages.c.id == message.id, outbound_messages.c.status == "queued")
+            .values(
+                status="cancelled",
+                subject=domain.scrub_token(message.subject, None),
+                body=domain.scrub_token(message.body, None),
+            )
+        )
 
 
 def _message(

@@ -45,15 +45,10 @@ class OutboundPublic(BaseModel):
     request_id: str
     channel: Channel
     recipient: str
-    subject: str = Field(description="As sent, with the token replaced by `#[token]`.")
+    subject: str = Field(description="As sent, with the token replaced by `#…` (`#[token]`).")
     status: str = Field(description="queued, sent or cancelled.")
     kind: str = Field("request", description="request or reminder.")
     reminder_no: int = 0
-    link: str | None = Field(
-        None,
-        description="web/chat only, to the frontend role only, while the request is pending: "
-        "the confirmation page's link to hand to the customer's session.",
-    )
     attempts: int
     last_error: str | None
     created_at: Utc
@@ -83,6 +78,16 @@ class InboundPublic(BaseModel):
     evidence_ref: str | None = None
 
 
+class OpenedPublic(BaseModel):
+    """The confirmation page was opened while it could be answered."""
+
+    request_id: str
+    event: Literal["opened"] = "opened"
+    opened_at: Utc
+    ip_hash: str = Field(description="HMAC-SHA256 of the visitor's IP address (keyed).")
+    user_agent_hash: str = Field(description="HMAC-SHA256 of the visitor's User-Agent (keyed).")
+
+
 class ConfirmationsPublic(BaseModel):
     complaint_id: str
     reference: str | None
@@ -90,6 +95,26 @@ class ConfirmationsPublic(BaseModel):
     requests: list[RequestPublic]
     outbound: list[OutboundPublic]
     inbound: list[InboundPublic]
+    opened: list[OpenedPublic] = Field(
+        default_factory=list, description="Each opening of a web/chat confirmation page."
+    )
+
+
+class DeliveryWebhookSet(BaseModel):
+    """Where the front end wants its customers' confirmation links, and the signing secret."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$")
+    secret: str = Field(
+        min_length=32, max_length=200, description="Signs every delivery; never returned."
+    )
+
+
+class DeliveryWebhookPublic(BaseModel):
+    channel: Literal["web", "chat"]
+    url: str
+    updated_by: str
+    updated_at: Utc
 
 
 class AttestationCreate(BaseModel):
@@ -139,3 +164,5 @@ class AuditPublic(BaseModel):
     completed_by: str | None
     created_at: Utc
     completed_at: Utc | None
+    due_at: Utc | None = Field(None, description="Escalated (`audit.overdue`) if open by then.")
+    escalated_at: Utc | None = None

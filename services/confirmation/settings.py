@@ -1,6 +1,14 @@
+import tomllib
+from pathlib import Path
 from typing import Any
 
+from pydantic import model_validator
+
 from shared.settings import ServiceSettings, service_field
+
+DEV_TOKEN_HASH_SECRET = "development-only-token-hash-secret-0123456789"
+DEV_VISITOR_HASH_SECRET = "development-only-visitor-hash-secret-0123456789"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(name: str, default: Any) -> Any:
@@ -46,7 +54,12 @@ class ConfirmationSettings(ServiceSettings):
 
     # Web and chat: the confirmation page's single-use link.
     public_base_url: str = _env("public_base_url", "http://127.0.0.1:8004")
-    web_token_ttl_hours: float = _env("web_token_ttl_hours", 14 * 24.0)
+    web_token_ttl_hours: float = _env("web_token_ttl_hours", 48.0)
+    # Token hashes are keyed, so a stolen table cannot be searched offline for short SMS codes.
+    token_hash_secret: str = _env("token_hash_secret", DEV_TOKEN_HASH_SECRET)
+    # Who opened a page is kept as HMACs of their IP and user agent, never in clear.
+    visitor_hash_secret: str = _env("visitor_hash_secret", DEV_VISITOR_HASH_SECRET)
+    delivery_timeout_seconds: float = _env("delivery_timeout_seconds", 10.0)
 
     # No answer: reminders at these hours after the request, then confirmation.no_answer.
     reminder_schedule_hours: str = _env("reminder_schedule_hours", "48,120")
@@ -58,8 +71,29 @@ class ConfirmationSettings(ServiceSettings):
 
     # Independent audits of closed cases.
     audit_sample_rate: float = _env("audit_sample_rate", 0.05)
-    audit_attested_sample_rate: float = _env("audit_attested_sample_rate", 0.25)
+    # An attested yes has only the owner as witness: every one is audited unless set lower.
+    audit_attested_sample_rate: float = _env("audit_attested_sample_rate", 1.0)
+    # Comma-separated ids; when unset, the `auditors` list of AUDITORS_FILE (the demo
+    # organisation's, config/auditors.toml), so audits are on wherever the file is.
     auditors: str = _env("auditors", "")
+    auditors_file: Path = _env("auditors_file", Path("config/auditors.toml"))
+    # An audit still open this long after the closure escalates (`audit.overdue`).
+    audit_due_hours: float = _env("audit_due_hours", 72.0)
+    audit_poll_seconds: float = _env("audit_poll_seconds", 60.0)
+
+    @model_validator(mode="after")
+    def _refuse_confirmation_defaults_in_production(self) -> "ConfirmationSettings":
+        if self.app_env != "production":
+            return self
+        for name, value, default in (
+            ("TOKEN_HASH_SECRET", self.token_hash_secret, DEV_TOKEN_HASH_SECRET),
+            ("VISITOR_HASH_SECRET", self.visitor_hash_secret, DEV_VISITOR_HASH_SECRET),
+        ):
+            if value == default or len(value.encode()) < 32:
+                raise ValueError(f"CONFIRMATION_{name} must be a real secret of 32+ bytes")
+        if not self.auditor_ids:
+            raise ValueError("AUDITORS (or AUDITORS_FILE) must name the auditors in production")
+        return self
 
     @property
     def reminder_hours(self) -> list[float]:
@@ -67,4 +101,17 @@ class ConfirmationSettings(ServiceSettings):
 
     @property
     def auditor_ids(self) -> list[str]:
-        return [a.strip() for a in self.auditors.split(",") if a.strip()]
+        if self.auditors.strip():
+            return [a.strip() for a in self.auditors.split(",") if a.strip()]
+        return _auditors_in(self.auditors_file)
+
+
+def _auditors_in(file: Path) -> list[str]:
+    """A relative AUDITORS_FILE is read from the repository root; a missing file names nobody."""
+    path = file.expanduser()
+    path = path if path.is_absolute() else REPO_ROOT / path
+    try:
+        listed = tomllib.loads(path.read_text(encoding="utf-8")).get("auditors", [])
+    except FileNotFoundError:
+        return []
+    return [str(a).strip() for a in listed if str(a).strip()]

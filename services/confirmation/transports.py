@@ -1,16 +1,40 @@
-"""The two gateways a question goes out through: SMTP and the SMS provider's HTTP API.
+"""The gateways a question goes out through: SMTP, the SMS provider's HTTP API, and the
+front end's delivery webhook for web/chat links.
 
 Each returns None once the gateway accepted the message, else the error to retry on.
 """
 
+import time
 from typing import Any
 
 import aiosmtplib
 import httpx
 from sqlalchemy import Row
 
-from services.confirmation import emails
+from services.confirmation import emails, webhooks
 from services.confirmation.settings import ConfirmationSettings
+
+
+async def post_link(
+    settings: ConfirmationSettings, hook: Row[Any] | None, body: bytes
+) -> str | None:
+    """POST the signed link to the front end's webhook; only a 2xx answer delivers it."""
+    if hook is None:
+        return "no_delivery_webhook: no front end has registered one for this channel"
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        webhooks.TIMESTAMP_HEADER: timestamp,
+        webhooks.SIGNATURE_HEADER: webhooks.sign(hook.secret, timestamp, body),
+    }
+    try:
+        async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds) as client:
+            response = await client.post(hook.url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if not 200 <= response.status_code < 300:
+        return f"delivery webhook answered {response.status_code}"
+    return None
 
 
 async def send_sms(settings: ConfirmationSettings, message: Row[Any]) -> str | None:

@@ -36,7 +36,8 @@ async def note_audit_requested(uow: UnitOfWork, envelope: Envelope) -> None:
     data, case_id = envelope.parsed(), case_id_of(envelope)
     assert isinstance(data, AuditRequested)
     await take_case(uow.conn, case_id)
-    detail = {"audit_id": data.audit_id, "auditor_id": data.auditor_id, "attested": data.attested}
+    # Never who audits nor by when: the owner reads this timeline.
+    detail = {"audit_id": data.audit_id, "attested": data.attested}
     await append(uow.conn, case_id, "audit_requested", envelope.producer, detail)
 
 
@@ -47,12 +48,11 @@ async def audit_completed(uow: UnitOfWork, envelope: Envelope) -> None:
     case = await take_case(conn, case_id)
     detail = {
         "audit_id": data.audit_id,
-        "auditor_id": data.auditor_id,
         "outcome": data.outcome,
         "notes": data.notes,
     }
     if data.outcome == "passed" or case["status"] != "closed":
-        await append(conn, case_id, "audit_completed", f"auditor:{data.auditor_id}", detail)
+        await append(conn, case_id, "audit_completed", "auditor", detail)
         return
     status, at = transition("audit_fail", case["status"]), now()
     policy = await orgstore.case_policy(conn)
@@ -77,7 +77,7 @@ async def audit_completed(uow: UnitOfWork, envelope: Envelope) -> None:
         "owner_id": case["owner_id"],
         "due_at": when.due_at.isoformat(),
     }
-    await append(conn, case_id, "reopened", f"auditor:{data.auditor_id}", reopened)
+    await append(conn, case_id, "reopened", "auditor", reopened)
     request_id = data.request_id or data.audit_id or envelope.event_id
     event = CaseReopened(request_id=request_id, reason="audit_failed", reopen_count=count)
     uow.emit(caused_event("case.reopened", event, case_id, envelope))

@@ -28,6 +28,7 @@ from shared.bus import Bus
 from shared.events import ComplaintReceived, new_event
 from tests.service.test_confirmation import MailSink, free_port
 from tests.service.test_ownership import ORGANISATION
+from tests.support.frontend_hook import FrontEndHook
 from tests.support.services import auth, common_settings, running
 from tests.support.sms_gateway import SmsGateway
 
@@ -71,6 +72,7 @@ class Loop:
     sink: MailSink
     bus: Bus
     clock: FakeClock
+    hook: FrontEndHook  # the front end's delivery webhook: web/chat links arrive there
 
     def as_(self, role: str, subject: str = "tester") -> dict[str, str]:
         return auth(self.settings, role, subject)
@@ -231,7 +233,17 @@ async def closure_loop(env: Any, database: Any, **extra: Any) -> AsyncIterator[L
         ownership = await stack.enter_async_context(running(create_ownership(own_settings)))
         app = create_confirmation(settings, clock=clock, rng=random.Random(7))
         confirmation = await stack.enter_async_context(running(app))
-        yield Loop(ownership, confirmation, own_settings, settings, gateway, sink, bus, clock)
+        hook = FrontEndHook()
+        await hook.start()
+        stack.push_async_callback(hook.stop)
+        for channel in ("web", "chat"):
+            registered = await confirmation.put(
+                f"/v1/delivery-webhooks/{channel}",
+                json={"url": hook.url, "secret": hook.secret},
+                headers=auth(settings, "frontend", "desk-1"),
+            )
+            assert registered.status_code == 200, registered.text
+        yield Loop(ownership, confirmation, own_settings, settings, gateway, sink, bus, clock, hook)
 
 
 async def test_signed_inbound_mail_yes_closes_the_case(env, database) -> None:  # type: ignore[no-untyped-def]
@@ -293,9 +305,8 @@ async def test_inbound_mail_refuses_strangers_bad_signatures_and_other_channels_
 
 
 async def _link(loop: Loop, case_id: str) -> str:
-    view = await loop.view_when(
-        case_id,
-        lambda v: any(m.get("link") for m in v.get("outbound", [])),
-        role="frontend",
-    )
-    return str(next(m["link"] for m in view["outbound"] if m.get("link")))
+    """The link the front end's webhook was given for the case (the customer's session)."""
+    while True:
+        delivered = await loop.hook.next()
+        if delivered["complaint_id"] == case_id:
+            return str(delivered["link"])

@@ -18,8 +18,11 @@ def test_tokens_are_random_copyable_and_stored_only_as_a_hash() -> None:
     for token in list(tokens)[:50]:
         assert len(token) == domain.TOKEN_LENGTH
         assert set(token) <= set(domain.TOKEN_ALPHABET)
-        assert domain.hash_token(token) == domain.hash_token(token.lower())
-        assert len(domain.hash_token(token)) == 64 and token not in domain.hash_token(token)
+        digest = domain.hash_token(token, "secret-a")
+        assert digest == domain.hash_token(token.lower(), "secret-a")
+        assert len(digest) == 64 and token not in digest
+        # Keyed: without the secret the hash is not the plain SHA-256 an offline search tries.
+        assert digest != domain.hash_token(token, "secret-b") != domain.legacy_hash(token)
     assert len(domain.TOKEN_ALPHABET) ** domain.TOKEN_LENGTH >= 2**64
 
 
