@@ -448,7 +448,7 @@ _YES_EN = r"(?:y+e+s+|yeah?|yep+|yup+|yse|ys|absolutely|definitely|indeed|correc
 _ZH_DONE = r"(?:已|已经|已經|都)?(?:解决|解決|处理|處理|修好|弄好|搞定|好)了?"
 _AFFIRM_EN = re.compile(
     r"(?:"
-    + rf"{_YES_EN}(?: (?:it is|it has|it's|it is now|it has been|indeed))?"
+    + rf"{_YES_EN}(?: (?:it is now|it has been|it is|it has|it's|indeed))?"
     + rf"|(?:{_SUBJECT} ?(?:is|'s|s|'s been|has been|have been|got|are|'re) )?(?:now )?"
     + rf"(?:all |fully |completely |totally |finally )?{_DONE}(?: now)?(?: (?:it|this))?"
     + rf"|(?:(?:the )?(?:issue|problem|matter|complaint|case) )(?:is |has been )?{_DONE}"
@@ -462,7 +462,7 @@ _AFFIRM_EN = re.compile(
     + rf"|(?:the |my )?{_THINGS} (?:has |have )?(?:arrived|received|came through|come through|"
     + r"landed|went through|gone through|is in|is back|credited)"
     + rf"|{_THINGS} received"
-    + r"|(?:all|everything(?: is)?|everything's|we're|we are|it's all|it is all) "
+    + r"|(?:all|everything(?: is)?|everything's|we're|we are|it's all|its all|it is all) "
     + r"(?:good|fine|sorted|set|perfect|great)(?: now)?"
     + r"|all (?:good|fine|sorted|set|resolved|fixed|working)(?: now)?"
     + r"|(?:i am|i'm|im) (?:happy|satisfied|pleased|very happy|very satisfied)"
@@ -481,7 +481,7 @@ _AFFIRM_ZH = re.compile(
     r"(?:是的|是|对的|對的|对|對|确认|確認|确定|確定)?"
     r"(?:问题|問題|事情|都|确认|確認)?"
     rf"(?:{_ZH_DONE}|已|已经|已經)?"
-    r"(?:解决了|解決了|解决|解決|修好了|修复了|修復了|弄好了|搞定了|搞定|好了|没问题了|沒問題了"
+    r"(?:解决了|解決了|解决|解決|修好了|修复了|修復了|修复|修復|修好|弄好了|搞定了|搞定|好了|没问题了|沒問題了"
     r"|没有问题了|沒有問題了|可以了|正常了|恢复正常了|恢復正常了|能用了|可以用了|好用了"
     r"|收到退款了|退款收到了|退款已收到|退款到了|退款到账了|退款到賬了|钱收到了|錢收到了"
     r"|钱到账了|錢到賬了|已收到退款|收到钱了|收到錢了|满意|滿意|很满意|很滿意|非常满意|非常滿意"
@@ -508,7 +508,8 @@ _COURTESY = re.compile(
     + r"|(?:谢谢|謝謝|多谢|多謝|感谢|感謝|非常感谢|非常感謝|十分感谢|十分感謝|太感谢了|太感謝了"
     + r"|谢啦|謝啦|谢了|謝了|辛苦了|辛苦你们了|辛苦你們了|您好"
     + r"|你好|太好了|好棒|棒|赞|讚|没问题|沒問題"
-    + r"|没关系|沒關係|不客气|不客氣)(?:你们|你們|您|你|大家)?(?:了|啦|哦|呀|啊)?"
+    + r"|没关系|沒關係|不客气|不客氣)(?:你们|你們|您|你|大家)?"
+    + r"(?:的帮助|的幫助|的支持)?(?:了|啦|哦|呀|啊)?"
     + r"|[\U0001f64f\U0001f60a\U0001f642\U0001f600\U0001f603\U0001f604\U0001f601\u2764\ufe0f"
     + r"\U0001f495\U0001f389\U0001f44f\U0001f970\u263a\U0001f607\U0001f31f\u2b50\u2728]"
 )
@@ -688,6 +689,10 @@ def read_reply(text: str, acknowledging: bool = False) -> Reading:
     remains = denial or _REMAINS.search(rest)
     blocking = [(rule, m) for rule, pattern in _RULES if (m := pattern.search(masked))]
     doubtful = [r for r, _ in blocking if r in ("question", "sarcasm", "hedging", "condition")]
+    # "I haven't checked yet" has not answered; "not yet fixed" and "still waiting" have.
+    later = _RULES_BY_NAME["future"].search(rest)
+    if later and not later.group(0).startswith("wait"):
+        doubtful.append("future")
     positive = _YES_WORDS.search(rest) or (acknowledging and _ACKNOWLEDGE.search(rest))
     if remains and not positive and not doubtful:
         return Reading(Verdict.no, "problem_remains", remains.group(0).strip())
