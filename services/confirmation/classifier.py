@@ -51,9 +51,14 @@ def _en(*words: str) -> str:
 
 
 # Idioms that contain a negation but deny nothing; they are read as courtesy.
+# Only where the idiom ends its clause: "No problem, all sorted" but not "No problem fixed".
 _IDIOMS = re.compile(
-    _en(r"no problems?(?: at all)?", r"no worries", r"not a problem", r"no bother")
-    + r"|没问题(?!了)|沒問題(?!了)|没关系|沒關係|不客气|不客氣|不用谢|不用謝"
+    r"(?:"
+    + _en(r"no problems?(?: at all)?", r"no worries", r"not a problem", r"no bother")
+    + r"(?=\s*(?:$|[,.!;:]))"
+    + r"|(?:没问题|沒問題|没关系|沒關係|不客气|不客氣|不用谢|不用謝)"
+    + r"(?=\s*(?:$|[,.!;:\uff0c\u3002\uff01\uff1b]|谢|謝|啦|哦))"
+    + r")"
 )
 # "No problem any more" is the fix, though it holds a negation.
 _NO_PROBLEM_NOW = re.compile(r"没有?问题了|沒有?問題了")
@@ -211,6 +216,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                 r"yeah,? sure",
                 r"oh,? sure",
                 r"sure,? sure",
+                r"yeah,? yeah",
                 r"oh,? great",
                 r"oh,? yeah",
                 r"oh,? wow",
@@ -236,6 +242,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
                 r"sure",
             )
             + r"|/s\b|[\"\u201c\u201d\u00ab\u00bb\u300c\u300d\u300e\u300f]|(?:^|\s)'[a-z]"
+            + r"|好了好了|行了行了|好好好|行行行|是是是|对对对|對對對"
             + r"|呵呵|哈哈|笑死|真行|真棒啊|好一个|好一個|谢谢你们啊|是吗|\U0001f644|\U0001f643"
             + r"|\U0001f60f|\U0001f612|\U0001f611|\U0001f610|\U0001f914|\U0001f923|\U0001f602"
         ),
@@ -441,8 +448,18 @@ _DONE = (
     r"|solved|settled|taken care of|dealt with)"
 )
 _THINGS = (
-    r"(?:refund|money|payment|replacement|parcel|package|credit|compensation|voucher|cheque|"
-    r"item|order|card|bill|statement|correction)"
+    r"(?:refund|money|replacement|parcel|package|credit|compensation|voucher|cheque|"
+    r"item|order|card)"
+)
+# What can be "working again": things, never people ("the engineer is working" is no fix).
+_DEVICES = (
+    r"(?:heating|central heating|boiler|heater|radiators?|hot water|water|shower|taps?|toilet"
+    r"|internet|wifi|wi-fi|broadband|connection|line|landline|phone|mobile|signal|network|data"
+    r"|router|modem|tv|television|tv box|remote|app|website|site|portal|login|account|email"
+    r"|card|meter|smart meter|power|electricity|gas|lights?|fridge|freezer|washing machine"
+    r"|washer|dryer|dishwasher|oven|cooker|hob|microwave|aircon|air conditioning|lift|elevator"
+    r"|door|lock|gate|alarm|laptop|computer|printer|tablet|charger|car|engine|sim|service"
+    r"|system|device|machine)"
 )
 _YES_EN = r"(?:y+e+s+|yeah?|yep+|yup+|yse|ys|absolutely|definitely|indeed|correct|affirmative)"
 _ZH_DONE = r"(?:已|已经|已經|都)?(?:解决|解決|处理|處理|修好|弄好|搞定|好)了?"
@@ -452,7 +469,7 @@ _AFFIRM_EN = re.compile(
     + rf"|(?:{_SUBJECT} ?(?:is|'s|s|'s been|has been|have been|got|are|'re) )?(?:now )?"
     + rf"(?:all |fully |completely |totally |finally )?{_DONE}(?: now)?(?: (?:it|this))?"
     + rf"|(?:(?:the )?(?:issue|problem|matter|complaint|case) )(?:is |has been )?{_DONE}"
-    + r"|(?:it|everything|all|things?|(?:the|my) (?P<noun>[a-z]{2,20}(?: [a-z]{2,20})?)) "
+    + rf"|(?:it|everything|all|things?|(?:the|my|our) (?:{_DEVICES})) "
     + r"(?:is |'s |are |'re )?(?:now )?(?:working|works|runs|running)"
     + r"(?: (?:now|again|fine|perfectly|great|well|properly|normally|as it should))*"
     + r"|(?:all )?(?:working|works)(?: (?:now|again|fine|perfectly|properly))?"
@@ -531,32 +548,6 @@ _ACKNOWLEDGE = re.compile(
 # Emoji and a courteous "ok" are filler beside an affirmation in either mode.
 _FILLER = re.compile(
     r"(?:ok|okay|alright|great|good|and|&)(?![a-z0-9'])|嗯+|好的|哦|啊|呀|和|" + _THUMBS
-)
-_NOUNS_THAT_LIMIT = frozenset(
-    [
-        "other",
-        "first",
-        "second",
-        "third",
-        "one",
-        "some",
-        "part",
-        "half",
-        "new",
-        "old",
-        "last",
-        "rest",
-        "main",
-        "only",
-        "another",
-        "not",
-        "no",
-        "never",
-        "nothing",
-        "still",
-        "barely",
-        "hardly",
-    ]
 )
 _TOKEN = re.compile(r"#[a-z0-9]{4,12}(?![a-z0-9])|\bcmp-[a-z0-9]{8}\b")
 _SIGNED_NAME = re.compile(
@@ -657,9 +648,6 @@ def _pieces(clean: str, acknowledging: bool) -> tuple[bool, str]:
         for kind, pattern in kinds:
             match = pattern.match(clean, position)
             if match is None or match.end() <= best[0]:
-                continue
-            noun = match.groupdict().get("noun")
-            if noun and set(noun.split()) & _NOUNS_THAT_LIMIT:
                 continue
             best = (match.end(), kind)
         end, kind = best
