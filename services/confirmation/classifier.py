@@ -541,7 +541,8 @@ _ACKNOWLEDGE = re.compile(
     + r"|read it|have read it|i have read it|i've read it"
     + r")"
     + _PIECE_END
-    + r"|收到了?|知道了|明白了?|了解了?|理解了?|好的|好吧|好滴|行|可以|嗯+|懂了|清楚了|接受"
+    + r"|(?:我|我已经|我已經)?(?:收到了?|知道了|明白了?|了解了?|理解了?)"
+    + r"|好的|好吧|好滴|行|可以|嗯+|懂了|清楚了|接受"
     + r"|"
     + _THUMBS
 )
