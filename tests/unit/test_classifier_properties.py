@@ -4,6 +4,7 @@ sarcasm, hedging or a request never reads as yes, in either mode, on a button as
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.confirmation import classifier, domain
 from services.confirmation.classifier import MAX_NEW_WORDS, Verdict, meaning, read_reply
 from tests.data.replies import load
 
@@ -119,3 +120,16 @@ def test_a_yes_button_keeps_a_courteous_comment_and_loses_an_unknown_one() -> No
     assert meaning("Thanks a lot!", Verdict.yes, acknowledging=False) == Verdict.yes
     assert meaning("Fixed, thank you", Verdict.yes, acknowledging=False) == Verdict.yes
     assert meaning("The engineer came", Verdict.yes, acknowledging=False) == Verdict.unclear
+
+
+def test_the_code_copied_from_our_message_says_nothing_and_a_hashtag_is_no_code() -> None:
+    assert (classifier.TOKEN_ALPHABET, classifier.TOKEN_LENGTHS) == (
+        domain.TOKEN_ALPHABET,
+        (domain.SMS_TOKEN_LENGTH, domain.TOKEN_LENGTH),
+    )
+    code = "K7Q2XA"
+    for text in (f"YES #{code}", f"yes #{code.lower()}", "Resolved #ABCDEFGHJKLMNP"):
+        assert read_reply(text).verdict == Verdict.yes, text
+    assert read_reply(f"NO #{code}").verdict == Verdict.no
+    for text in ("Resolved #notfixed", "Resolved #hatred", "fixed #sarcasm", "yes #upsets"):
+        assert read_reply(text).verdict != Verdict.yes, text
