@@ -61,3 +61,13 @@ def test_html_reply_loses_its_quoted_block() -> None:
     )
     text = new_text(html_to_text(html))
     assert text == "Yes, resolved\nAna"
+
+
+def test_phone_signatures_are_dropped() -> None:
+    assert new_text("Yes\n\nSent from my iPhone") == "Yes"
+    assert new_text("已解决\n\n发自我的iPhone") == "已解决"
+    assert new_text("Fixed\nGet Outlook for Android") == "Fixed"
+
+
+def test_a_line_starting_with_from_but_no_address_is_kept() -> None:
+    assert new_text("From: me\nYes") == "From: me\nYes"
