@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,10 @@ class Channel(StrEnum):
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 Outcome = Literal["resolved", "cannot_fulfil"]
+# The one outcome vocabulary: what the owner proposes is what the case closes with and what
+# analytics counts, so a figure can never be computed over a word no service emits.
+OUTCOME_RESOLVED: Final = "resolved"
+OUTCOME_CANNOT_FULFIL: Final = "cannot_fulfil"
 
 
 class EventData(BaseModel):
@@ -97,7 +101,7 @@ class CaseResolutionProposed(EventData):
 class CaseClosed(EventData):
     request_id: str
     reason: str
-    outcome: str
+    outcome: Outcome
     attested: bool = False
 
 

@@ -11,7 +11,12 @@ from typing import Any
 from sqlalchemy import Row, Select, select, update
 
 from services.confirmation import domain, owners
-from services.confirmation.models import complaints, outbound_messages, requests
+from services.confirmation.models import (
+    complaints,
+    outbound_messages,
+    requests,
+    stored_correlation_id,
+)
 from services.confirmation.questions import (
     Question,
     first_reminder_at,
@@ -135,7 +140,7 @@ def question_of(
         contact=complaint.contact,
         outcome=proposal.outcome,
         summary=proposal.summary,
-        correlation_id=correlation_id,
+        correlation_id=stored_correlation_id(correlation_id),
     )
 
 

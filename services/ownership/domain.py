@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from services.ownership.calendar import ALWAYS, Calendar, add_business_hours
 from shared.errors import Conflict, DomainError, Forbidden
+from shared.events import OUTCOME_CANNOT_FULFIL, OUTCOME_RESOLVED
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
@@ -192,7 +193,8 @@ def judge_answer(status: str, case_channel: str, answer_channel: str) -> Verdict
 
 
 def closing_outcome(proposed_outcome: str | None) -> str:
-    return "not_fulfilled" if proposed_outcome == "cannot_fulfil" else "resolved"
+    """A case closes with the outcome the customer accepted, in the shared vocabulary."""
+    return OUTCOME_CANNOT_FULFIL if proposed_outcome == OUTCOME_CANNOT_FULFIL else OUTCOME_RESOLVED
 
 
 def ensure_case_owner(role: str, subject: str, owner_id: str) -> None:

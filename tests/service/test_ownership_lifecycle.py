@@ -211,7 +211,7 @@ async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
     assert second.json()["proposal_no"] == 2
     await desk.publish(answer(case["id"], "confirmed", attested=True))
     closed = await desk.wait_case(case["id"], lambda c: c["status"] == "closed")
-    assert closed["outcome"] == "not_fulfilled" and closed["reopen_count"] == 1
+    assert closed["outcome"] == "cannot_fulfil" and closed["reopen_count"] == 1
     assert await pending_timers(desk, case["id"]) == {}
 
 

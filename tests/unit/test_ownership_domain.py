@@ -128,8 +128,8 @@ def test_answer_on_the_original_channel_to_a_proposal_acts() -> None:
     assert judge_answer("resolution_proposed", "phone", "phone").applies
 
 
-def test_cannot_fulfil_closes_as_not_fulfilled() -> None:
-    assert closing_outcome("cannot_fulfil") == "not_fulfilled"
+def test_cannot_fulfil_closes_as_cannot_fulfil() -> None:
+    assert closing_outcome("cannot_fulfil") == "cannot_fulfil"
     assert closing_outcome("resolved") == "resolved"
 
 
