@@ -166,6 +166,7 @@ async def test_confirmation_on_another_channel_does_not_close(
         "reason": "customer answered on email",
         "outcome": "resolved",
         "attested": False,
+        "proposal_no": 1,
     }
     assert len(probe.of_type("case.closed")) == 1
     final = await desk.case(case["id"])
