@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,10 @@ class Channel(StrEnum):
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 Outcome = Literal["resolved", "cannot_fulfil"]
+# The one outcome vocabulary: what the owner proposes is what the case closes with and what
+# analytics counts, so a figure can never be computed over a word no service emits.
+OUTCOME_RESOLVED: Final = "resolved"
+OUTCOME_CANNOT_FULFIL: Final = "cannot_fulfil"
 
 
 class EventData(BaseModel):
@@ -94,17 +98,33 @@ class CaseResolutionProposed(EventData):
     proposal_no: int
 
 
+class CaseConfirmationReasked(CaseResolutionProposed):
+    """The same proposal put to the customer again under the next number; the old ask is dead."""
+
+    previous_proposal_no: int
+
+
+class CaseResolutionWithdrawn(EventData):
+    """The owner took the proposal back: its confirmation request must no longer be answered."""
+
+    proposal_no: int
+    reason: str
+
+
 class CaseClosed(EventData):
     request_id: str
     reason: str
-    outcome: str
+    outcome: Outcome
     attested: bool = False
+    proposal_no: int = 0  # the proposal the customer accepted; 0 on events made before it
 
 
 class CaseReopened(EventData):
     request_id: str
     reason: str
     reopen_count: int
+    # Which proposal's request this retires; 0 (events made before it): every open one.
+    proposal_no: int = 0
 
 
 class TaskCreated(EventData):
@@ -159,6 +179,7 @@ class ConfirmationAnswered(EventData):
     received_at: datetime
     evidence: str
     attested: bool = False
+    proposal_no: int = 0  # the proposal answered; 0 on events made before it
 
 
 class AuditCompleted(EventData):
@@ -240,6 +261,8 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "case.assigned": CaseAssigned,
     "case.reassigned": CaseReassigned,
     "case.resolution_proposed": CaseResolutionProposed,
+    "case.confirmation_reasked": CaseConfirmationReasked,
+    "case.resolution_withdrawn": CaseResolutionWithdrawn,
     "case.closed": CaseClosed,
     "case.reopened": CaseReopened,
     "case.escalated": CaseEscalated,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.analytics.kpis import Durations, durations
 from services.analytics.models import ROLLUP_COUNTS, complaint_facts, task_facts
 from services.analytics.periods import Span
+from shared.events import OUTCOME_CANNOT_FULFIL
 
 c = complaint_facts.c
 Keyed = dict[str | None, Any]
@@ -53,7 +54,7 @@ def count_columns(*, tasks: bool = True) -> list[Any]:
         _count(c.audit_outcome.is_not(None)),
         _count(c.audit_outcome == "failed"),
         _count(and_(closed, c.attested.is_(True))),
-        _count(and_(closed, c.outcome == "cannot_fulfil")),
+        _count(and_(closed, c.outcome == OUTCOME_CANNOT_FULFIL)),
         _count(c.first_contact_resolution.is_(True)),
         _sum(c.tasks_met) if tasks else literal(0),
         _sum(c.tasks_missed) if tasks else literal(0),

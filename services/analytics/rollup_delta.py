@@ -17,6 +17,7 @@ import numpy.typing as npt
 from services.analytics import sketch
 from services.analytics.domain import as_utc
 from services.analytics.models import ROLLUP_COUNTS
+from shared.events import OUTCOME_CANNOT_FULFIL
 
 # Rollup dimension → complaint_facts column; "all" is the one key of every complaint (weeks and
 # months are read from its day rows). Unknown values are kept under the key "".
@@ -53,7 +54,7 @@ def counts(f: Facts) -> list[int]:
         int(f["audit_outcome"] is not None),
         int(f["audit_outcome"] == "failed"),
         int(closed and f["attested"] is True),
-        int(closed and f["outcome"] == "cannot_fulfil"),
+        int(closed and f["outcome"] == OUTCOME_CANNOT_FULFIL),
         int(f["first_contact_resolution"] is True),
         f["tasks_met"] or 0,
         f["tasks_missed"] or 0,

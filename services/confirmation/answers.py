@@ -104,7 +104,11 @@ async def answer(uow: UnitOfWork, reply: Reply, token_secret: str | None = None)
             transport=transport,
             choice=reply.choice,
         )
-    if request is not None and reason is None and not await _consume(uow, request, verdict):
+    if (
+        request is not None
+        and reason is None
+        and not await _consume(uow, request, verdict, reply.attested)
+    ):
         # Another reply with the same token committed first: that one is the answer.
         verdict, reason = Verdict.rejected, Reason.token_used
     if request is not None and reason is None:
@@ -131,12 +135,16 @@ async def _attestation_refusal(
     if request is None:
         return Reason.unknown_token
     owner = await lookup.current_owner(uow, request)
-    facts = lookup.facts_of(request, None)
-    return domain.attestation_refusal(facts, owner, reply.sender or "", reply.evidence_type)
+    stuck = await lookup.needs_owner(uow, request)
+    facts = replace(lookup.facts_of(request, None), needs_owner=stuck)
+    return domain.attestation_refusal(
+        facts, owner, reply.sender or "", reply.evidence_type, reply.evidence_ref
+    )
 
 
-async def _consume(uow: UnitOfWork, request: Row[Any], verdict: Verdict) -> bool:
-    """Conditional on the request still being pending, so two racing replies cannot both win."""
+async def _consume(uow: UnitOfWork, request: Row[Any], verdict: Verdict, attested: bool) -> bool:
+    """Conditional on the request still being answerable, so two racing replies cannot both
+    win: pending, or for the owner's attestation also a spent link's `unclear`."""
     values: dict[str, Any] = {"last_reply_at": datetime.now(UTC), "next_reminder_at": None}
     status = domain.ANSWER_STATUS.get(verdict)
     if status is None and request.channel in domain.LINK_CHANNELS:
@@ -145,9 +153,10 @@ async def _consume(uow: UnitOfWork, request: Row[Any], verdict: Verdict) -> bool
         values.update(
             status=status.value, answer=verdict.value, answered_at=values["last_reply_at"]
         )
+    answerable = [Status.pending.value] + ([Status.unclear.value] if attested else [])
     result = await uow.conn.execute(
         update(requests)
-        .where(requests.c.id == request.id, requests.c.status == Status.pending.value)
+        .where(requests.c.id == request.id, requests.c.status.in_(answerable))
         .values(**values)
     )
     return bool(result.rowcount == 1)
@@ -160,6 +169,7 @@ def _announce(uow: UnitOfWork, request: Row[Any], reply: Reply, verdict: Verdict
         received_at=reply.received_at,
         evidence=_evidence(reply),
         attested=reply.attested,
+        proposal_no=request.proposal_no,
     )
     event_type = domain.ANSWER_EVENT[verdict]
     uow.emit(new_event(event_type, data, producer=PRODUCER, complaint_id=request.complaint_id))

@@ -48,14 +48,18 @@ _REFUSED_AS: dict[Reason, type[DomainError]] = {
     Reason.token_used: Conflict,
     Reason.unknown_token: NotFound,
     Reason.evidence_mismatch: Unprocessable,
+    Reason.sender_mismatch: Unprocessable,
 }
 _MESSAGES = {
     Reason.not_owner: "Only the case's current owner may attest the customer's answer.",
-    Reason.wrong_channel: "This request is answered by the customer on its own channel.",
+    Reason.wrong_channel: "This request is answered by the customer on its own channel "
+    "until that answer is unclear or does not come.",
     Reason.token_used: "This request is no longer awaiting an answer.",
     Reason.unknown_token: "No such confirmation request.",
     Reason.evidence_mismatch: "The evidence does not fit the channel: call_reference for "
-    "phone, visit_note for walk_in, letter_scan for letter.",
+    "phone, visit_note for walk_in, letter_scan for letter, message_id (a Message-ID) for "
+    "email, sender_number for sms, transcript_ref for web and chat.",
+    Reason.sender_mismatch: "The number given is not the one the customer complained from.",
 }
 
 
@@ -71,7 +75,8 @@ async def attest(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> AnswerPublic:
-    """The owner records what the customer said on the phone, at a counter or in a letter."""
+    """The owner records what the customer said on the phone, at a counter or in a letter, or
+    on a message channel once the customer's own answer was unclear or never came."""
     result, replayed = await receive_attestation(
         rt, request_id, body, who.subject, request.app.state.clock(), idempotency_key
     )

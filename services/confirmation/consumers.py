@@ -28,6 +28,9 @@ def handlers_with(clock: Clock, rng: random.Random) -> Callable[[Runtime], dict[
             "case.assigned": owners.track_owner,
             "case.reassigned": owners.track_owner,
             "case.resolution_proposed": resolution_proposed,
+            # The same proposal asked again under the next number: the same use case.
+            "case.confirmation_reasked": resolution_proposed,
+            "case.resolution_withdrawn": handlers.withdraw_requests,
             "case.closed": case_closed,
             "case.reopened": handlers.retire_open_requests,
         }

@@ -41,11 +41,19 @@ MESSAGE_CHANNELS = frozenset({Channel.email, Channel.sms, Channel.web, Channel.c
 LINK_CHANNELS = frozenset({Channel.web, Channel.chat})
 # Channels where the owner records what the customer said, with evidence.
 ATTESTED_CHANNELS = frozenset({Channel.phone, Channel.walk_in, Channel.letter})
+# What proves the customer said it, by the request's channel. On a message channel the owner
+# attests only once the customer's own answer was unclear or never came, and the evidence is
+# what that channel itself would show: the customer's email (its Message-ID) or their number.
 EVIDENCE_TYPES = {
     Channel.phone: "call_reference",
     Channel.walk_in: "visit_note",
     Channel.letter: "letter_scan",
+    Channel.email: "message_id",
+    Channel.sms: "sender_number",
+    Channel.web: "transcript_ref",
+    Channel.chat: "transcript_ref",
 }
+_MESSAGE_ID = re.compile(r"^<?[^<>@\s]+@[^<>@\s]+>?$")
 
 TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to copy by hand
 TOKEN_LENGTH = 14  # 14 symbols x 5 bits = 70 bits of randomness
@@ -170,6 +178,8 @@ class RequestFacts:
     contact: str
     expires_at: datetime | None = None
     outcome: str = "resolved"
+    # The customer's answer was unclear or never came: the owner must follow it up.
+    needs_owner: bool = False
 
 
 def refusal(
@@ -196,17 +206,31 @@ def refusal(
 
 
 def attestation_refusal(
-    request: RequestFacts, owner_id: str, attester: str, evidence_type: str | None
+    request: RequestFacts,
+    owner_id: str,
+    attester: str,
+    evidence_type: str | None,
+    evidence_ref: str | None = None,
 ) -> Reason | None:
-    """Why the attester may not record this answer: only the current owner, only in person."""
-    if request.channel not in ATTESTED_CHANNELS:
+    """Why the attester may not record this answer: only the current owner, in person or once
+    the customer's own answer on a message channel was unclear or missing, with the evidence
+    of the request's channel."""
+    channel = Channel(request.channel)
+    in_person = channel in ATTESTED_CHANNELS
+    if not in_person and not request.needs_owner:
         return Reason.wrong_channel
     if attester != owner_id:
         return Reason.not_owner
-    if request.status != Status.pending:
+    # A spent link's request is `unclear`: the owner's attestation is what answers it now.
+    answerable = (Status.pending,) if in_person else (Status.pending, Status.unclear)
+    if request.status not in answerable:
         return Reason.token_used
-    if EVIDENCE_TYPES[Channel(request.channel)] != evidence_type:
+    if EVIDENCE_TYPES[channel] != evidence_type:
         return Reason.evidence_mismatch
+    if channel == Channel.email and not _MESSAGE_ID.match(evidence_ref or ""):
+        return Reason.evidence_mismatch
+    if channel == Channel.sms and not same_number(request.contact, evidence_ref):
+        return Reason.sender_mismatch
     return None
 
 

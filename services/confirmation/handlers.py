@@ -1,4 +1,4 @@
-"""Confirmation use cases driven by the case's events: remember, ask, supersede, close.
+"""Confirmation use cases driven by the case's events: remember, ask, supersede, retire, close.
 
 Email, SMS, web and chat requests queue a message for the sender; on phone, walk-in and
 letter the request waits for the owner's attestation and is announced at once.
@@ -8,10 +8,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import ColumnElement, Row, Select, func, select, update
 
 from services.confirmation import domain, owners
-from services.confirmation.models import complaints, requests
+from services.confirmation.models import (
+    complaints,
+    requests,
+    stored_correlation_id,
+)
 from services.confirmation.questions import (
     Question,
     cancel_queued,
@@ -25,6 +29,7 @@ from shared.events import (
     CaseClosed,
     CaseReopened,
     CaseResolutionProposed,
+    CaseResolutionWithdrawn,
     Channel,
     ComplaintReceived,
     ConfirmationRequested,
@@ -77,13 +82,12 @@ async def request_confirmation(
     complaint = (await uow.conn.execute(query)).first()
     if complaint is None:
         raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
-    already = await uow.conn.scalar(
-        select(requests.c.id).where(
-            requests.c.complaint_id == complaint_id, requests.c.proposal_no == data.proposal_no
-        )
+    latest = await uow.conn.scalar(
+        select(func.max(requests.c.proposal_no)).where(requests.c.complaint_id == complaint_id)
     )
-    if already is not None:
-        log.info("proposal_already_requested", request_id=already, proposal_no=data.proposal_no)
+    if latest is not None and latest >= data.proposal_no:
+        # A redelivery, or a proposal overtaken by a newer one (a re-ask): nothing to ask.
+        log.info("proposal_already_requested", latest=latest, proposal_no=data.proposal_no)
         return
     await _supersede_open_requests(uow, str(complaint_id))
     channel = Channel(complaint.channel)
@@ -137,7 +141,7 @@ def question_of(
         contact=complaint.contact,
         outcome=proposal.outcome,
         summary=proposal.summary,
-        correlation_id=correlation_id,
+        correlation_id=stored_correlation_id(correlation_id),
     )
 
 
@@ -155,24 +159,70 @@ async def close_requests(uow: UnitOfWork, envelope: Envelope) -> None:
 
 
 async def retire_open_requests(uow: UnitOfWork, envelope: Envelope) -> None:
-    """The case reopened: a still-open request asks about a proposal that no longer stands."""
+    """The case reopened: a still-open request of that proposal asks about something that no
+    longer stands. Only that proposal's: a late reopen must not kill a newer proposal's ask."""
     data = envelope.parsed()
     assert isinstance(data, CaseReopened)
     complaint_id = str(envelope.complaint_id)
-    await _end(uow, complaint_id, domain.OPEN_STATUSES, domain.Status.closed, "case_reopened")
+    await _end(
+        uow,
+        complaint_id,
+        domain.OPEN_STATUSES,
+        domain.Status.closed,
+        "case_reopened",
+        proposal_no=data.proposal_no or None,
+    )
+
+
+class ProposalNotYetKnown(RuntimeError):
+    """A withdrawal overtook its proposal; raising makes the broker redeliver it."""
+
+
+async def withdraw_requests(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The owner withdrew the proposal: its request is retired, so a late yes is refused."""
+    data = envelope.parsed()
+    assert isinstance(data, CaseResolutionWithdrawn)
+    complaint_id = str(envelope.complaint_id)
+    query = select(complaints.c.id).where(complaints.c.id == complaint_id).with_for_update()
+    await uow.conn.execute(query)
+    latest = await uow.conn.scalar(
+        select(func.max(requests.c.proposal_no)).where(requests.c.complaint_id == complaint_id)
+    )
+    if latest is None or latest < data.proposal_no:
+        # Retiring nothing now would leave the proposal's request to be asked when it arrives.
+        raise ProposalNotYetKnown(f"proposal {data.proposal_no} of {complaint_id} not seen yet")
+    reason = f"resolution_withdrawn: {data.reason}"
+    await _end(
+        uow,
+        complaint_id,
+        domain.OPEN_STATUSES,
+        domain.Status.closed,
+        reason,
+        proposal_no=data.proposal_no,
+    )
 
 
 async def _end(
-    uow: UnitOfWork, complaint_id: str, statuses: tuple[str, ...], to: domain.Status, reason: str
+    uow: UnitOfWork,
+    complaint_id: str,
+    statuses: tuple[str, ...],
+    to: domain.Status,
+    reason: str,
+    proposal_no: int | None = None,
 ) -> None:
-    """Move the complaint's requests in `statuses` to a final status; never back to pending."""
-    chosen: Select[tuple[str]] = select(requests.c.id).where(
-        requests.c.complaint_id == complaint_id, requests.c.status.in_(statuses)
-    )
+    """Move the complaint's requests in `statuses` (of one proposal when given) to a final
+    status; never back to pending."""
+    where: list[ColumnElement[bool]] = [
+        requests.c.complaint_id == complaint_id,
+        requests.c.status.in_(statuses),
+    ]
+    if proposal_no is not None:
+        where.append(requests.c.proposal_no == proposal_no)
+    chosen: Select[tuple[str]] = select(requests.c.id).where(*where)
     # An email still waiting in the queue would ask about a proposal that no longer stands.
     await cancel_queued(uow, chosen)
     await uow.conn.execute(
         update(requests)
-        .where(requests.c.complaint_id == complaint_id, requests.c.status.in_(statuses))
+        .where(*where)
         .values(status=to.value, closed_at=_now(), closed_reason=reason[:200])
     )

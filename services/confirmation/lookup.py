@@ -6,10 +6,11 @@ from typing import Any
 from sqlalchemy import Row, and_, or_, select
 
 from services.confirmation import domain
-from services.confirmation.domain import Reason, Status
+from services.confirmation.domain import Reason, Status, Verdict
 from services.confirmation.models import (
     case_owners,
     complaints,
+    inbound_messages,
     request_tokens,
     requests,
     webhook_signatures,
@@ -136,3 +137,20 @@ async def current_owner(uow: UnitOfWork, request: Row[Any]) -> str:
         select(case_owners.c.owner_id).where(case_owners.c.complaint_id == request.complaint_id)
     )
     return str(owner) if owner is not None else str(request.owner_id)
+
+
+async def needs_owner(uow: UnitOfWork, request: Row[Any]) -> bool:
+    """The customer's own answer left it to the owner: unclear (a spent link, or an accepted
+    reply that said neither yes nor no) or no answer after every reminder."""
+    if request.status == Status.unclear or request.no_answer_at is not None:
+        return True
+    unclear = await uow.conn.scalar(
+        select(inbound_messages.c.id)
+        .where(
+            inbound_messages.c.request_id == request.id,
+            inbound_messages.c.verdict == Verdict.unclear.value,
+            inbound_messages.c.reason.is_(None),
+        )
+        .limit(1)
+    )
+    return unclear is not None

@@ -15,6 +15,15 @@ from shared.tables import add_messaging_tables
 
 metadata = MetaData()
 
+# The outbound row keeps the proposal's correlation id so the sent message traces back to it. A
+# caller may hand any length in a header; a longer one is cut here rather than failing the row.
+CORRELATION_ID_WIDTH = 64
+
+
+def stored_correlation_id(value: str) -> str:
+    return value[:CORRELATION_ID_WIDTH]
+
+
 # What confirmation must remember of each complaint: where the customer is to be answered.
 complaints = Table(
     "complaints",
@@ -71,7 +80,7 @@ outbound_messages = Table(
     # then the token is replaced by "#…" (a link's by "/c/…"), so the timeline keeps the words.
     Column("body", Text, nullable=False),
     Column("message_id", String(300), nullable=False),
-    Column("correlation_id", String(64), nullable=False),
+    Column("correlation_id", String(CORRELATION_ID_WIDTH), nullable=False),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),

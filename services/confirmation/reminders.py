@@ -13,7 +13,7 @@ from sqlalchemy import Row, select, update
 
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.domain import Status
-from services.confirmation.models import complaints, requests
+from services.confirmation.models import complaints, requests, stored_correlation_id
 from services.confirmation.questions import (
     Question,
     issue_reminder_token,
@@ -123,7 +123,7 @@ async def _queue_reminder(
         contact=row.contact,
         outcome=row.outcome,
         summary=row.summary,
-        correlation_id=current_correlation_id(),
+        correlation_id=stored_correlation_id(current_correlation_id()),
     )
     token = await issue_reminder_token(uow, settings, question, now)
     await queue_question(uow, settings, question, token, now, reminder_no=number)

@@ -118,11 +118,24 @@ class DeliveryWebhookPublic(BaseModel):
 
 
 class AttestationCreate(BaseModel):
-    """What the customer said on the phone, at the counter or in a letter, as the owner heard it."""
+    """What the customer said on the phone, at the counter or in a letter, as the owner heard it;
+    or, once their answer by email, SMS, web or chat was unclear or never came, what they said
+    since, with that channel's evidence."""
 
     model_config = ConfigDict(extra="forbid")
     answer: Literal["yes", "no", "unclear"]
-    evidence_type: Literal["call_reference", "visit_note", "letter_scan"]
+    evidence_type: Literal[
+        "call_reference",
+        "visit_note",
+        "letter_scan",
+        "message_id",
+        "sender_number",
+        "transcript_ref",
+    ] = Field(
+        description="phone: call_reference, walk_in: visit_note, letter: letter_scan, "
+        "email: message_id (the customer's message's Message-ID), sms: sender_number (the "
+        "customer's number, which must be the complaint's), web and chat: transcript_ref."
+    )
     evidence_ref: str = Field(min_length=1, max_length=200)
     customer_words: str = Field(min_length=1, max_length=2000)
 

@@ -34,13 +34,16 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
     data, case_id, conn = envelope.parsed(), case_id_of(envelope), uow.conn
     assert isinstance(data, ConfirmationAnswered)
     case = await take_case(conn, case_id)
-    verdict = judge_answer(case["status"], case["channel"], data.channel.value)
+    verdict = judge_answer(
+        case["status"], case["channel"], data.channel.value, case["proposal_no"], data.proposal_no
+    )
     detail: dict[str, Any] = {
         "answer": envelope.type.removeprefix("confirmation."),
         "request_id": data.request_id,
         "channel": data.channel.value,
         "evidence": data.evidence,
         "attested": data.attested,
+        "proposal_no": data.proposal_no or case["proposal_no"],
     }
     if not verdict.applies:
         await append(
@@ -73,7 +76,11 @@ async def _close(
         uow.conn, case["id"], "closed", "customer", {**detail, "status": status, "outcome": outcome}
     )
     closed = CaseClosed(
-        request_id=data.request_id, reason=reason, outcome=outcome, attested=data.attested
+        request_id=data.request_id,
+        reason=reason,
+        outcome=outcome,
+        attested=data.attested,
+        proposal_no=case["proposal_no"],
     )
     uow.emit(caused_event("case.closed", closed, case["id"], envelope))
 
@@ -101,5 +108,10 @@ async def _reopen(
         uow.conn, case["id"], "reopened", "customer", {**reopened, "due_at": due_at.isoformat()}
     )
     reason = f"customer rejected the resolution on {data.channel.value}"
-    event = CaseReopened(request_id=data.request_id, reason=reason, reopen_count=count)
+    event = CaseReopened(
+        request_id=data.request_id,
+        reason=reason,
+        reopen_count=count,
+        proposal_no=case["proposal_no"],
+    )
     uow.emit(caused_event("case.reopened", event, case["id"], envelope))

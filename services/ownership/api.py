@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from services.ownership import handlers, queries, task_handlers
+from services.ownership import handlers, queries, resolution_handlers, task_handlers
 from services.ownership.domain import Status
 from services.ownership.schemas import (
     CaseList,
     CasePublic,
     OrganisationPublic,
+    ReaskCreate,
     ReassignCreate,
     ResolutionCreate,
     TaskComplete,
@@ -17,6 +18,7 @@ from services.ownership.schemas import (
     TaskList,
     TaskPublic,
     Timeline,
+    WithdrawCreate,
 )
 from shared.auth import Principal, require
 from shared.errors import Forbidden
@@ -140,6 +142,40 @@ async def propose_resolution(
 ) -> CasePublic:
     """The owner proposes a resolution; only the customer's confirmation can then close it."""
     case, replayed = await handlers.propose_resolution(rt, case_id, body, who, idempotency_key)
+    _mark_replay(response, replayed)
+    return case
+
+
+@router.post("/cases/{case_id}/resolution/reask", response_model=CasePublic)
+async def reask_customer(
+    case_id: str,
+    rt: RuntimeDep,
+    who: Manager,
+    response: Response,
+    body: ReaskCreate | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CasePublic:
+    """The owner asks the customer again (after an unclear answer, no answer or a dead link):
+    a new request on the same channel with a new token; the old token is refused from now."""
+    case, replayed = await resolution_handlers.reask(
+        rt, case_id, body or ReaskCreate(), who, idempotency_key
+    )
+    _mark_replay(response, replayed)
+    return case
+
+
+@router.post("/cases/{case_id}/resolution/withdraw", response_model=CasePublic)
+async def withdraw_resolution(
+    case_id: str,
+    body: WithdrawCreate,
+    rt: RuntimeDep,
+    who: Manager,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CasePublic:
+    """The owner takes the proposal back: the case is `in_progress` again, the reason on its
+    timeline, and a late answer to the withdrawn proposal changes nothing."""
+    case, replayed = await resolution_handlers.withdraw(rt, case_id, body, who, idempotency_key)
     _mark_replay(response, replayed)
     return case
 

@@ -79,5 +79,10 @@ async def audit_completed(uow: UnitOfWork, envelope: Envelope) -> None:
     }
     await append(conn, case_id, "reopened", "auditor", reopened)
     request_id = data.request_id or data.audit_id or envelope.event_id
-    event = CaseReopened(request_id=request_id, reason="audit_failed", reopen_count=count)
+    event = CaseReopened(
+        request_id=request_id,
+        reason="audit_failed",
+        reopen_count=count,
+        proposal_no=case["proposal_no"],
+    )
     uow.emit(caused_event("case.reopened", event, case_id, envelope))

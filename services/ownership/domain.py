@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from services.ownership.calendar import ALWAYS, Calendar, add_business_hours
 from shared.errors import Conflict, DomainError, Forbidden
+from shared.events import OUTCOME_CANNOT_FULFIL, OUTCOME_RESOLVED
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
@@ -32,6 +33,9 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
     "create_task": (WORKABLE, Status.waiting_on_department),
     "complete_last_task": (frozenset({Status.waiting_on_department}), Status.in_progress),
     "propose_resolution": (WORKABLE, Status.resolution_proposed),
+    # The way out when the customer cannot or did not answer: ask again, or take it back.
+    "reask": (frozenset({Status.resolution_proposed}), Status.resolution_proposed),
+    "withdraw_resolution": (frozenset({Status.resolution_proposed}), Status.in_progress),
     "confirm": (frozenset({Status.resolution_proposed}), Status.closed),
     "reject": (frozenset({Status.resolution_proposed}), Status.reopened),
     # An independent audit found the customer's problem not solved after all.
@@ -180,10 +184,17 @@ class Verdict:
     reason: str
 
 
-def judge_answer(status: str, case_channel: str, answer_channel: str) -> Verdict:
-    """Whether a customer's answer may act on the case: only to a proposal, only on its channel."""
+def judge_answer(
+    status: str, case_channel: str, answer_channel: str, case_proposal: int = 0, answered: int = 0
+) -> Verdict:
+    """Whether a customer's answer may act on the case: only to the proposal standing now, only
+    on its channel. An answer without a number (made before numbers) is taken as to the last."""
     if status != Status.resolution_proposed:
         return Verdict(False, f"the case is {status}, not awaiting the customer's answer")
+    if answered and answered != case_proposal:
+        return Verdict(
+            False, f"answers proposal {answered}, but proposal {case_proposal} stands now"
+        )
     if answer_channel != case_channel:
         return Verdict(
             False, f"answered on {answer_channel}, but the complaint came on {case_channel}"
@@ -192,7 +203,8 @@ def judge_answer(status: str, case_channel: str, answer_channel: str) -> Verdict
 
 
 def closing_outcome(proposed_outcome: str | None) -> str:
-    return "not_fulfilled" if proposed_outcome == "cannot_fulfil" else "resolved"
+    """A case closes with the outcome the customer accepted, in the shared vocabulary."""
+    return OUTCOME_CANNOT_FULFIL if proposed_outcome == OUTCOME_CANNOT_FULFIL else OUTCOME_RESOLVED
 
 
 def ensure_case_owner(role: str, subject: str, owner_id: str) -> None:

@@ -31,6 +31,18 @@ class ResolutionCreate(_Body):
     )
 
 
+class ReaskCreate(_Body):
+    note: str | None = Field(
+        None, max_length=1_000, description="Why the customer is asked again; on the timeline."
+    )
+
+
+class WithdrawCreate(_Body):
+    reason: str = Field(
+        min_length=1, max_length=1_000, description="Why the proposal is taken back; timeline."
+    )
+
+
 class ReassignCreate(_Body):
     to_owner_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=1_000)

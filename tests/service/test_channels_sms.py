@@ -77,7 +77,7 @@ async def test_sms_spoofing_leaves_the_case_open_with_a_reason(env, database) ->
     assert "replayed" in reasons
 
 
-async def test_cannot_fulfil_is_acknowledged_by_sms_and_closes_as_not_fulfilled(
+async def test_cannot_fulfil_is_acknowledged_by_sms_and_closes_as_cannot_fulfil(
     env, database
 ) -> None:  # type: ignore[no-untyped-def]
     async with closure_loop(env, database) as loop:
@@ -88,4 +88,4 @@ async def test_cannot_fulfil_is_acknowledged_by_sms_and_closes_as_not_fulfilled(
         closed = await loop.case_when(case["id"], lambda c: c["status"] == "closed")
     assert "cannot do what you asked" in sms.body and "acknowledge" in sms.body
     assert answered.json()["verdict"] == "yes"
-    assert closed["outcome"] == "not_fulfilled"
+    assert closed["outcome"] == "cannot_fulfil"

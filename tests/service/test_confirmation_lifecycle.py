@@ -1,7 +1,23 @@
 """A request's life follows the case: superseded by a new proposal, ended by close or reopen."""
 
-from shared.events import CaseClosed, CaseReopened, new_event
-from tests.service.test_confirmation import confirmation_service
+import asyncio
+
+from sqlalchemy import select
+
+from services.confirmation.models import inbox
+from shared.events import CaseClosed, CaseReopened, CaseResolutionWithdrawn, new_event
+from tests.service.test_confirmation import Harness, confirmation_service
+
+
+async def handled(h: Harness, *event_ids: str) -> None:
+    """Wait until confirmation has committed its handling of these events."""
+    query = select(inbox.c.event_id).where(inbox.c.event_id.in_(event_ids))
+    for _ in range(200):
+        async with h.app.state.engine.connect() as conn:
+            if len((await conn.execute(query)).all()) == len(event_ids):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"events {event_ids} were never handled")
 
 
 async def test_new_proposal_supersedes_the_pending_request(env, database) -> None:  # type: ignore[no-untyped-def]
@@ -57,3 +73,54 @@ async def test_reopened_case_retires_the_open_request(env, database) -> None:  #
         assert view["requests"][0]["status"] == "closed"
         assert view["inbound"][-1]["reason"] == "token_used"
         assert "confirmation.confirmed" not in await h.emitted(complaint_id)
+
+
+async def test_late_reopen_of_one_proposal_leaves_the_next_proposals_request(env, database) -> None:  # type: ignore[no-untyped-def]
+    async with confirmation_service(env, database) as h:
+        complaint_id = await h.complaint()
+        await h.propose(complaint_id, proposal_no=1)
+        await h.asked()
+        await h.propose(complaint_id, proposal_no=2, summary="We also waived the fee.")
+        second, _ = await h.asked()
+        view = await h.confirmations(complaint_id)
+        by_number = {r["proposal_no"]: r["id"] for r in view["requests"]}
+        late = CaseReopened(
+            request_id=by_number[1], reason="customer rejected", reopen_count=1, proposal_no=1
+        )
+        reopened = new_event("case.reopened", late, producer="ownership", complaint_id=complaint_id)
+        await h.bus.publish(reopened)
+        # A late proposal 1 arriving after proposal 2 asks nothing and supersedes nothing.
+        stale = await h.propose(complaint_id, proposal_no=1)
+        await handled(h, reopened.event_id, stale.event_id)
+        await h.reply(second, "Yes, all sorted")
+        view = await h.view_when(
+            complaint_id, lambda v: any(r["status"] == "confirmed" for r in v["requests"])
+        )
+        emitted = await h.emitted(complaint_id)
+    statuses = {r["proposal_no"]: r["status"] for r in view["requests"]}
+    assert statuses == {1: "superseded", 2: "confirmed"}
+    assert view["inbound"][-1]["reason"] is None
+    assert emitted.count("confirmation.confirmed") == 1
+
+
+async def test_withdrawal_retires_only_its_proposals_request(env, database) -> None:  # type: ignore[no-untyped-def]
+    async with confirmation_service(env, database) as h:
+        complaint_id = await h.complaint()
+        await h.propose(complaint_id, proposal_no=1)
+        asked, _ = await h.asked()
+        withdrawn = CaseResolutionWithdrawn(proposal_no=1, reason="the refund is not final")
+        await h.bus.publish(
+            new_event(
+                "case.resolution_withdrawn",
+                withdrawn,
+                producer="ownership",
+                complaint_id=complaint_id,
+            )
+        )
+        view = await h.view_when(complaint_id, lambda v: v["requests"][0]["status"] == "closed")
+        await h.reply(asked, "Yes")
+        after = await h.view_when(complaint_id, lambda v: len(v["inbound"]) == 1)
+        emitted = await h.emitted(complaint_id)
+    assert view["requests"][0]["closed_reason"] == "resolution_withdrawn: the refund is not final"
+    assert after["inbound"][0]["reason"] == "token_used"
+    assert "confirmation.confirmed" not in emitted

@@ -38,6 +38,7 @@ def answer(case_id: str, type_: str, channel: str = "email", **extra: Any) -> En
         received_at=datetime.now(UTC),
         evidence=extra.pop("evidence", "YES, thank you"),
         attested=extra.pop("attested", False),
+        proposal_no=extra.pop("proposal_no", 0),
     )
     return event(f"confirmation.{type_}", data, case_id, "confirmation")
 
@@ -166,6 +167,7 @@ async def test_confirmation_on_another_channel_does_not_close(
         "reason": "customer answered on email",
         "outcome": "resolved",
         "attested": False,
+        "proposal_no": 1,
     }
     assert len(probe.of_type("case.closed")) == 1
     final = await desk.case(case["id"])
@@ -174,6 +176,27 @@ async def test_confirmation_on_another_channel_does_not_close(
     await desk.publish(late)
     await desk.wait_entry(case["id"], "confirmation_ignored", count=2)
     assert (await desk.case(case["id"]))["status"] == "closed"
+
+
+async def test_a_yes_to_a_reasked_proposal_closes_only_when_it_answers_the_new_ask(
+    desk: Desk, env: conftest.TestEnv
+) -> None:
+    case = await open_case(desk, channel="email")
+    await propose(desk, case)
+    owner = desk.as_("owner", case["owner_id"])
+    async with env.probe("case.#") as probe:
+        reasked = await desk.client.post(f"/v1/cases/{case['id']}/resolution/reask", headers=owner)
+        asked = await probe.wait_for("case.confirmation_reasked", case["id"])
+        await desk.publish(answer(case["id"], "confirmed", proposal_no=1))
+        [ignored] = await desk.wait_entry(case["id"], "confirmation_ignored")
+        assert (await desk.case(case["id"]))["status"] == "resolution_proposed"
+        await desk.publish(answer(case["id"], "confirmed", proposal_no=2))
+        closed = await probe.wait_for("case.closed", case["id"])
+    assert reasked.status_code == 200 and reasked.json()["proposal_no"] == 2
+    assert asked.data["previous_proposal_no"] == 1 and asked.data["outcome"] == "resolved"
+    assert asked.data["summary"] == "We refunded the second charge."
+    assert "proposal 1" in ignored["detail"]["reason"]
+    assert closed.data["proposal_no"] == 2
 
 
 async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
@@ -189,6 +212,7 @@ async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
         reopened = await probe.wait_for("case.reopened", case["id"])
         await eventually(handled_reader("confirmation.rejected"), lambda n: n == before + 2)
     assert reopened.data["reopen_count"] == 1 and reopened.data["request_id"]
+    assert reopened.data["proposal_no"] == 1  # confirmation retires that proposal's request only
     assert await outbox_count(desk, "case.reopened", case["id"]) == 1
     after = await desk.case(case["id"])
     assert (after["status"], after["owner_id"], after["reopen_count"]) == (
@@ -211,7 +235,7 @@ async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
     assert second.json()["proposal_no"] == 2
     await desk.publish(answer(case["id"], "confirmed", attested=True))
     closed = await desk.wait_case(case["id"], lambda c: c["status"] == "closed")
-    assert closed["outcome"] == "not_fulfilled" and closed["reopen_count"] == 1
+    assert closed["outcome"] == "cannot_fulfil" and closed["reopen_count"] == 1
     assert await pending_timers(desk, case["id"]) == {}
 
 

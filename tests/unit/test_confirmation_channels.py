@@ -99,6 +99,44 @@ def test_attestation_needs_the_current_owner_an_in_person_channel_and_fitting_ev
     assert domain.refusal(phone, Channel.phone, ("+14155552671",)) == Reason.wrong_channel
 
 
+def test_a_message_channel_is_attested_only_once_the_customer_left_it_to_the_owner() -> None:
+    email = RequestFacts(Status.pending, "email", "a@example.com")
+    stuck = RequestFacts(Status.pending, "email", "a@example.com", needs_owner=True)
+    ref = "<r1@example.com>"
+    assert (
+        domain.attestation_refusal(email, "bob", "bob", "message_id", ref) == Reason.wrong_channel
+    )
+    assert domain.attestation_refusal(stuck, "bob", "bob", "message_id", ref) is None
+    assert domain.attestation_refusal(stuck, "bob", "ann", "message_id", ref) == Reason.not_owner
+    assert (
+        domain.attestation_refusal(stuck, "bob", "bob", "message_id", "r1")
+        == Reason.evidence_mismatch
+    )
+    assert (
+        domain.attestation_refusal(stuck, "bob", "bob", "call_reference", "C-1")
+        == Reason.evidence_mismatch
+    )
+    sms = RequestFacts(Status.pending, "sms", "+14155552671", needs_owner=True)
+    assert domain.attestation_refusal(sms, "bob", "bob", "sender_number", "+1 415 555 2671") is None
+    assert (
+        domain.attestation_refusal(sms, "bob", "bob", "sender_number", "+14155550000")
+        == Reason.sender_mismatch
+    )
+    spent = RequestFacts(Status.unclear, "web", "a@example.com", needs_owner=True)
+    assert domain.attestation_refusal(spent, "bob", "bob", "transcript_ref", "T-9") is None
+    answered = RequestFacts(Status.confirmed, "web", "a@example.com", needs_owner=True)
+    assert (
+        domain.attestation_refusal(answered, "bob", "bob", "transcript_ref", "T-9")
+        == Reason.token_used
+    )
+    # In person, an unclear attestation leaves the request pending, not `unclear`.
+    phone = RequestFacts(Status.unclear, "phone", "+14155552671", needs_owner=True)
+    assert (
+        domain.attestation_refusal(phone, "bob", "bob", "call_reference", "C-1")
+        == Reason.token_used
+    )
+
+
 @pytest.mark.parametrize("text", ["ok", "OK, understood", "收到", "知道了\uff0c谢谢", "Yes"])
 def test_acknowledging_a_cannot_fulfil_answer(text: str) -> None:
     assert domain.classify_reply(text, acknowledging=True) == Verdict.yes

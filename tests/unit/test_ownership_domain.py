@@ -128,8 +128,25 @@ def test_answer_on_the_original_channel_to_a_proposal_acts() -> None:
     assert judge_answer("resolution_proposed", "phone", "phone").applies
 
 
-def test_cannot_fulfil_closes_as_not_fulfilled() -> None:
-    assert closing_outcome("cannot_fulfil") == "not_fulfilled"
+def test_answer_to_a_proposal_no_longer_standing_does_not_act() -> None:
+    stale = judge_answer("resolution_proposed", "email", "email", 2, 1)
+    assert not stale.applies and "proposal 1" in stale.reason and "proposal 2" in stale.reason
+    assert judge_answer("resolution_proposed", "email", "email", 2, 2).applies
+    # An answer made before proposals were numbered is taken as to the last one.
+    assert judge_answer("resolution_proposed", "email", "email", 2, 0).applies
+
+
+def test_only_a_standing_proposal_is_reasked_or_withdrawn() -> None:
+    assert transition("reask", "resolution_proposed") == Status.resolution_proposed
+    assert transition("withdraw_resolution", "resolution_proposed") == Status.in_progress
+    for status in ("assigned", "in_progress", "reopened", "closed"):
+        for action in ("reask", "withdraw_resolution"):
+            with pytest.raises(InvalidTransition):
+                transition(action, status)
+
+
+def test_cannot_fulfil_closes_as_cannot_fulfil() -> None:
+    assert closing_outcome("cannot_fulfil") == "cannot_fulfil"
     assert closing_outcome("resolved") == "resolved"
 
 
