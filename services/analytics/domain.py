@@ -33,6 +33,9 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "case.assigned": ("owner_id", "team", "due_at"),
     "case.reassigned": ("from_owner_id", "to_owner_id", "due_at"),
     "case.resolution_proposed": ("owner_id", "outcome", "proposal_no"),
+    "case.confirmation_reasked": ("owner_id", "outcome", "proposal_no"),
+    # The reason is the owner's free text: not kept, the read model holds no personal data.
+    "case.resolution_withdrawn": ("proposal_no",),
     "case.closed": ("request_id", "outcome", "attested"),
     "case.reopened": ("request_id", "reopen_count"),
     "case.escalated": ("level", "to", "subject", "subject_id", "department"),

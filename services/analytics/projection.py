@@ -13,6 +13,8 @@ STAGES = {
     "case.assigned": (1, "assigned"),
     "case.reassigned": (1, "assigned"),
     "case.resolution_proposed": (2, "resolution_proposed"),
+    "case.confirmation_reasked": (2, "resolution_proposed"),
+    "case.resolution_withdrawn": (3, "in_progress"),
     "case.reopened": (3, "reopened"),
     "case.closed": (4, "closed"),
 }

@@ -124,6 +124,14 @@ def test_open_case_status_follows_the_latest_stage() -> None:
     assert project(events[:4])["outcome"] == "resolved"
 
 
+def test_a_withdrawn_proposal_is_work_in_progress_again_and_a_reask_is_proposed() -> None:
+    events = lifecycle()[:4]
+    withdrawn = [*events, fact("case.resolution_withdrawn", 2.5, proposal_no=1)]
+    assert project(withdrawn)["status"] == "in_progress"
+    reasked = [*events, fact("case.confirmation_reasked", 2.5, outcome="resolved", proposal_no=2)]
+    assert project(reasked)["status"] == "resolution_proposed"
+
+
 def test_a_yes_on_another_channel_is_not_the_confirmation() -> None:
     events = [
         e
