@@ -154,7 +154,7 @@ class CaseEscalated(EventData):
     level: str
     to: str
     reason: str
-    subject: Literal["case", "task"] = "case"
+    subject: Literal["case", "task", "audit"] = "case"
     subject_id: str | None = None
     department: str | None = None
 

@@ -22,12 +22,16 @@ def handlers_for(
         async def sla_event(uow: UnitOfWork, envelope: Envelope) -> None:
             await escalate.climb(uow, envelope, config, rules.default)
 
+        async def audit_overdue(uow: UnitOfWork, envelope: Envelope) -> None:
+            await escalate.audit_overdue(uow, envelope, config)
+
         return {
             "complaint.received": complaint_received,
             "case.assigned": escalate.remember_owner,
             "case.reassigned": escalate.remember_owner,
             "sla.warning": sla_event,
             "sla.breached": sla_event,
+            "audit.overdue": audit_overdue,
         }
 
     return build_handlers

@@ -8,7 +8,15 @@ from sqlalchemy import select, update
 from services.escalation import ladder
 from services.escalation.models import case_owners, escalations, priorities
 from services.escalation.sqlutil import insert
-from shared.events import CaseAssigned, CaseEscalated, CaseReassigned, Envelope, SlaEvent, new_event
+from shared.events import (
+    AuditOverdue,
+    CaseAssigned,
+    CaseEscalated,
+    CaseReassigned,
+    Envelope,
+    SlaEvent,
+    new_event,
+)
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
@@ -105,3 +113,46 @@ async def climb(
                 routing_suffix=data.department if data.subject == "task" else None,
             )
         )
+
+
+async def audit_overdue(
+    uow: UnitOfWork, envelope: Envelope, config: ladder.EscalationConfig
+) -> None:
+    """An audit nobody completed by its due time goes to the head of department, once.
+
+    Not to the owner or the team: the owner must not learn who audits a case or when.
+    """
+    data, conn = envelope.parsed(), uow.conn
+    assert isinstance(data, AuditOverdue)
+    to = config.contacts.head_of_department
+    kind = "attested " if data.attested else ""
+    reason = f"{kind}audit {data.audit_id} not completed by {data.due_at.isoformat()}"
+    stored = await conn.execute(
+        insert(conn, escalations)
+        .values(
+            id=str(uuid.uuid4()),
+            subject="audit",
+            subject_id=data.audit_id,
+            due_at=data.due_at,
+            step="head_of_department",
+            recipient=to,
+            case_id=envelope.complaint_id,
+            reason=reason,
+            created_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing()
+    )
+    if not stored.rowcount:
+        return
+    escalated = CaseEscalated(
+        level="head_of_department", to=to, reason=reason, subject="audit", subject_id=data.audit_id
+    )
+    uow.emit(
+        new_event(
+            "case.escalated",
+            escalated,
+            producer=PRODUCER,
+            complaint_id=envelope.complaint_id,
+            cause=envelope,
+        )
+    )

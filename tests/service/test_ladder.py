@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.events import CaseAssigned, CaseReassigned, Envelope, SlaEvent, new_event
+from shared.events import (
+    AuditOverdue,
+    CaseAssigned,
+    CaseReassigned,
+    Envelope,
+    SlaEvent,
+    new_event,
+)
 from tests.service.escalation_support import publisher, received, started
 
 
@@ -120,6 +127,29 @@ async def test_a_case_whose_owner_is_unknown_escalates_to_the_head(escalation, e
         await bus.publish(sla("warning", case_id, datetime.now(UTC)))
         sent = await probe.wait_for("case.escalated", case_id)
     assert (sent.data["level"], sent.data["to"]) == ("owner", "head-customer-care")
+
+
+async def test_an_overdue_audit_goes_to_the_head_once_and_never_to_the_owner(
+    escalation, env
+) -> None:  # type: ignore[no-untyped-def]
+    case_id, audit_id = str(uuid.uuid4()), str(uuid.uuid4())
+    due = datetime.now(UTC).replace(microsecond=0)
+    overdue = new_event(
+        "audit.overdue",
+        AuditOverdue(audit_id=audit_id, attested=True, due_at=due),
+        producer="confirmation",
+        complaint_id=case_id,
+    )
+    async with env.probe("case.escalated.#") as probe, publisher(env) as bus:
+        await bus.publish(assigned(case_id))
+        await bus.publish(overdue)
+        await bus.publish(overdue.model_copy(update={"event_id": str(uuid.uuid4())}))
+        await probe.wait_for("case.escalated", case_id)
+        await asyncio.sleep(0.5)
+    sent = probe.of_type("case.escalated", case_id)
+    assert steps(sent) == [("head_of_department", "head-customer-care")]
+    assert sent[0].data["subject"] == "audit" and sent[0].data["subject_id"] == audit_id
+    assert "alice" not in str(sent[0].data)
 
 
 @pytest.mark.parametrize(
