@@ -33,23 +33,26 @@ async def replicas_of(
         pytest.skip("replicas share one database server; SQLite is a single-process store")
     with MailSink() as sink:
         async with database("confirmation") as url:
-            yield {
-                **os.environ,
-                "APP_ENV": "test",
-                "AMQP_URL": env.amqp_url,
-                "BUS_EXCHANGE": env.exchange,
-                "BUS_QUEUE_PREFIX": env.queue_prefix,
-                "CONFIRMATION_DATABASE_URL": url,
-                "OUTBOX_POLL_SECONDS": "0.05",
-                "CONFIRMATION_SMTP_PORT": str(sink.port),
-                "CONFIRMATION_SMTP_LISTEN_ENABLED": "false",
-                "CONFIRMATION_OUTBOUND_POLL_SECONDS": "0.05",
-                "CONFIRMATION_REMINDER_POLL_SECONDS": "0.05",
-                "CONFIRMATION_REMINDER_SCHEDULE_HOURS": "0.0005,0.001",
-                "CONFIRMATION_NO_ANSWER_AFTER_HOURS": "0.0005",
-                "CONFIRMATION_PUBLIC_BASE_URL": "https://complaints.example",
-                "LOG_LEVEL": "WARNING",
-            }, sink
+            yield (
+                {
+                    **os.environ,
+                    "APP_ENV": "test",
+                    "AMQP_URL": env.amqp_url,
+                    "BUS_EXCHANGE": env.exchange,
+                    "BUS_QUEUE_PREFIX": env.queue_prefix,
+                    "CONFIRMATION_DATABASE_URL": url,
+                    "OUTBOX_POLL_SECONDS": "0.05",
+                    "CONFIRMATION_SMTP_PORT": str(sink.port),
+                    "CONFIRMATION_SMTP_LISTEN_ENABLED": "false",
+                    "CONFIRMATION_OUTBOUND_POLL_SECONDS": "0.05",
+                    "CONFIRMATION_REMINDER_POLL_SECONDS": "0.05",
+                    "CONFIRMATION_REMINDER_SCHEDULE_HOURS": "0.0005,0.001",
+                    "CONFIRMATION_NO_ANSWER_AFTER_HOURS": "0.0005",
+                    "CONFIRMATION_PUBLIC_BASE_URL": "https://complaints.example",
+                    "LOG_LEVEL": "WARNING",
+                },
+                sink,
+            )
 
 
 async def ask(env: conftest.TestEnv) -> dict[str, str]:
