@@ -84,7 +84,6 @@ async def _remind(
         sent = row.reminders_sent
         created = _utc(row.created_at)
         if sent < len(schedule):
-            await _queue_reminder(uow, settings, row, sent + 1, now)
             following = (
                 schedule[sent + 1]
                 if sent + 1 < len(schedule)
@@ -94,6 +93,12 @@ async def _remind(
                 "reminders_sent": sent + 1,
                 "next_reminder_at": created + timedelta(hours=following),
             }
+        else:
+            values = {"next_reminder_at": None, "no_answer_at": now}
+        if not await _claim(uow, row.id, sent, now, values):
+            return  # another replica took this step between our read and our write
+        if sent < len(schedule):
+            await _queue_reminder(uow, settings, row, sent + 1, now)
         else:
             data = ConfirmationNoAnswer(
                 request_id=row.id, channel=Channel(row.channel), reminders_sent=sent
@@ -106,10 +111,33 @@ async def _remind(
                     complaint_id=row.complaint_id,
                 )
             )
-            values = {"next_reminder_at": None, "no_answer_at": now}
-        await uow.conn.execute(update(requests).where(requests.c.id == row.id).values(**values))
         await uow.commit()
     log.info("reminder_pass", request_id=request_id, reminders_sent=values.get("reminders_sent"))
+
+
+async def _claim(
+    uow: Any, request_id: str, sent: int, now: datetime, values: dict[str, Any]
+) -> bool:
+    """Take this step of the request, or learn that another replica has.
+
+    The update only matches while the request is still in the state we read (pending, due, the
+    same number of reminders sent); every step changes that state, so of two replicas racing
+    for one request exactly one matches. On PostgreSQL the loser's UPDATE waits for the winner's
+    row lock and then re-reads the row; SQLite serialises writers. Either way the reminder mail
+    or the hand-back is queued in the same transaction as the claim, so it happens once.
+    """
+    claimed = await uow.conn.execute(
+        update(requests)
+        .where(
+            requests.c.id == request_id,
+            requests.c.status == Status.pending.value,
+            requests.c.reminders_sent == sent,
+            requests.c.next_reminder_at.is_not(None),
+            requests.c.next_reminder_at <= now,
+        )
+        .values(**values)
+    )
+    return bool(claimed.rowcount)
 
 
 async def _queue_reminder(

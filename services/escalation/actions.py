@@ -178,6 +178,10 @@ async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> No
         ]
     for problem_id in ready:
         async with rt.uow() as uow:
+            # The row lock is the claim: a second replica waits here, then finds the problem
+            # no longer verifying and leaves it, so the verdict is measured and sent once.
+            if (await load(uow, problem_id, lock=True))["status"] != "verifying":
+                continue
             await verify(uow, problem_id, now, config)
             await uow.commit()
     async with rt.uow() as uow:
@@ -188,9 +192,27 @@ async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> No
                 actions.c.due_at < now,
             )
         )
-        for action in [dict(a._mapping) for a in late]:
-            await _escalate_overdue(uow, action, now, config)
-        await uow.commit()
+        overdue = [dict(a._mapping) for a in late]
+    for action in overdue:
+        async with rt.uow() as uow:
+            if await _claim_overdue(uow, action["id"]):
+                await _escalate_overdue(uow, action, now, config)
+                await uow.commit()
+
+
+async def _claim_overdue(uow: UnitOfWork, action_id: str) -> bool:
+    """Mark the action notified only if no replica has yet: the one whose update matches
+    escalates it (the loser's UPDATE waits for the winner's row lock, then matches nothing)."""
+    claimed = await uow.conn.execute(
+        update(actions)
+        .where(
+            actions.c.id == action_id,
+            actions.c.status == "open",
+            actions.c.overdue_notified.is_(False),
+        )
+        .values(overdue_notified=True)
+    )
+    return bool(claimed.rowcount)
 
 
 async def _escalate_overdue(
@@ -226,9 +248,6 @@ async def _escalate_overdue(
                 level=step, to=to, reason=reason, subject="task", subject_id=action["id"]
             )
             uow.emit(new_event("case.escalated", escalated, producer=PRODUCER, complaint_id=None))
-    await uow.conn.execute(
-        update(actions).where(actions.c.id == action["id"]).values(overdue_notified=True)
-    )
 
 
 def problem_worker(
