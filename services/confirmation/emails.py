@@ -122,12 +122,12 @@ def parse_reply(raw: bytes, limits: MailLimits | None = None) -> ParsedReply:
     limits = limits or MailLimits()
     refused = _over_limits_before_parsing(raw, limits)
     if refused is not None:
-        return _headers_only(raw, limits, refused)
+        return headers_only(raw, limits, refused)
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     refused = _over_limits_after_parsing(message, limits)
     if refused is not None:
-        return _headers_only(raw, limits, refused)
+        return headers_only(raw, limits, refused)
     body = _text_of(message)
     subject = _header(message, "Subject")
     rule = automatic_rule(lambda name: _header(message, name), subject)
@@ -169,7 +169,8 @@ def _over_limits_after_parsing(message: EmailMessage, limits: MailLimits) -> str
     return None
 
 
-def _headers_only(raw: bytes, limits: MailLimits, refused: str) -> ParsedReply:
+def headers_only(raw: bytes, limits: MailLimits, refused: str) -> ParsedReply:
+    """A refused mail's header block only (its first 64 KB), to show whom it claims to be."""
     head = raw[: min(len(raw), 64 * 1024)].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     message = email.message_from_bytes(head, policy=email.policy.default)
     assert isinstance(message, EmailMessage)

@@ -76,7 +76,8 @@ async def parse_in_worker(settings: ConfirmationSettings, raw: bytes) -> emails.
         return await asyncio.wait_for(future, settings.mail_parse_timeout_seconds)
     except TimeoutError:
         _recycle_pool()
-        return emails.ParsedReply(None, "", "", "", None, False, refused=Reason.parse_timeout)
+        # The header block alone is bounded and cheap: it attributes the refusal to a complaint.
+        return emails.headers_only(raw, limits, Reason.parse_timeout)
 
 
 def mail_refusal(settings: ConfirmationSettings, parsed: emails.ParsedReply) -> Reason | None:
