@@ -45,8 +45,8 @@ def _parser_pool(workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
-def _recycle_pool() -> None:
-    """A parse that overran its time still occupies a worker: end the workers and start anew."""
+def stop_parser_pool() -> None:
+    """End the worker processes; the next mail starts new ones (they outlive no listener)."""
     global _pool
     pool, _pool = _pool, None
     if pool is None:
@@ -75,7 +75,8 @@ async def parse_in_worker(settings: ConfirmationSettings, raw: bytes) -> emails.
     try:
         return await asyncio.wait_for(future, settings.mail_parse_timeout_seconds)
     except TimeoutError:
-        _recycle_pool()
+        # The parse that overran still occupies its worker: end the workers, start anew.
+        stop_parser_pool()
         # The header block alone is bounded and cheap: it attributes the refusal to a complaint.
         return emails.headers_only(raw, limits, Reason.parse_timeout)
 
@@ -199,6 +200,7 @@ class SmtpListener:
                 session.transport.close()
         await self._server.wait_closed()
         self._server = None
+        stop_parser_pool()
         log.info("smtp_listener_stopped")
 
 
