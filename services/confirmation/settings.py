@@ -1,5 +1,7 @@
 from typing import Any
 
+from pydantic import model_validator
+
 from shared.settings import ServiceSettings, service_field
 
 
@@ -95,3 +97,13 @@ class ConfirmationSettings(ServiceSettings):
         if self.email_require_dmarc is None:
             return self.app_env == "production"
         return self.email_require_dmarc
+
+    @model_validator(mode="after")
+    def _dmarc_needs_a_trusted_host(self) -> "ConfirmationSettings":
+        # Required DMARC with nobody's verdict trusted would refuse every customer's mail.
+        if self.require_dmarc and self.smtp_listen_enabled and not self.email_trusted_authserv_id:
+            raise ValueError(
+                "EMAIL_REQUIRE_DMARC needs EMAIL_TRUSTED_AUTHSERV_ID: the receiving mail host "
+                "whose Authentication-Results are believed"
+            )
+        return self

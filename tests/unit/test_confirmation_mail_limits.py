@@ -95,3 +95,21 @@ def test_dmarc_counts_only_from_the_trusted_host() -> None:
     assert dmarc("") is None
     # With no trusted host configured nobody's verdict is believed.
     assert emails.parse_reply(plain(ours_pass)).dmarc is None
+
+
+def test_required_dmarc_needs_a_trusted_host() -> None:
+    from pydantic import ValidationError
+
+    from services.confirmation.settings import ConfirmationSettings
+
+    assert not ConfirmationSettings(app_env="test").require_dmarc
+    with pytest.raises(ValidationError, match="EMAIL_TRUSTED_AUTHSERV_ID"):
+        ConfirmationSettings(app_env="test", email_require_dmarc=True)
+    required = ConfirmationSettings(
+        app_env="test", email_require_dmarc=True, email_trusted_authserv_id="mx.example"
+    )
+    assert required.require_dmarc
+    # Replies only through the signed webhook: the provider's verdict is the one that counts.
+    assert ConfirmationSettings(
+        app_env="test", email_require_dmarc=True, smtp_listen_enabled=False
+    ).require_dmarc
