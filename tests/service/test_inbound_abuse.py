@@ -220,7 +220,8 @@ async def test_dmarc_is_required_from_the_trusted_host(env, database) -> None:  
 
 
 async def test_the_mail_webhook_carries_the_providers_dmarc_verdict(env, database) -> None:  # type: ignore[no-untyped-def]
-    async with confirmation_service(env, database, email_require_dmarc=True) as h:
+    dmarc = {"email_require_dmarc": True, "email_trusted_authserv_id": TRUSTED_HOST}
+    async with confirmation_service(env, database, **dmarc) as h:
 
         async def mail(payload: dict[str, Any]) -> httpx.Response:
             raw, stamp = json.dumps(payload).encode(), str(int(time.time()))
