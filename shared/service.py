@@ -20,6 +20,7 @@ from shared.bus import Bus
 from shared.db import make_engine, upgrade_database_async
 from shared.errors import install_error_handlers
 from shared.events import Envelope
+from shared.limits import install_body_limit
 from shared.logging import configure_logging, get_logger
 from shared.observability import install_request_middleware
 from shared.observability import router as operations_router
@@ -82,6 +83,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app = FastAPI(title=spec.title, description=spec.description, lifespan=_lifespan(spec))
     app.state.settings = spec.settings
     install_error_handlers(app)
+    install_body_limit(app, spec.settings)  # inside the request middleware: 413s are counted
     install_request_middleware(app)
     app.include_router(operations_router)
     for router in spec.routers:

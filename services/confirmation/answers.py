@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import Row, update
 
 from services.confirmation import domain, lookup
@@ -25,6 +26,9 @@ from shared.uow import UnitOfWork
 log = get_logger(__name__)
 
 PRODUCER = "confirmation"
+REPLIES_REFUSED = Counter(
+    "confirmation_replies_refused_total", "Inbound replies refused", ["reason", "channel"]
+)
 STORED_TEXT_LIMIT = 20_000
 
 
@@ -121,6 +125,7 @@ def log_outcome(result: ReplyResult) -> None:
     if result.reason is None:
         log.info("reply_accepted", verdict=result.verdict.value, **log_fields)
     else:
+        REPLIES_REFUSED.labels(result.reason.value, result.channel.value).inc()
         log.warning(
             "reply_refused",
             reason=result.reason.value,

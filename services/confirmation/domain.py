@@ -92,6 +92,12 @@ class Reason(StrEnum):
     replayed = "replayed"
     not_owner = "not_owner"
     evidence_mismatch = "evidence_mismatch"
+    # Inbound mail refused before it is read (size, parts, depth, time) or not authenticated.
+    mail_too_large = "mail_too_large"
+    too_many_parts = "too_many_parts"
+    too_deep = "too_deep"
+    parse_timeout = "parse_timeout"
+    dmarc_not_passed = "dmarc_not_passed"
 
 
 ANSWER_EVENT = {

@@ -3,6 +3,8 @@
 import email
 import email.policy
 import email.utils
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -91,6 +93,14 @@ def wire_bytes(message: EmailMessage) -> tuple[bytes, bool]:
 
 
 @dataclass(frozen=True)
+class MailLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_parts: int = 100
+    max_depth: int = 8
+    trusted_authserv_id: str = ""  # whose Authentication-Results count; empty: nobody's
+
+
+@dataclass(frozen=True)
 class ParsedReply:
     sender: str | None
     subject: str
@@ -98,21 +108,140 @@ class ParsedReply:
     new_text: str
     message_id: str | None
     automatic: bool
+    automatic_rule: str | None = None  # which header or subject made it automatic
+    dmarc: str | None = None  # the trusted host's DMARC result; None when it gave none
+    refused: str | None = None  # a limit the mail broke: mail_too_large, too_many_parts, too_deep
 
 
-def parse_reply(raw: bytes) -> ParsedReply:
-    """Read a raw RFC 5322 message; never raises on malformed input."""
+def parse_reply(raw: bytes, limits: MailLimits | None = None) -> ParsedReply:
+    """Read a raw RFC 5322 message within `limits`; never raises on malformed input.
+
+    A mail over the limits is not MIME-parsed at all (only its header block is read, to show
+    whom it claims to be from): parsing is what costs, and it grows with the parts.
+    """
+    limits = limits or MailLimits()
+    refused = _over_limits_before_parsing(raw, limits)
+    if refused is not None:
+        return headers_only(raw, limits, refused)
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
+    refused = _over_limits_after_parsing(message, limits)
+    if refused is not None:
+        return headers_only(raw, limits, refused)
     body = _text_of(message)
+    subject = _header(message, "Subject")
+    rule = automatic_rule(lambda name: _header(message, name), subject)
     return ParsedReply(
         sender=_from_address(message),
-        subject=_header(message, "Subject"),
+        subject=subject,
         body=body,
         new_text=new_text(body),
         message_id=_header(message, "Message-ID") or None,
-        automatic=_header(message, "Auto-Submitted").lower() not in ("", "no"),
+        automatic=rule is not None,
+        automatic_rule=rule,
+        dmarc=dmarc_result(_all_headers(message, "Authentication-Results"), limits),
     )
+
+
+def _over_limits_before_parsing(raw: bytes, limits: MailLimits) -> str | None:
+    if len(raw) > limits.max_bytes:
+        return "mail_too_large"
+    # Every MIME part opens with a "--boundary" line, so these lines bound the parts from
+    # above; a mail with more of them than twice the limit cannot be within it.
+    if raw.count(b"\n--") > 2 * limits.max_parts + 2:
+        return "too_many_parts"
+    return None
+
+
+def _over_limits_after_parsing(message: EmailMessage, limits: MailLimits) -> str | None:
+    parts, stack = 0, [(message, 1)]  # the part and its depth; a loop, not recursion
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > limits.max_parts:
+            return "too_many_parts"
+        if depth > limits.max_depth:
+            return "too_deep"
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend((c, depth + 1) for c in payload if isinstance(c, EmailMessage))
+    return None
+
+
+def headers_only(raw: bytes, limits: MailLimits, refused: str) -> ParsedReply:
+    """A refused mail's header block only (its first 64 KB), to show whom it claims to be."""
+    head = raw[: min(len(raw), 64 * 1024)].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    message = email.message_from_bytes(head, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return ParsedReply(
+        sender=_from_address(message),
+        subject=_header(message, "Subject"),
+        body="",
+        new_text="",
+        message_id=_header(message, "Message-ID") or None,
+        automatic=False,
+        dmarc=dmarc_result(_all_headers(message, "Authentication-Results"), limits),
+        refused=refused,
+    )
+
+
+AUTOMATIC_PRECEDENCE = frozenset({"auto_reply", "bulk", "junk", "list"})
+# Subjects that out-of-office robots write, compared case-folded as plain substrings.
+AUTOMATIC_SUBJECTS = (
+    "out of office",
+    "out-of-office",
+    "automatic reply",
+    "auto reply",
+    "auto-reply",
+    "autoreply",
+    "自动回复",
+    "休假",
+)
+
+
+def automatic_rule(header: Callable[[str], str], subject: str) -> str | None:
+    """Which sign marks a mail as written by a machine (RFC 3834 and common practice), if any."""
+    if header("Auto-Submitted").strip().lower() not in ("", "no"):
+        return "auto_submitted"
+    if header("Precedence").strip().lower() in AUTOMATIC_PRECEDENCE:
+        return "precedence"
+    if header("X-Autoreply").strip() or header("X-Autorespond").strip():
+        return "x_autoreply"
+    if header("List-Id").strip() or header("List-Unsubscribe").strip():
+        return "mailing_list"
+    folded = subject.casefold()
+    if any(marker in folded for marker in AUTOMATIC_SUBJECTS):
+        return "out_of_office_subject"
+    return None
+
+
+_DMARC = re.compile(r"(?:^|[\s;])dmarc\s*=\s*([a-z]{1,20})")
+
+
+def dmarc_result(values: list[str], limits: MailLimits) -> str | None:
+    """The DMARC result of the first Authentication-Results header the trusted host wrote.
+
+    Anyone can write an Authentication-Results header into a mail; only the one whose
+    authserv-id (RFC 8601: the first token) is our own receiving host's is believed.
+    """
+    trusted = limits.trusted_authserv_id.strip().lower()
+    if not trusted:
+        return None
+    for value in values:
+        authserv_id, _, results = value.strip().partition(";")
+        if authserv_id.lower().split(maxsplit=1)[:1] != [trusted]:
+            continue
+        match = _DMARC.search(results.lower())
+        return match.group(1) if match else "none"
+    return None
+
+
+def _all_headers(message: EmailMessage, name: str) -> list[str]:
+    try:
+        return [str(value) for value in message.get_all(name, [])]
+    except (ValueError, TypeError, IndexError):
+        return []
 
 
 def _header(message: EmailMessage, name: str) -> str:

@@ -11,7 +11,7 @@ from html import escape
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Row, func, select
 
@@ -20,10 +20,12 @@ from services.confirmation.answers import Reply, receive_reply
 from services.confirmation.domain import LINK_CHANNELS, Status, Verdict, visitor_hash
 from services.confirmation.models import page_opens
 from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.source_limits import per_source
 from shared.events import Channel
 from shared.service import RuntimeDep
 
-router = APIRouter(tags=["confirmation page"])
+# Calls per client address are limited (PAGE_RATE_PER_MINUTE); bodies by PAGE_MAX_BODY_BYTES.
+router = APIRouter(tags=["confirmation page"], dependencies=[Depends(per_source("page"))])
 
 Token = Annotated[str, Path(min_length=1, max_length=64)]
 COMMENT_LIMIT = 2000
@@ -42,7 +44,20 @@ def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
         f'<meta name="robots" content="noindex"><title>{escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{content}</body></html>"
     )
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+# No script, no frames, no third party: the page needs only its inline style and its own form.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 _GONE = "<p>This link can no longer be used. If you still need help, please contact us.</p>"

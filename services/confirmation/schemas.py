@@ -157,6 +157,10 @@ class EmailWebhook(BaseModel):
     text: str = Field("", max_length=200_000)
     message_id: str | None = Field(None, max_length=300)
     auto_submitted: str | None = Field(None, max_length=100)
+    # The provider's own checks: its DMARC verdict, and the headers that mark automatic mail
+    # (Precedence, X-Autoreply, X-Autorespond, List-Id, List-Unsubscribe).
+    dmarc: Literal["pass", "fail", "none"] | None = None
+    headers: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
 class AuditResult(BaseModel):

@@ -105,6 +105,43 @@ class ConfirmationSettings(ServiceSettings):
             return [a.strip() for a in self.auditors.split(",") if a.strip()]
         return _auditors_in(self.auditors_file)
 
+    # Abuse limits on the public endpoints: the page, the provider webhooks, the SMTP listener.
+    max_body_bytes: int = _env("max_body_bytes", 1024 * 1024)
+    webhook_max_body_bytes: int = _env("webhook_max_body_bytes", 1024 * 1024)
+    page_max_body_bytes: int = _env("page_max_body_bytes", 32 * 1024)
+    mail_max_parts: int = _env("mail_max_parts", 100)
+    mail_max_depth: int = _env("mail_max_depth", 8)
+    mail_parse_timeout_seconds: float = _env("mail_parse_timeout_seconds", 10.0)
+    mail_parse_workers: int = _env("mail_parse_workers", 2)
+    # Requests per minute from one source (the client's IP; the SMTP peer), then 429 / 450.
+    page_rate_per_minute: int = _env("page_rate_per_minute", 30)
+    webhook_rate_per_minute: int = _env("webhook_rate_per_minute", 600)
+    smtp_rate_per_minute: int = _env("smtp_rate_per_minute", 60)
+    # Sender authentication: only the Authentication-Results header of this authserv-id counts.
+    email_trusted_authserv_id: str = _env("email_trusted_authserv_id", "")
+    # Unset: required in production, not in development and test (plain SMTP has no DMARC).
+    email_require_dmarc: bool | None = _env("email_require_dmarc", None)
+
+    @property
+    def body_limits(self) -> dict[str, int]:
+        return {"/v1/inbound/": self.webhook_max_body_bytes, "/c/": self.page_max_body_bytes}
+
+    @property
+    def require_dmarc(self) -> bool:
+        if self.email_require_dmarc is None:
+            return self.app_env == "production"
+        return self.email_require_dmarc
+
+    @model_validator(mode="after")
+    def _dmarc_needs_a_trusted_host(self) -> "ConfirmationSettings":
+        # Required DMARC with nobody's verdict trusted would refuse every customer's mail.
+        if self.require_dmarc and self.smtp_listen_enabled and not self.email_trusted_authserv_id:
+            raise ValueError(
+                "EMAIL_REQUIRE_DMARC needs EMAIL_TRUSTED_AUTHSERV_ID: the receiving mail host "
+                "whose Authentication-Results are believed"
+            )
+        return self
+
 
 def _auditors_in(file: Path) -> list[str]:
     """A relative AUDITORS_FILE is read from the repository root; a missing file names nobody."""

@@ -9,18 +9,23 @@ import json
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 
-from services.confirmation import replytext, webhooks
+from services.confirmation import emails, replytext, webhooks
 from services.confirmation.answers import Reply, ReplyResult, receive_reply
+from services.confirmation.domain import Reason
 from services.confirmation.schemas import AnswerPublic, EmailWebhook
 from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.source_limits import per_source
 from shared.errors import DomainError
 from shared.events import Channel
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/v1/inbound", tags=["inbound webhooks"])
+# Bodies are limited by the body-limit middleware (WEBHOOK_MAX_BODY_BYTES); calls per source here.
+router = APIRouter(
+    prefix="/v1/inbound", tags=["inbound webhooks"], dependencies=[Depends(per_source("webhook"))]
+)
 
 Signature = Annotated[str | None, Header(alias=webhooks.SIGNATURE_HEADER)]
 Timestamp = Annotated[str | None, Header(alias=webhooks.TIMESTAMP_HEADER)]
@@ -103,6 +108,11 @@ async def inbound_email(
         if refused is not None:
             raise WebhookRefused(refused.value, "The webhook call is not trusted.") from exc
         raise BadPayload("invalid_payload", f"The inbound mail is not valid: {exc}") from exc
+    headers = {name.lower(): value for name, value in mail.headers.items()}
+    headers.setdefault("auto-submitted", mail.auto_submitted or "")
+    rule = emails.automatic_rule(lambda name: headers.get(name.lower(), ""), mail.subject)
+    if refused is None and settings.require_dmarc and mail.dmarc != "pass":
+        refused = Reason.dmarc_not_passed
     reply = Reply(
         channel=Channel.email,
         sender=mail.from_,
@@ -111,7 +121,7 @@ async def inbound_email(
         body=mail.text,
         new_text=replytext.new_text(mail.text),
         message_id=mail.message_id,
-        automatic=(mail.auto_submitted or "no").lower() != "no",
+        automatic=rule is not None,
         received_at=now,
         refused=refused,
         signature=None if refused or signature is None else signature.strip().lower(),
