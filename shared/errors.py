@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import aiormq
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -58,6 +59,13 @@ def is_transient(exc: BaseException) -> bool:
             return True
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         return isinstance(code, str) and code.startswith(_TRANSIENT_SQLSTATES)
+    # asyncpg's own, raised unwrapped when a new connection is refused (database closed to
+    # connections, server shutting down, too many clients).
+    code = getattr(exc, "sqlstate", None)
+    if isinstance(code, str) and code.startswith(_TRANSIENT_SQLSTATES):
+        return True
+    if isinstance(exc, asyncpg.exceptions.InterfaceError):
+        return True
     if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
         return True  # the pool's: no connection to be had in time
     if isinstance(exc, OSError | asyncio.TimeoutError | aiormq.exceptions.AMQPError):
@@ -91,7 +99,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     # Starlette looks handlers up along the exception's class hierarchy, so these cover the
     # subclasses (connection refused, reset, pool timeout, broker channel closed).
-    for fault in (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, aiormq.exceptions.AMQPError):
+    faults: tuple[type[Exception], ...] = (
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        OSError,
+        aiormq.exceptions.AMQPError,
+        asyncpg.PostgresError,
+        asyncpg.exceptions.InterfaceError,
+    )
+    for fault in faults:
         app.add_exception_handler(fault, _unavailable)
 
     @app.exception_handler(RequestValidationError)
