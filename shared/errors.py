@@ -44,6 +44,11 @@ class Forbidden(DomainError):
     status_code = 403
 
 
+class RetryLater(Exception):
+    """Raised by an event handler for a condition that passes by itself (an event that overtook
+    the one it follows): the event is retried on the back-off schedule, not dead-lettered."""
+
+
 # SQLSTATE classes of a lost or refused connection, an operator's shutdown, exhausted resources,
 # and the conflicts a retry resolves; 55000 is what a database closed to connections answers.
 _TRANSIENT_SQLSTATES = ("08", "53", "57P", "40001", "40P01", "55000")

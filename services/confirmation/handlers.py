@@ -19,6 +19,7 @@ from services.confirmation.questions import (
     queue_question,
 )
 from services.confirmation.settings import ConfirmationSettings
+from shared.errors import RetryLater
 from shared.events import (
     CaseClosed,
     CaseReopened,
@@ -35,7 +36,7 @@ from shared.uow import UnitOfWork
 log = get_logger(__name__)
 
 
-class ComplaintNotYetKnown(RuntimeError):
+class ComplaintNotYetKnown(RetryLater):
     """The proposal overtook its `complaint.received`; raising makes the broker redeliver it."""
 
 
