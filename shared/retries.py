@@ -19,7 +19,7 @@ from aio_pika.abc import AbstractChannel
 from sqlalchemy import exc as sa_exc
 
 from shared.delivery import Delivery, quietly
-from shared.errors import RetryLater, is_transient
+from shared.errors import NotFound, RetryLater, is_transient
 from shared.logging import get_logger
 from shared.observability import EVENTS_CONSUMED
 
@@ -43,9 +43,11 @@ _UNIQUE_VIOLATION = "23505"
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Transient, a handler's `RetryLater`, or a unique violation: two consumers raced to insert
-    the same row, and the retry finds the row the other one committed."""
-    if is_transient(exc) or isinstance(exc, RetryLater):
+    """Transient; a handler's `RetryLater`; a `NotFound` (the event overtook the one that creates
+    what it acts on, a case not yet opened); or a unique violation: two consumers raced to insert
+    the same row, and the retry finds the row the other one committed. If what is awaited never
+    comes, the schedule ends in the dead-letter queue."""
+    if is_transient(exc) or isinstance(exc, RetryLater | NotFound):
         return True
     return isinstance(exc, sa_exc.IntegrityError) and getattr(exc.orig, "sqlstate", None) == (
         _UNIQUE_VIOLATION
