@@ -28,6 +28,7 @@ from shared.settings import ServiceSettings
 from shared.tables import add_messaging_tables
 from shared.uow import UnitOfWork
 from tests.service.test_messaging import eventually, prioritized, wait_dead_letter
+from tests.support.infra import close_database, open_database
 from tests.support.services import common_settings, running
 
 metadata = MetaData()
@@ -333,3 +334,28 @@ def test_a_service_consumes_with_handlers_or_a_batch_handler_not_both() -> None:
         )
     with pytest.raises(ValueError, match="bindings"):
         ServiceSpec(**common, batch_handler=lambda _: nothing)
+
+
+async def test_a_database_outage_pauses_the_batches_and_loses_nothing(env, url) -> None:  # type: ignore[no-untyped-def]
+    if env.backend != "postgresql":
+        pytest.skip("closing a database to connections is a PostgreSQL operation")
+    events = events_of(200)
+    recorder = Recorder()
+    async with serving(env, url, recorder, bus_retry_schedule="0.2,0.4,0.8,1.6,3.2") as rt:
+        name = url.rsplit("/", 1)[-1]
+        await close_database(name)
+        try:
+            await rt.bus.publish(*events)
+            async with asyncio.timeout(10):
+                while rt.bus.paused_because is None:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(4)  # longer than five deliveries of the old back-off
+        finally:
+            await open_database(name)
+        await until_handled(rt, len(events))
+        assert await counts(rt) == {e.complaint_id: 1 for e in events}
+        assert rt.bus.paused_because is None
+    async with await aio_pika.connect(env.amqp_url) as connection:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue(f"{env.queue_prefix}{SERVICE}.dlq", passive=True)
+        assert dlq.declaration_result.message_count == 0

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter
@@ -26,7 +25,7 @@ from shared.service import Runtime, RuntimeDep, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 from shared.tables import add_messaging_tables
 from shared.uow import UnitOfWork
-from tests.support.infra import PG_ADMIN_DSN
+from tests.support.infra import close_database, open_database
 from tests.support.services import common_settings, running
 
 metadata = MetaData()
@@ -279,7 +278,7 @@ async def test_an_outage_longer_than_the_old_delivery_limit_loses_nothing(serve,
         await served.runtime.bus.publish(before)
         await eventually(lambda: _is(count_of(served.runtime, before.complaint_id), 1))
 
-        await _close_database(name)
+        await close_database(name)
         try:
             during = [prioritized(str(uuid.uuid4()), f"during {n}") for n in range(20)]
             await served.runtime.bus.publish(*during)
@@ -299,7 +298,7 @@ async def test_an_outage_longer_than_the_old_delivery_limit_loses_nothing(serve,
             assert refused.json()["error"]["code"] == "service_unavailable"
             await asyncio.sleep(4)  # longer than five deliveries of the old back-off
         finally:
-            await _open_database(name)
+            await open_database(name)
 
         for event in during:
             await eventually(lambda e=event: _is(count_of(served.runtime, e.complaint_id), 1))
@@ -346,25 +345,6 @@ class _Printed:
     def __call__(self) -> str:
         out = self._capsys.readouterr().out
         return "\n".join(line for line in out.splitlines() if not line.startswith('{"'))
-
-
-async def _close_database(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-    finally:
-        await admin.close()
-
-
-async def _open_database(name: str) -> None:
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-    finally:
-        await admin.close()
 
 
 async def _copy_to_dead_letters(env, event: Envelope) -> None:  # type: ignore[no-untyped-def]
