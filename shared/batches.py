@@ -16,18 +16,10 @@ import aiormq
 from aio_pika.abc import AbstractChannel
 
 from shared.correlation import set_correlation_id
-from shared.delivery import (
-    Delivery,
-    Parsed,
-    count_handled,
-    delivery_count,
-    log_failure,
-    parse_or_reject,
-    quietly,
-    retry_delay,
-)
+from shared.delivery import Parsed, count_handled, log_failure, parse_or_reject, quietly
 from shared.events import Envelope
 from shared.logging import get_logger
+from shared.retries import Failures, is_retryable
 
 log = get_logger(__name__)
 
@@ -53,6 +45,10 @@ class RawDelivery:
     @property
     def headers(self) -> Mapping[str, Any] | None:
         return self._message.header.properties.headers
+
+    @property
+    def message_id(self) -> str | None:
+        return self._message.header.properties.message_id
 
     @property
     def stale(self) -> bool:
@@ -91,6 +87,7 @@ class BatchConsumer:
         max_batch: int,
         max_wait_seconds: float,
         handling: Callable[[int], contextlib.AbstractContextManager[None]],
+        failures: Failures,
     ):
         self._channel = channel
         self._queue_name = queue_name
@@ -98,6 +95,7 @@ class BatchConsumer:
         self._max_batch = max_batch
         self._max_wait = max_wait_seconds
         self._handling = handling
+        self._failures = failures
         self._buffer: asyncio.Queue[RawDelivery | None] = asyncio.Queue()
         self._stopping = False
         self._cancelled = False
@@ -128,6 +126,12 @@ class BatchConsumer:
         with contextlib.suppress(Exception):
             underlay = await self._channel.get_underlay_channel()
             await underlay.basic_cancel(self._tag)
+
+    async def resume(self) -> None:
+        """Take deliveries again after `cancel` (a pause for an outage)."""
+        if self._cancelled and not self._stopping:
+            self._cancelled = False
+            await self._subscribe()
 
     async def finish(self) -> None:
         """Let the batch in progress finish, then stop (nothing more is taken from the buffer)."""
@@ -170,7 +174,9 @@ class BatchConsumer:
 
     async def _settle(self, batch: list[RawDelivery]) -> None:
         live = [m for m in batch if not m.stale]
-        parsed = [p for p in [await parse_or_reject(m) for m in live] if p is not None]
+        parsed = [
+            p for p in [await parse_or_reject(m, self._failures) for m in live] if p is not None
+        ]
         if not parsed:
             return
         with self._handling(len(parsed)):
@@ -191,19 +197,24 @@ class BatchConsumer:
         return True
 
     async def _one_by_one(self, parsed: list[Parsed]) -> None:
-        """Each message in its own call: the good ones are acked, the failing ones retried."""
-        failed: list[Delivery] = []
+        """Each message in its own call: the good ones are acked, the failing ones rerouted.
+
+        After a transient failure (the database gone) the rest of the batch is not tried: it
+        would fail the same way, so it goes to the retry queue as it is.
+        """
+        outage: BaseException | None = None
         for message, envelope in parsed:
+            if outage is not None:
+                await self._failures.retry(message, outage, envelope.type)
+                continue
             set_correlation_id(envelope.correlation_id)
             try:
                 await self._handler([envelope])
-            except Exception:
+            except Exception as exc:
                 log_failure(message, envelope)
-                failed.append(message)
+                await self._failures.failed(message, exc, envelope.type)
+                if is_retryable(exc):
+                    outage = exc
                 continue
             count_handled([envelope])
             await quietly(message.ack(), message)
-        if failed:
-            await asyncio.sleep(max(retry_delay(delivery_count(m.headers)) for m in failed))
-            for message in failed:
-                await quietly(message.nack(requeue=True), message)

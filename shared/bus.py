@@ -1,9 +1,11 @@
 """The event bus on RabbitMQ (aio-pika).
 
-Durable topic exchange; one quorum queue per consuming service whose poison messages go to a
-dead-letter queue after a bounded number of deliveries; persistent messages published with
-confirms; robust connections that reconnect and restore their consumers. A queue is consumed
-one message at a time (`consume`) or in batches handed to one handler call (`consume_batches`).
+Durable topic exchange; one quorum queue per consuming service, with retry queues that hand a
+transiently failed message back after a wait (`shared.retries`) and a dead-letter queue for what
+can never be handled; persistent messages published with confirms; robust connections that
+reconnect and restore their consumers. A queue is consumed one message at a time (`consume`) or
+in batches handed to one handler call (`consume_batches`). Consumers can be paused while a
+dependency is down (`pause`, `resume`): what arrives meanwhile waits in the queue.
 """
 
 import asyncio
@@ -23,20 +25,17 @@ from aio_pika.abc import (
 
 from shared.batches import BatchConsumer, BatchHandler
 from shared.correlation import set_correlation_id
-from shared.delivery import (
-    count_handled,
-    delivery_count,
-    log_failure,
-    parse_or_reject,
-    retry_delay,
-)
+from shared.delivery import count_handled, log_failure, parse_or_reject
 from shared.events import Envelope
 from shared.logging import get_logger
+from shared.retries import Failures
 
 log = get_logger(__name__)
 
 EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
-__all__ = ["BatchHandler", "Bus", "OutgoingMessage", "retry_delay"]
+OnMessage = Callable[[AbstractIncomingMessage], Awaitable[None]]
+__all__ = ["BatchHandler", "Bus", "OutgoingMessage"]
+DEFAULT_RETRY_SCHEDULE = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,8 @@ class Bus:
         delivery_limit: int = 5,
         confirm_timeout: float = 30.0,
         name: str | None = None,
+        retry_schedule: Sequence[float] = DEFAULT_RETRY_SCHEDULE,
+        retry_queue_expires: float | None = None,
     ):
         self._url = url
         # Shown by the broker (`rabbitmqctl list_connections client_properties`, management UI).
@@ -67,8 +68,15 @@ class Bus:
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        self._retry_schedule = list(retry_schedule)
+        self._retry_queue_expires = retry_queue_expires
         self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._subscriptions: list[tuple[AbstractQueue, OnMessage]] = []
         self._batch_consumers: list[BatchConsumer] = []
+        self._dead_letter_queues: list[str] = []
+        # Told of every transient failure, so the service can pause until the cause is gone.
+        self.on_transient_failure: Callable[[BaseException], None] | None = None
+        self.paused_because: str | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -126,15 +134,16 @@ class Bus:
     async def consume(
         self, queue_name: str, bindings: Sequence[str], handler: EnvelopeHandler
     ) -> None:
-        """Declare the service's queue with its dead-letter queue, bind it, and start consuming."""
-        _, queue = await self._open_queue(queue_name, bindings, self._prefetch)
+        """Declare the service's queue with its retry and dead-letter queues, bind, consume."""
+        _, queue, failures = await self._open_queue(queue_name, bindings, self._prefetch)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             with self._handling(1):
-                await _deliver(message, handler)
+                await _deliver(message, handler, failures)
 
-        tag = await queue.consume(on_message)
-        self._consumers.append((queue, tag))
+        self._subscriptions.append((queue, on_message))
+        if self.paused_because is None:
+            self._consumers.append((queue, await queue.consume(on_message)))
 
     async def consume_batches(
         self,
@@ -157,25 +166,42 @@ class Bus:
         prefetch = prefetch or max(self._prefetch, 2 * max_batch)
         if prefetch <= max_batch:
             raise ValueError(f"prefetch {prefetch} must exceed the batch size {max_batch}")
-        channel, _ = await self._open_queue(queue_name, bindings, prefetch)
+        channel, _, failures = await self._open_queue(queue_name, bindings, prefetch)
         consumer = BatchConsumer(
-            channel, queue_name, handler, max_batch, max_wait_seconds, self._handling
+            channel, queue_name, handler, max_batch, max_wait_seconds, self._handling, failures
         )
         self._batch_consumers.append(consumer)
         await consumer.start()
 
     async def _open_queue(
         self, queue_name: str, bindings: Sequence[str], prefetch: int
-    ) -> tuple[AbstractChannel, AbstractQueue]:
-        """A channel of its own with the queue declared (quorum, dead-letter queue) and bound."""
+    ) -> tuple[AbstractChannel, AbstractQueue, Failures]:
+        """A channel of its own with the queue declared (quorum, retry and dead-letter queues)."""
         assert self._connection is not None, "bus not connected"
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
         exchange = await self._declare_exchange(channel)
-        dead_letters = f"{queue_name}.dlq"
+        failures = Failures(
+            self._failure_channel, queue_name, self._retry_schedule, self._transient_failure
+        )
+        dead_letters = failures.dead_letters
         await channel.declare_queue(
             dead_letters, durable=True, arguments={"x-queue-type": "quorum"}
         )
+        self._dead_letter_queues.append(dead_letters)
+        for retry_queue, ttl_ms in failures.retry_queues().items():
+            arguments: dict[str, Any] = {
+                "x-queue-type": "quorum",
+                "x-message-ttl": ttl_ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": queue_name,
+                # Expired messages are moved with the broker's confirmation (not at most once).
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            }
+            if self._retry_queue_expires is not None:
+                arguments["x-expires"] = round(self._retry_queue_expires * 1000)
+            await channel.declare_queue(retry_queue, durable=True, arguments=arguments)
         queue = await channel.declare_queue(
             queue_name,
             durable=True,
@@ -188,7 +214,51 @@ class Bus:
         )
         for key in bindings:
             await queue.bind(exchange, routing_key=key)
-        return channel, queue
+        return channel, queue, failures
+
+    def _failure_channel(self) -> AbstractChannel:
+        assert self._publish_channel is not None, "bus not connected"
+        return self._publish_channel
+
+    def _transient_failure(self, exc: BaseException) -> None:
+        if self.on_transient_failure is not None:
+            self.on_transient_failure(exc)
+
+    async def pause(self, reason: str) -> None:
+        """Take no more deliveries until `resume`; those being handled finish."""
+        if self.paused_because is not None:
+            return
+        self.paused_because = reason
+        log.warning("consumers_paused", reason=reason)
+        for queue, tag in self._consumers:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
+        self._consumers.clear()
+        for consumer in self._batch_consumers:
+            await consumer.cancel()
+
+    async def resume(self) -> None:
+        if self.paused_because is None:
+            return
+        self.paused_because = None
+        log.info("consumers_resumed")
+        for queue, on_message in self._subscriptions:
+            self._consumers.append((queue, await queue.consume(on_message)))
+        for consumer in self._batch_consumers:
+            await consumer.resume()
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        """How many messages wait in each dead-letter queue of this bus's consumers."""
+        assert self._connection is not None, "bus not connected"
+        counts: dict[str, int] = {}
+        channel = await self._connection.channel()
+        try:
+            for name in self._dead_letter_queues:
+                queue = await channel.declare_queue(name, passive=True)
+                counts[name] = queue.declaration_result.message_count or 0
+        finally:
+            await channel.close()
+        return counts
 
     @contextlib.contextmanager
     def _handling(self, count: int) -> Iterator[None]:
@@ -212,6 +282,7 @@ class Bus:
             with contextlib.suppress(Exception):
                 await queue.cancel(tag)
         self._consumers.clear()
+        self._subscriptions.clear()
         for consumer in self._batch_consumers:
             await consumer.cancel()
         with contextlib.suppress(TimeoutError):
@@ -237,18 +308,19 @@ class Bus:
         await channel.close()
 
 
-async def _deliver(message: AbstractIncomingMessage, handler: EnvelopeHandler) -> None:
-    parsed = await parse_or_reject(message)
+async def _deliver(
+    message: AbstractIncomingMessage, handler: EnvelopeHandler, failures: Failures
+) -> None:
+    parsed = await parse_or_reject(message, failures)
     if parsed is None:
         return
     _, envelope = parsed
     set_correlation_id(envelope.correlation_id)
     try:
         await handler(envelope)
-    except Exception:
+    except Exception as exc:
         log_failure(message, envelope)
-        await asyncio.sleep(retry_delay(delivery_count(message.headers)))
-        await message.nack(requeue=True)
+        await failures.failed(message, exc, envelope.type)
         return
     count_handled([envelope])
     await message.ack()

@@ -2,13 +2,16 @@
 
 from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
 from shared.events import Envelope
 from shared.logging import get_logger
 from shared.observability import EVENTS_CONSUMED
+
+if TYPE_CHECKING:
+    from shared.retries import Failures
 
 log = get_logger(__name__)
 
@@ -25,6 +28,9 @@ class Delivery(Protocol):
     @property
     def headers(self) -> Mapping[str, Any] | None: ...
 
+    @property
+    def message_id(self) -> str | None: ...
+
     def ack(self, multiple: bool = False) -> Awaitable[None]: ...
 
     def nack(self, multiple: bool = False, requeue: bool = True) -> Awaitable[None]: ...
@@ -33,11 +39,6 @@ class Delivery(Protocol):
 
 
 Parsed = tuple[Delivery, Envelope]
-
-
-def retry_delay(delivery_count: int) -> float:
-    """Back-off before handing a failed message back to the queue: 0.2s, 0.4s, ... up to 5s."""
-    return float(min(0.2 * 2**delivery_count, 5.0))
 
 
 async def quietly(settlement: Awaitable[None], message: Delivery) -> None:
@@ -52,20 +53,28 @@ async def quietly(settlement: Awaitable[None], message: Delivery) -> None:
         log.warning("event_not_settled", routing_key=message.routing_key, error=repr(exc))
 
 
-async def parse_or_reject(message: Delivery) -> Parsed | None:
+async def parse_or_reject(message: Delivery, failures: "Failures | None" = None) -> Parsed | None:
     """The message's envelope; a malformed message is dead-lettered at once (None)."""
     try:
         return message, Envelope.model_validate_json(message.body)
     except ValidationError as exc:
-        log.error("event_malformed", routing_key=message.routing_key, error=str(exc))
-        EVENTS_CONSUMED.labels(message.routing_key or "", "dead_lettered").inc()
-        await quietly(message.reject(requeue=False), message)
+        log.error("event_malformed", routing_key=message.routing_key, error=str(exc)[:500])
+        await reject(message, failures, "malformed", str(exc)[:500])
         return None
+
+
+async def reject(message: Delivery, failures: "Failures | None", reason: str, detail: str) -> None:
+    """Dead-letter a message that can never be handled, with the reason in its headers."""
+    if failures is not None:
+        await failures.dead_letter(message, reason, detail, message.routing_key or "")
+        return
+    EVENTS_CONSUMED.labels(message.routing_key or "", "dead_lettered").inc()
+    await quietly(message.reject(requeue=False), message)
 
 
 def log_failure(message: Delivery, envelope: Envelope) -> None:
     count = delivery_count(message.headers)
-    log.exception("event_failed", type=envelope.type, event_id=envelope.event_id, attempt=count)
+    log.exception("event_failed", type=envelope.type, event_id=envelope.event_id, delivery=count)
     EVENTS_CONSUMED.labels(envelope.type, "failed").inc()
 
 

@@ -4,16 +4,21 @@ import time
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.correlation import set_correlation_id
+from shared.correlation import accept_correlation_id
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["route"])
 EVENTS_PUBLISHED = Counter("events_published_total", "Events published from the outbox", ["kind"])
 EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed", ["type", "outcome"])
+# An alarm: anything above zero is a message no consumer will handle until an operator acts.
+DEAD_LETTERS = Gauge("dead_letters", "Messages waiting in a dead-letter queue", ["queue"])
 
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -36,10 +41,16 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = f"error: {type(exc).__name__}"
     bus = getattr(request.app.state, "bus", None)
     checks["broker"] = "ok" if bus is not None and bus.connected else "error: not connected"
+    if bus is not None and bus.paused_because is not None:
+        checks["consumers"] = f"paused: {bus.paused_because}"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        # Dead letters do not make a service unready (taking it out of rotation would not bring
+        # them back); they are shown here and raised as the `dead_letters` metric.
+        body["dead_letters"] = runtime.dead_letters
+    return JSONResponse(body, 200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
@@ -59,7 +70,9 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(CORRELATION_HEADER.lower().encode())
-        cid = set_correlation_id(incoming.decode("latin-1") if incoming else None)
+        cid, refused = accept_correlation_id(incoming.decode("latin-1") if incoming else None)
+        if refused is not None:
+            log.warning("correlation_id_refused", given=refused, length=len(incoming or b""))
         started, status = time.perf_counter(), 500
 
         async def send_with_header(message: Message) -> None:

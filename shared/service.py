@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus import Bus
 from shared.db import make_engine, upgrade_database_async
-from shared.errors import install_error_handlers
+from shared.errors import install_error_handlers, is_transient
 from shared.events import Envelope
 from shared.limits import install_body_limit
 from shared.logging import configure_logging, get_logger
-from shared.observability import install_request_middleware
+from shared.observability import DEAD_LETTERS, install_request_middleware
 from shared.observability import router as operations_router
+from shared.ordering import KeyedLocks
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
@@ -44,6 +45,8 @@ class Runtime:
     metadata: MetaData
     bus: Bus
     relay: OutboxRelay
+    # The last count of each dead-letter queue (see _count_dead_letters).
+    dead_letters: dict[str, int] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self.metadata, self.relay.notify)
@@ -108,6 +111,8 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
             prefetch=settings.bus_prefetch,
             delivery_limit=settings.bus_delivery_limit,
             name=settings.queue_name(),
+            retry_schedule=settings.retry_schedule,
+            retry_queue_expires=settings.bus_retry_queue_expires_seconds,
         )
         await _connect(bus)
         relay = OutboxRelay(
@@ -123,7 +128,10 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
             await hook(runtime)
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(worker(runtime)) for worker in spec.workers]
+        outages = OutageWatch(runtime)
+        bus.on_transient_failure = outages.failed
         await _consume(spec, runtime)
+        tasks.append(asyncio.create_task(_count_dead_letters(runtime), name="dead-letters"))
         # What start-up allocated (modules, models, settings) lives as long as the process: keep it
         # out of the collector's full passes, which otherwise stall a request now and then.
         gc.collect()
@@ -132,6 +140,7 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
         try:
             yield
         finally:
+            await outages.stop()
             await bus.drain()
             await _stop(tasks)
             await bus.close()
@@ -171,12 +180,15 @@ def _dispatcher(
     runtime: Runtime, table: dict[str, EventHandler]
 ) -> Callable[[Envelope], Awaitable[None]]:
     consumer = runtime.settings.service_name
+    # Handlers keep per-complaint state: a late event applied before an earlier one (a reopen
+    # before the proposal it follows) would act on the wrong state.
+    complaints = KeyedLocks()
 
     async def dispatch(envelope: Envelope) -> None:
         handler = table.get(envelope.type) or table.get(ANY_EVENT)
         if handler is None:
             return
-        async with runtime.uow() as uow:
+        async with complaints.hold(envelope.complaint_id), runtime.uow() as uow:
             if not await uow.claim(envelope.event_id, consumer):
                 log.info("event_duplicate_ignored", type=envelope.type, event_id=envelope.event_id)
                 return
@@ -212,6 +224,63 @@ def _first_of_each(envelopes: list[Envelope], event_ids: set[str]) -> list[Envel
             wanted.discard(envelope.event_id)
             chosen.append(envelope)
     return chosen
+
+
+class OutageWatch:
+    """Pauses the consumers when a handler fails for an infrastructure fault, until the database
+    answers again: while it is down every delivery would fail, and spend its retries for
+    nothing. What arrives meanwhile waits in the queue."""
+
+    def __init__(self, runtime: Runtime):
+        self._runtime = runtime
+        self._task: asyncio.Task[None] | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._wait_out(exc), name="outage-watch")
+
+    async def _wait_out(self, exc: BaseException) -> None:
+        bus, settings = self._runtime.bus, self._runtime.settings
+        await bus.pause(f"a handler failed: {type(exc).__name__}: {str(exc)[:200]}")
+        while True:
+            await asyncio.sleep(settings.bus_outage_probe_seconds)
+            try:
+                async with self._runtime.engine.connect() as conn:
+                    await conn.exec_driver_sql("SELECT 1")
+            except Exception as probe_error:
+                if not is_transient(probe_error):
+                    log.exception("outage_probe_failed")
+                bus.paused_because = f"database unreachable: {type(probe_error).__name__}"
+                continue
+            if bus.connected:
+                break
+            bus.paused_because = "broker not connected"
+        await bus.resume()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+
+async def _count_dead_letters(runtime: Runtime) -> None:
+    """Keep the dead-letter gauge (and /readyz's detail) current."""
+    while True:
+        try:
+            counts = await runtime.bus.dead_letter_counts()
+        except Exception as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the client library turned our cancellation into its own error
+            log.warning("dead_letters_not_counted", error=repr(exc))
+        else:
+            for queue, count in counts.items():
+                DEAD_LETTERS.labels(queue).set(count)
+                if count:
+                    log.error("dead_letters_waiting", queue=queue, count=count)
+            runtime.dead_letters = counts
+        await asyncio.sleep(runtime.settings.bus_dead_letter_poll_seconds)
 
 
 async def _connect(bus: Bus, attempts: int = 30) -> None:

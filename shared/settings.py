@@ -33,7 +33,22 @@ class ServiceSettings(BaseSettings):
     bus_exchange: str = "complaints"
     bus_queue_prefix: str = ""
     bus_prefetch: int = 64
+    # The broker's own guard against a message that kills its consumer (redelivered unsettled);
+    # handler failures are not counted by it: they go through the retry schedule.
     bus_delivery_limit: int = 5
+    # Transient failures are retried after base, 2*base, 4*base ... seconds, each wait at most
+    # max, until the waits add up to total (default: a day); or exactly BUS_RETRY_SCHEDULE
+    # (comma-separated seconds).
+    bus_retry_schedule: str = ""
+    bus_retry_base_seconds: float = Field(1.0, gt=0)
+    bus_retry_max_seconds: float = Field(3600.0, gt=0)
+    bus_retry_total_seconds: float = Field(86400.0, ge=0)
+    # Unused retry queues are deleted by the broker after this long (tests; None: kept).
+    bus_retry_queue_expires_seconds: float | None = None
+    # While paused for an outage, how often the database is tried; how often the dead-letter
+    # queue is counted for its metric and /readyz.
+    bus_outage_probe_seconds: float = Field(1.0, gt=0)
+    bus_dead_letter_poll_seconds: float = Field(30.0, gt=0)
     # Services with a batch handler take up to this many events per transaction, waiting at
     # most this long after the first for the batch to fill.
     bus_batch_size: int = Field(500, ge=1)
@@ -61,5 +76,21 @@ class ServiceSettings(BaseSettings):
         """Prefetch when consuming in batches: room for the next batch while one is handled."""
         return max(self.bus_prefetch, 2 * self.bus_batch_size)
 
+    @property
+    def retry_schedule(self) -> list[float]:
+        if self.bus_retry_schedule.strip():
+            return [float(part) for part in self.bus_retry_schedule.split(",") if part.strip()]
+        return retry_schedule(
+            self.bus_retry_base_seconds, self.bus_retry_max_seconds, self.bus_retry_total_seconds
+        )
+
     def queue_name(self, suffix: str = "") -> str:
         return f"{self.bus_queue_prefix}{self.service_name}{suffix}"
+
+
+def retry_schedule(base: float, maximum: float, total: float) -> list[float]:
+    """Waits doubling from `base`, each at most `maximum`, until they add up to `total`."""
+    waits: list[float] = []
+    while sum(waits) < total:
+        waits.append(min(base * 2 ** len(waits), maximum))
+    return waits

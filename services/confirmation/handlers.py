@@ -25,6 +25,7 @@ from services.confirmation.questions import (
     token_hash,
 )
 from services.confirmation.settings import ConfirmationSettings
+from shared.errors import RetryLater
 from shared.events import (
     CaseClosed,
     CaseReopened,
@@ -42,7 +43,7 @@ from shared.uow import UnitOfWork
 log = get_logger(__name__)
 
 
-class ComplaintNotYetKnown(RuntimeError):
+class ComplaintNotYetKnown(RetryLater):
     """The proposal overtook its `complaint.received`; raising makes the broker redeliver it."""
 
 

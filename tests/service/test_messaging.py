@@ -105,6 +105,7 @@ async def test_poison_message_is_dead_lettered_and_the_queue_moves_on(counting, 
     await eventually(lambda: _equals(count_of(counting, healthy), 1))
     dead = await wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
     assert Envelope.model_validate_json(dead.body).complaint_id == poison
+    assert dead.headers["x-death-reason"] == "handler_failed"
     assert await count_of(counting, poison) is None
 
 
@@ -116,6 +117,7 @@ async def test_malformed_message_goes_straight_to_dead_letters(counting, env) ->
     await connection.close()
     dead = await wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
     assert dead.body == b"{not json"
+    assert dead.headers["x-death-reason"] == "malformed"
 
 
 async def test_outbox_publishes_only_what_was_committed(counting, env) -> None:  # type: ignore[no-untyped-def]

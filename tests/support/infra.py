@@ -49,3 +49,24 @@ async def delete_broker_objects(exchange: str, queue_prefix: str, services: list
             await channel.exchange_delete(exchange)
     finally:
         await connection.close()
+
+
+async def close_database(name: str) -> None:
+    """An outage of one database without touching the server others share: refuse new
+    connections and end the open ones (`open_database` ends it)."""
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+    finally:
+        await admin.close()
+
+
+async def open_database(name: str) -> None:
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    finally:
+        await admin.close()

@@ -33,6 +33,10 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
         "bus_queue_prefix": env.queue_prefix,
         "database_url": database_url,
         "outbox_poll_seconds": 0.05,
+        # Retries within a test's time; the retry queues of a run are removed by the broker.
+        "bus_retry_schedule": "0.2,0.4,0.8",
+        "bus_retry_queue_expires_seconds": 600,
+        "bus_outage_probe_seconds": 0.2,
         **extra,
     }
 
