@@ -175,7 +175,7 @@ async def retire_open_requests(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
-class ProposalNotYetKnown(RuntimeError):
+class ProposalNotYetKnown(RetryLater):
     """A withdrawal overtook its proposal; raising makes the broker redeliver it."""
 
 
