@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import aio_pika
 from aio_pika.abc import (
@@ -58,6 +59,8 @@ class Bus:
         name: str | None = None,
     ):
         self._url = url
+        # The broker checks that `user_id` is the login; consumers check the login owns the type.
+        self._user_id = unquote(urlparse(url).username or "") or None
         # Shown by the broker (`rabbitmqctl list_connections client_properties`, management UI).
         self._name = name
         self._exchange_name = exchange
@@ -107,6 +110,7 @@ class Bus:
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     content_type="application/json",
                     message_id=m.message_id,
+                    user_id=self._user_id,
                 ),
                 routing_key=m.routing_key,
                 timeout=self._confirm_timeout,

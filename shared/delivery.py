@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from shared.events import Envelope
 from shared.logging import get_logger
-from shared.observability import EVENTS_CONSUMED
+from shared.observability import EVENTS_CONSUMED, EVENTS_REFUSED
+from shared.provenance import refusal
 
 log = get_logger(__name__)
 
@@ -24,6 +25,9 @@ class Delivery(Protocol):
 
     @property
     def headers(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def user_id(self) -> str | None: ...
 
     def ack(self, multiple: bool = False) -> Awaitable[None]: ...
 
@@ -53,14 +57,28 @@ async def quietly(settlement: Awaitable[None], message: Delivery) -> None:
 
 
 async def parse_or_reject(message: Delivery) -> Parsed | None:
-    """The message's envelope; a malformed message is dead-lettered at once (None)."""
+    """The message's envelope; a malformed or unauthorised one is dead-lettered at once (None)."""
     try:
-        return message, Envelope.model_validate_json(message.body)
+        envelope = Envelope.model_validate_json(message.body)
     except ValidationError as exc:
         log.error("event_malformed", routing_key=message.routing_key, error=str(exc))
         EVENTS_CONSUMED.labels(message.routing_key or "", "dead_lettered").inc()
         await quietly(message.reject(requeue=False), message)
         return None
+    reason = refusal(message.user_id, message.routing_key, envelope)
+    if reason is not None:
+        log.error(
+            "event_refused",
+            reason=reason,
+            type=envelope.type,
+            event_id=envelope.event_id,
+            routing_key=message.routing_key,
+            user_id=message.user_id,
+        )
+        EVENTS_REFUSED.labels(envelope.type, reason).inc()
+        await quietly(message.reject(requeue=False), message)
+        return None
+    return message, envelope
 
 
 def log_failure(message: Delivery, envelope: Envelope) -> None:

@@ -14,6 +14,9 @@ HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "rout
 HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["route"])
 EVENTS_PUBLISHED = Counter("events_published_total", "Events published from the outbox", ["kind"])
 EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed", ["type", "outcome"])
+# Events dead-lettered because their publisher does not own their type, or their routing key is
+# not their type's (shared/provenance.py says which reason).
+EVENTS_REFUSED = Counter("events_refused_total", "Events refused", ["type", "reason"])
 
 CORRELATION_HEADER = "X-Correlation-ID"
 

@@ -29,7 +29,9 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str | None = None
     var_dir: Path = Path("var")
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # The service's own broker login (`<SERVICE>_AMQP_URL`); unset, its development user on
+    # 127.0.0.1 (shared/brokerusers.py). Nothing logs in as guest.
+    amqp_url: str | None = None
     bus_exchange: str = "complaints"
     bus_queue_prefix: str = ""
     bus_prefetch: int = 64
@@ -55,6 +57,12 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+
+    @property
+    def broker_url(self) -> str:
+        from shared.brokerusers import service_url
+
+        return self.amqp_url or service_url(self.service_name)
 
     @property
     def bus_batch_prefetch(self) -> int:

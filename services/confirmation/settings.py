@@ -10,6 +10,7 @@ def _env(name: str, default: Any) -> Any:
 
 class ConfirmationSettings(ServiceSettings):
     service_name: str = "confirmation"
+    amqp_url: str | None = service_field("confirmation", "amqp_url", None)
     port: int = _env("port", 8004)
     database_url: str | None = _env("database_url", None)
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from tests.support.infra import AMQP_URL, delete_broker_objects, postgres_database, run_id
+from tests.support.infra import broker_users, delete_broker_objects, postgres_database, run_id
 from tests.support.mail import MailSink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         **os.environ,
         "APP_ENV": "test",
         "AUTH_SECRET": secret,
-        "AMQP_URL": AMQP_URL,
+        **broker_users(),
         "BUS_EXCHANGE": f"complaints.t{run}",
         "BUS_QUEUE_PREFIX": f"t{run}.",
         "VAR_DIR": str(tmp_path / "var"),
