@@ -46,6 +46,25 @@ def migrate(env: dict[str, str]) -> None:
         )
 
 
+def ensure_broker_users(env: dict[str, str]) -> None:
+    """Each service's own broker user (shared/brokerusers.py), unless its login is given."""
+    sys.path.insert(0, str(ROOT))
+    from shared.brokerusers import ensure_users, service_url
+
+    missing = tuple(s for s in SERVICES if f"{s.upper()}_AMQP_URL" not in env)
+    if not missing:
+        return
+    try:
+        ensure_users(missing)
+    except (OSError, RuntimeError) as exc:
+        raise SystemExit(
+            f"Could not create the broker users with rabbitmqctl ({exc}); create them "
+            "(python -m shared.brokerusers --ensure) or set <SERVICE>_AMQP_URL for each service."
+        ) from exc
+    for service in missing:
+        env[f"{service.upper()}_AMQP_URL"] = service_url(service)
+
+
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     out = log.open("ab")
@@ -81,7 +100,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RUN_MIGRATIONS_ON_START": "false"}
     var = Path(env.setdefault("VAR_DIR", str(ROOT / "var")))
     host = env.get("HOST", "127.0.0.1")
-    ensure_rabbitmq(env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    ensure_rabbitmq(env.get("AMQP_URL", "amqp://127.0.0.1:5672/"))
+    ensure_broker_users(env)
     migrate(env)
     procs: list[subprocess.Popen[bytes]] = []
     if not opts.no_mailsink:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from shared.publishers import SERVICES, write_pattern
 
 VHOST = "/"
+EXCHANGE = "complaints"
 # The exchange is `complaints`, in tests `complaints.t<run>`; queues are `<service>[.dlq]`, in
 # tests `t<run>.<service>[.dlq]`.
 EXCHANGES = r"complaints(\..*)?"
@@ -50,39 +51,40 @@ def _ctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=False)
 
 
-def ensure_users(services: tuple[str, ...] = SERVICES) -> None:
-    """Create (or reset) each service's user, permissions and topic permissions."""
+def ensure_users(services: tuple[str, ...] = SERVICES, exchange: str = EXCHANGE) -> None:
+    """Create each service's user with its permissions and topic permissions on `exchange`.
+
+    Idempotent and quick when nothing changed: it reads what the broker has first (each
+    `rabbitmqctl` call starts an Erlang VM, about a second).
+    """
+    users = {r[0] for r in _rows("list_users")}
+    permissions = {r[0]: tuple(r[1:4]) for r in _rows("list_permissions", "-p", VHOST)}
     for service in services:
-        result = _ctl("add_user", service, development_password(service))
-        if result.returncode != 0 and "already exists" not in (result.stderr + result.stdout):
-            raise RuntimeError(f"rabbitmqctl add_user {service}: {result.stderr.strip()}")
-        if result.returncode != 0:
-            _check(_ctl("change_password", service, development_password(service)), service)
-        pattern = resource_pattern(service)
-        _check(
-            _ctl(
-                "set_permissions",
-                "-p",
-                VHOST,
-                service,
-                pattern,
-                write_resource_pattern(service),
-                pattern,
-            ),
-            service,
+        if service not in users:
+            _check(_ctl("add_user", service, development_password(service)), service)
+        wanted = (
+            resource_pattern(service),
+            write_resource_pattern(service),
+            resource_pattern(service),
         )
-        _check(
-            _ctl(
-                "set_topic_permissions",
-                "-p",
-                VHOST,
-                service,
-                f"^{EXCHANGES}$",
-                write_pattern(service),
-                ".*",
-            ),
-            service,
-        )
+        if permissions.get(service) != wanted:
+            _check(_ctl("set_permissions", "-p", VHOST, service, *wanted), service)
+    grant_topics(exchange, services)
+
+
+def grant_topics(exchange: str, services: tuple[str, ...] = SERVICES) -> None:
+    """Topic permissions on one exchange (RabbitMQ keys them by the exchange's exact name)."""
+    present = {(r[0], r[1]): tuple(r[2:4]) for r in _rows("list_topic_permissions", "-p", VHOST)}
+    for service in services:
+        wanted = (write_pattern(service), ".*")
+        if present.get((service, exchange)) != wanted:
+            _check(_ctl("set_topic_permissions", "-p", VHOST, service, exchange, *wanted), service)
+
+
+def _rows(*args: str) -> list[list[str]]:
+    result = _ctl(*args, "-q", "--no-table-headers")
+    _check(result, args[0])
+    return [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
 
 
 def _check(result: subprocess.CompletedProcess[str], service: str) -> None:
@@ -126,7 +128,7 @@ def definitions() -> dict[str, object]:
             {
                 "user": service,
                 "vhost": VHOST,
-                "exchange": f"^{EXCHANGES}$",
+                "exchange": EXCHANGE,
                 "write": write_pattern(service),
                 "read": ".*",
             }

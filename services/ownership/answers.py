@@ -24,9 +24,27 @@ async def note_request(uow: UnitOfWork, envelope: Envelope) -> None:
     """The customer has been asked, on their channel: the owner sees when and how."""
     data, case_id = envelope.parsed(), case_id_of(envelope)
     assert isinstance(data, ConfirmationRequested)
-    await take_case(uow.conn, case_id)
+    case = await take_case(uow.conn, case_id)
+    # The one request whose answer may act on the proposal now open (a later one replaces it).
+    await save_case(
+        uow.conn,
+        case_id,
+        confirmation_request_id=data.request_id,
+        confirmation_request_proposal=case["proposal_no"],
+    )
     detail = {"request_id": data.request_id, "channel": data.channel.value}
     await append(uow.conn, case_id, "confirmation_requested", envelope.producer, detail)
+
+
+def request_refusal(case: dict[str, Any], request_id: str) -> str | None:
+    """Why an answer's request is not the one recorded for the current proposal (None: it is)."""
+    if case.get("confirmation_request_id") is None:
+        return "request_not_recorded"
+    if case.get("confirmation_request_proposal") != case["proposal_no"]:
+        return "request_of_earlier_proposal"
+    if case["confirmation_request_id"] != request_id:
+        return "request_not_current"
+    return None
 
 
 async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -35,6 +53,7 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
     assert isinstance(data, ConfirmationAnswered)
     case = await take_case(conn, case_id)
     verdict = judge_answer(case["status"], case["channel"], data.channel.value)
+    refused = request_refusal(case, data.request_id) if verdict.applies else None
     detail: dict[str, Any] = {
         "answer": envelope.type.removeprefix("confirmation."),
         "request_id": data.request_id,
@@ -42,9 +61,10 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
         "evidence": data.evidence,
         "attested": data.attested,
     }
-    if not verdict.applies:
+    if not verdict.applies or refused is not None:
+        reason = refused or verdict.reason
         await append(
-            conn, case_id, "confirmation_ignored", "customer", {**detail, "reason": verdict.reason}
+            conn, case_id, "confirmation_ignored", "customer", {**detail, "reason": reason}
         )
     elif envelope.type == "confirmation.confirmed":
         await _close(uow, envelope, case, data, detail, verdict.reason)

@@ -15,7 +15,13 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from tests.support.infra import broker_users, delete_broker_objects, postgres_database, run_id
+from tests.support.infra import (
+    broker_users,
+    delete_broker_objects,
+    grant_topics,
+    postgres_database,
+    run_id,
+)
 from tests.support.mail import MailSink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +80,7 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         stack.push_async_callback(
             delete_broker_objects, env["BUS_EXCHANGE"], env["BUS_QUEUE_PREFIX"], SERVICES
         )
+        await grant_topics(env["BUS_EXCHANGE"])
         launcher = subprocess.Popen(
             [sys.executable, "scripts/run.py", "--no-mailsink"],
             cwd=ROOT,

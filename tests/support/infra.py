@@ -1,5 +1,6 @@
 """Real infrastructure for tests: unique broker names, throwaway PostgreSQL databases."""
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -28,6 +29,11 @@ def publisher_url(event_type: str) -> str:
     if owner is None:
         raise ValueError(f"no service owns {event_type!r}")
     return service_url(owner)
+
+
+async def grant_topics(exchange: str) -> None:
+    """Each service's topic permissions on a test's own exchange (the broker keys them by name)."""
+    await asyncio.to_thread(brokerusers.grant_topics, exchange)
 
 
 def broker_users() -> dict[str, str]:
