@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from infra import ensure_rabbitmq, reachable
@@ -162,7 +163,7 @@ def stop_quietly(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def print_banner(host: str, var: Path) -> None:
-    from shared.auth import mint_token
+    from shared.auth import DEFAULT_TTL, mint_token
     from shared.settings import DEV_AUTH_SECRET
 
     secret = os.environ.get("AUTH_SECRET", DEV_AUTH_SECRET)
@@ -174,7 +175,9 @@ def print_banner(host: str, var: Path) -> None:
         f"  outbound customer email  {var / 'mail'}/*.eml",
         f"  logs                     {var / 'log'}/*.log",
         "",
-        "Development tokens (Authorization: Bearer ...):",
+        "Development tokens (Authorization: Bearer ...), valid for 8 hours, until "
+        + (datetime.now(UTC) + DEFAULT_TTL).strftime("%Y-%m-%d %H:%M UTC")
+        + ":",
     ]
     for role, subject in [
         ("frontend", "desk-1"),

@@ -35,6 +35,8 @@ class System:
     mail: MailSink
     secret: str
     log_dir: Path
+    exchange: str = "complaints"
+    queue_prefix: str = ""
 
     def token(self, role: str, subject: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(self.secret, role, subject)}"}
@@ -90,7 +92,15 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         )
         stack.callback(_stop, launcher)
         urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
-        system = System(urls, listen, mail, secret, tmp_path / "var" / "log")
+        system = System(
+            urls,
+            listen,
+            mail,
+            secret,
+            tmp_path / "var" / "log",
+            env["BUS_EXCHANGE"],
+            env["BUS_QUEUE_PREFIX"],
+        )
         await _wait_ready(launcher, urls)
         yield system
 
