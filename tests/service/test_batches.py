@@ -38,7 +38,7 @@ counters = Table(
     Column("count", Integer, nullable=False),
 )
 _, inbox = add_messaging_tables(metadata)
-SERVICE = "intake"  # a name the test environment cleans up after
+SERVICE = "escalation"  # cleaned up after; the owner of complaint.prioritized
 
 
 @dataclass
