@@ -36,13 +36,22 @@ async def note_request(uow: UnitOfWork, envelope: Envelope) -> None:
     await append(uow.conn, case_id, "confirmation_requested", envelope.producer, detail)
 
 
+class RequestNotYetRecorded(RuntimeError):
+    """An answer to a request whose `confirmation.requested` ownership has not handled yet.
+
+    Raised so the broker redelivers the answer after a back-off: the two may be handled out of
+    order (concurrent handlers, redeliveries). One that never becomes known is dead-lettered.
+    """
+
+
 def request_refusal(case: dict[str, Any], request_id: str) -> str | None:
     """Why an answer's request is not the one recorded for the current proposal (None: it is)."""
-    if case.get("confirmation_request_id") is None:
-        return "request_not_recorded"
+    recorded = case.get("confirmation_request_id")
     if case.get("confirmation_request_proposal") != case["proposal_no"]:
-        return "request_of_earlier_proposal"
-    if case["confirmation_request_id"] != request_id:
+        if recorded is not None and recorded == request_id:
+            return "request_of_earlier_proposal"
+        raise RequestNotYetRecorded(request_id)
+    if recorded != request_id:
         return "request_not_current"
     return None
 

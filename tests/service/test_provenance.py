@@ -15,7 +15,7 @@ import aio_pika
 import aiormq
 import pytest
 
-from shared.events import ConfirmationAnswered, Envelope, new_event
+from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope, new_event
 from shared.provenance import refusal
 from shared.publishers import OWNERS, SERVICES, owned_by, owner_of
 from tests import conftest
@@ -179,8 +179,34 @@ async def test_an_answer_to_an_earlier_proposal_does_not_close_the_next(
         headers=desk.as_("owner", case["owner_id"]),
     )
     assert second.status_code == 200, second.text
-    # No request for the second proposal yet: the first one's yes must not close it.
+    # No request for the second proposal yet: the first one's answer must not close it.
     await desk.publish(confirmed(case["id"], first))
     ignored = (await desk.wait_entry(case["id"], "confirmation_ignored"))[0]
     assert ignored["detail"]["reason"] == "request_of_earlier_proposal"
     assert (await desk.case(case["id"]))["status"] == "resolution_proposed"
+
+
+async def test_an_answer_handled_before_its_request_waits_for_it(
+    env: conftest.TestEnv, desk: Desk
+) -> None:
+    case = await open_case(desk, channel="email")
+    proposed = await desk.client.post(
+        f"/v1/cases/{case['id']}/resolution",
+        json={"outcome": "resolved", "summary": "Refunded."},
+        headers=desk.as_("owner", case["owner_id"]),
+    )
+    assert proposed.status_code == 200, proposed.text
+    request_id = str(uuid.uuid4())
+    await desk.publish(confirmed(case["id"], request_id))
+    await asyncio.sleep(0.5)
+    assert (await desk.case(case["id"]))["status"] == "resolution_proposed"
+    requested = ConfirmationRequested(
+        request_id=request_id, channel="email", sent_at=datetime.now(UTC)
+    )
+    await desk.publish(
+        new_event(
+            "confirmation.requested", requested, producer="confirmation", complaint_id=case["id"]
+        )
+    )
+    closed = await desk.wait_case(case["id"], lambda c: c["status"] == "closed")
+    assert closed["outcome"] == "resolved"
