@@ -128,3 +128,12 @@ def test_engines_hide_bound_parameters() -> None:
     engine = make_engine("sqlite+aiosqlite:///:memory:")
     assert engine.sync_engine.hide_parameters is True
     assert make_engine("postgresql+asyncpg://u@h/db").sync_engine.hide_parameters is True
+
+
+def test_compose_loads_the_broker_users_the_code_defines() -> None:
+    import json
+
+    from shared.brokerusers import DEFINITIONS, definitions
+
+    assert json.loads(DEFINITIONS.read_text()) == definitions()
+    assert "guest" not in {u["name"] for u in definitions()["users"]}  # type: ignore[union-attr]
