@@ -35,7 +35,6 @@ from services.analytics.ingest import ingest
 from services.analytics.kpis import GROUP_COLUMNS
 from services.analytics.models import complaint_facts, inbox, metadata
 from services.analytics.settings import AnalyticsSettings
-from shared.bus import Bus
 from shared.db import make_engine, upgrade_database
 from shared.events import (
     CaseAssigned,
@@ -52,10 +51,10 @@ from shared.events import (
     new_event,
 )
 from shared.uow import UnitOfWork
-from tests.support.infra import delete_broker_objects
+from tests.support.infra import broker_users, delete_broker_objects, service_url
+from tests.support.publisher import OwnerBus
 
 ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "services" / "analytics" / "migrations"
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -253,18 +252,20 @@ async def consumer_rate(url: str, complaints: int, days: int, replicas: int) -> 
     to the last, so neither the publisher nor the processes' start-up is counted.
     """
     run = uuid.uuid4().hex[:8]
+    logins = broker_users()  # every service's own broker user exists; analytics logs in as it
     settings = AnalyticsSettings(
         database_url=url,
-        amqp_url=AMQP_URL,
-        bus_exchange=f"bench.analytics.{run}",
-        bus_queue_prefix=f"bench{run}.",
+        amqp_url=service_url("analytics"),
+        bus_exchange=f"complaints.bench{run}",
+        bus_queue_prefix=f"t{run}.",
         run_migrations_on_start=False,
     )
     events = list(in_time_order(random.Random(7), complaints, days))
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         before = await _handled(app.state.engine)
-    bus = Bus(AMQP_URL, settings.bus_exchange)
+    # Each event as the service that owns it: analytics refuses any other publisher.
+    bus = OwnerBus(settings.bus_exchange)
     await bus.connect()
     try:
         for start in range(0, len(events), 1000):
@@ -274,7 +275,7 @@ async def consumer_rate(url: str, complaints: int, days: int, replicas: int) -> 
     environment = {
         **os.environ,
         "ANALYTICS_DATABASE_URL": url,
-        "AMQP_URL": AMQP_URL,
+        **logins,
         "BUS_EXCHANGE": settings.bus_exchange,
         "BUS_QUEUE_PREFIX": settings.bus_queue_prefix,
         "RUN_MIGRATIONS_ON_START": "false",

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from shared.auth import mint_token  # noqa: E402
 from tests.support.infra import (  # noqa: E402
     AMQP_URL,
+    broker_users,
     delete_broker_objects,
     postgres_database,
     run_id,
@@ -119,14 +120,14 @@ async def wait_ready(url: str) -> None:
 
 async def main(seconds: int, total: int, concurrency: int) -> None:
     run, port, secret = run_id(), free_port(), "bench-secret-" + run_id() * 4
-    exchange, prefix = f"complaints.b{run}", f"b{run}."
+    exchange, prefix = f"complaints.b{run}", f"t{run}."
     async with postgres_database(f"b_{run}_intake") as url:
         env = {
             **os.environ,
             "INTAKE_DATABASE_URL": url,
             "INTAKE_PORT": str(port),
             "AUTH_SECRET": secret,
-            "AMQP_URL": AMQP_URL,
+            **broker_users(),  # intake logs in as itself
             "BUS_EXCHANGE": exchange,
             "BUS_QUEUE_PREFIX": prefix,
             "LOG_LEVEL": "WARNING",

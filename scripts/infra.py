@@ -65,7 +65,7 @@ def ensure_postgres(host: str = "127.0.0.1", port: int = 5432) -> None:
 
 
 if __name__ == "__main__":
-    ensure_rabbitmq(os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    ensure_rabbitmq(os.environ.get("AMQP_URL", "amqp://127.0.0.1:5672/"))
     if "--postgres" in sys.argv:
         ensure_postgres()
     print("infrastructure ready")

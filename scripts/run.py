@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from infra import ensure_rabbitmq, reachable
@@ -44,6 +45,25 @@ def migrate(env: dict[str, str]) -> None:
             env=env,
             check=True,
         )
+
+
+def ensure_broker_users(env: dict[str, str]) -> None:
+    """Each service's own broker user (shared/brokerusers.py), unless its login is given."""
+    sys.path.insert(0, str(ROOT))
+    from shared.brokerusers import ensure_users, service_url
+
+    missing = tuple(s for s in SERVICES if f"{s.upper()}_AMQP_URL" not in env)
+    if not missing:
+        return
+    try:
+        ensure_users(missing)
+    except (OSError, RuntimeError) as exc:
+        raise SystemExit(
+            f"Could not create the broker users with rabbitmqctl ({exc}); create them "
+            "(python -m shared.brokerusers --ensure) or set <SERVICE>_AMQP_URL for each service."
+        ) from exc
+    for service in missing:
+        env[f"{service.upper()}_AMQP_URL"] = service_url(service)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -81,7 +101,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RUN_MIGRATIONS_ON_START": "false"}
     var = Path(env.setdefault("VAR_DIR", str(ROOT / "var")))
     host = env.get("HOST", "127.0.0.1")
-    ensure_rabbitmq(env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    ensure_rabbitmq(env.get("AMQP_URL", "amqp://127.0.0.1:5672/"))
+    ensure_broker_users(env)
     migrate(env)
     procs: list[subprocess.Popen[bytes]] = []
     if not opts.no_mailsink:
@@ -142,7 +163,7 @@ def stop_quietly(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def print_banner(host: str, var: Path) -> None:
-    from shared.auth import mint_token
+    from shared.auth import DEFAULT_TTL, mint_token
     from shared.settings import DEV_AUTH_SECRET
 
     secret = os.environ.get("AUTH_SECRET", DEV_AUTH_SECRET)
@@ -155,7 +176,9 @@ def print_banner(host: str, var: Path) -> None:
         f"  logs                     {var / 'log'}/*.log",
         f"  auditors (supervisor)    {', '.join(_auditors()) or 'none: audits are off'}",
         "",
-        "Development tokens (Authorization: Bearer ...):",
+        "Development tokens (Authorization: Bearer ...), valid for 8 hours, until "
+        + (datetime.now(UTC) + DEFAULT_TTL).strftime("%Y-%m-%d %H:%M UTC")
+        + ":",
     ]
     for role, subject in [
         ("frontend", "desk-1"),

@@ -1,7 +1,8 @@
 """Bearer-token authentication and role-based authorisation.
 
-Tokens are HS256 JWTs carrying `role` and `sub`, signed with AUTH_SECRET; every service verifies
-them locally so no call depends on another service being up.
+Tokens are HS256 JWTs carrying `role`, `sub`, `aud` and `exp`, signed with AUTH_SECRET; every
+service verifies them locally so no call depends on another service being up. A token without an
+expiry or for another audience is refused.
 """
 
 from collections.abc import Callable
@@ -29,18 +30,35 @@ class Unauthenticated(DomainError):
     status_code = 401
 
 
-def mint_token(secret: str, role: str, subject: str, ttl: timedelta | None = None) -> str:
+AUDIENCE = "complaints"
+DEFAULT_TTL = timedelta(hours=8)
+
+
+def mint_token(secret: str, role: str, subject: str, ttl: timedelta = DEFAULT_TTL) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    claims: dict[str, object] = {"role": role, "sub": subject, "iat": datetime.now(UTC)}
-    if ttl is not None:
-        claims["exp"] = datetime.now(UTC) + ttl
+    if ttl <= timedelta(0):
+        raise ValueError("a token's ttl must be positive")
+    issued = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "role": role,
+        "sub": subject,
+        "aud": AUDIENCE,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def verify_token(secret: str, token: str) -> Principal:
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            options={"require": ["sub", "exp", "aud"]},
+        )
     except jwt.PyJWTError as exc:
         raise Unauthenticated("invalid_token", f"The bearer token is not valid: {exc}") from exc
     role = claims.get("role")
@@ -81,7 +99,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Mint a bearer token.")
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("subject")
+    parser.add_argument("--hours", type=float, default=8.0, help="lifetime (default 8)")
     args = parser.parse_args()
     from shared.settings import DEV_AUTH_SECRET
 
-    print(mint_token(os.environ.get("AUTH_SECRET", DEV_AUTH_SECRET), args.role, args.subject))
+    secret = os.environ.get("AUTH_SECRET", DEV_AUTH_SECRET)
+    print(mint_token(secret, args.role, args.subject, timedelta(hours=args.hours)))

@@ -51,6 +51,10 @@ class RawDelivery:
         return self._message.header.properties.message_id
 
     @property
+    def user_id(self) -> str | None:
+        return self._message.header.properties.user_id
+
+    @property
     def stale(self) -> bool:
         """Delivered on a channel since closed: the broker delivers it again."""
         return self._message.channel.is_closed

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import aio_pika
 from aio_pika.abc import (
@@ -59,6 +60,8 @@ class Bus:
         retry_queue_expires: float | None = None,
     ):
         self._url = url
+        # The broker checks that `user_id` is the login; consumers check the login owns the type.
+        self._user_id = unquote(urlparse(url).username or "") or None
         # Shown by the broker (`rabbitmqctl list_connections client_properties`, management UI).
         self._name = name
         self._exchange_name = exchange
@@ -115,6 +118,7 @@ class Bus:
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     content_type="application/json",
                     message_id=m.message_id,
+                    user_id=self._user_id,
                 ),
                 routing_key=m.routing_key,
                 timeout=self._confirm_timeout,
@@ -182,7 +186,11 @@ class Bus:
         await channel.set_qos(prefetch_count=prefetch)
         exchange = await self._declare_exchange(channel)
         failures = Failures(
-            self._failure_channel, queue_name, self._retry_schedule, self._transient_failure
+            self._failure_channel,
+            queue_name,
+            self._retry_schedule,
+            self._transient_failure,
+            user_id=self._user_id,
         )
         dead_letters = failures.dead_letters
         await channel.declare_queue(

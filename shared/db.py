@@ -13,6 +13,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Errors and logs never print bound parameters: they carry tokens and personal data.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

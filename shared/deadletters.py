@@ -18,10 +18,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
+from shared.delivery import ORIGINAL_ROUTING_KEY, ORIGINAL_USER_ID
 from shared.retries import DEATH_REASON, LAST_ERROR, RETRY_COUNT
 from shared.settings import ServiceSettings
 
@@ -51,6 +53,26 @@ class DeadLetter:
         return str(self.headers.get(DEATH_REASON) or _broker_reason(self.headers) or "unknown")
 
 
+def _replayed_headers(headers: dict[str, Any], user_id: str | None) -> dict[str, Any]:
+    """The copy's headers: who first published it kept, so its consumer still checks that.
+
+    A message the broker dead-lettered itself (delivery limit) has no kept publisher: it is its
+    own `user_id`, and its routing key the first one `x-death` recorded.
+    """
+    kept = {k: v for k, v in headers.items() if k not in _DROPPED_ON_REPLAY}
+    if ORIGINAL_USER_ID not in kept:
+        kept[ORIGINAL_USER_ID] = user_id or ""
+        deaths = headers.get("x-death")
+        keys = deaths[0].get("routing-keys") if isinstance(deaths, list) and deaths else None
+        if isinstance(keys, list) and keys:
+            kept[ORIGINAL_ROUTING_KEY] = str(keys[0])
+    return kept
+
+
+def _login(url: str) -> str | None:
+    return unquote(urlparse(url).username or "") or None
+
+
 def _broker_reason(headers: dict[str, Any]) -> str | None:
     deaths = headers.get("x-death")
     if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
@@ -71,33 +93,31 @@ class DeadLetterQueue:
         return channel, await channel.declare_queue(self.name, passive=True)
 
     async def count(self) -> int:
-        async with await aio_pika.connect(self.settings.amqp_url) as connection:
+        async with await aio_pika.connect(self.settings.broker_url) as connection:
             _, queue = await self._open(connection)
             return queue.declaration_result.message_count or 0
 
     async def show(self, limit: int = 100) -> list[DeadLetter]:
         """The first messages, left in the queue (they return when the channel closes)."""
-        async with await aio_pika.connect(self.settings.amqp_url) as connection:
+        async with await aio_pika.connect(self.settings.broker_url) as connection:
             _, queue = await self._open(connection)
             return [_dead_letter(m) for m in await _take(queue, limit)]
 
     async def replay(self, limit: int | None = None) -> int:
         """Move messages, oldest first, to the work queue; each acked once its copy is confirmed."""
-        async with await aio_pika.connect(self.settings.amqp_url) as connection:
+        async with await aio_pika.connect(self.settings.broker_url) as connection:
             channel, queue = await self._open(connection)
             # Only what is there now: a message that fails again comes back behind them.
             waiting = queue.declaration_result.message_count or 0
             moved = 0
             for message in await _take(queue, waiting if limit is None else min(limit, waiting)):
-                headers = {
-                    k: v for k, v in (message.headers or {}).items() if k not in _DROPPED_ON_REPLAY
-                }
                 copy = aio_pika.Message(
                     message.body,
-                    headers=headers,
+                    headers=_replayed_headers(message.headers or {}, message.user_id),
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     content_type=message.content_type or "application/json",
                     message_id=message.message_id,
+                    user_id=_login(self.settings.broker_url),
                 )
                 await channel.default_exchange.publish(copy, routing_key=self.work_queue)
                 await message.ack()
@@ -106,7 +126,7 @@ class DeadLetterQueue:
 
     async def drop(self, limit: int | None = None) -> list[str | None]:
         """Remove messages for good; the message ids removed."""
-        async with await aio_pika.connect(self.settings.amqp_url) as connection:
+        async with await aio_pika.connect(self.settings.broker_url) as connection:
             _, queue = await self._open(connection)
             waiting = queue.declaration_result.message_count or 0
             dropped = []

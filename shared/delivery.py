@@ -8,12 +8,18 @@ from pydantic import ValidationError
 
 from shared.events import Envelope
 from shared.logging import get_logger
-from shared.observability import EVENTS_CONSUMED
+from shared.observability import EVENTS_CONSUMED, EVENTS_REFUSED
+from shared.provenance import refusal
 
 if TYPE_CHECKING:
     from shared.retries import Failures
 
 log = get_logger(__name__)
+
+# Who first published a message and under which routing key, carried by this service's own
+# retry and replay copies (which it re-sends under its own login, to its own queues).
+ORIGINAL_USER_ID = "x-original-user-id"
+ORIGINAL_ROUTING_KEY = "x-original-routing-key"
 
 
 class Delivery(Protocol):
@@ -30,6 +36,9 @@ class Delivery(Protocol):
 
     @property
     def message_id(self) -> str | None: ...
+
+    @property
+    def user_id(self) -> str | None: ...
 
     def ack(self, multiple: bool = False) -> Awaitable[None]: ...
 
@@ -54,13 +63,41 @@ async def quietly(settlement: Awaitable[None], message: Delivery) -> None:
 
 
 async def parse_or_reject(message: Delivery, failures: "Failures | None" = None) -> Parsed | None:
-    """The message's envelope; a malformed message is dead-lettered at once (None)."""
+    """The message's envelope; a malformed or unauthorised one is dead-lettered at once (None)."""
     try:
-        return message, Envelope.model_validate_json(message.body)
+        envelope = Envelope.model_validate_json(message.body)
     except ValidationError as exc:
         log.error("event_malformed", routing_key=message.routing_key, error=str(exc)[:500])
         await reject(message, failures, "malformed", str(exc)[:500])
         return None
+    user_id, routing_key = publisher_of(message, failures)
+    reason = refusal(user_id, routing_key, envelope)
+    if reason is not None:
+        log.error(
+            "event_refused",
+            reason=reason,
+            type=envelope.type,
+            event_id=envelope.event_id,
+            routing_key=message.routing_key,
+            user_id=message.user_id,
+        )
+        EVENTS_REFUSED.labels(envelope.type, reason).inc()
+        await reject(message, failures, f"refused_{reason}", f"published by {message.user_id!r}")
+        return None
+    return message, envelope
+
+
+def publisher_of(message: Delivery, failures: "Failures | None") -> tuple[str | None, str | None]:
+    """The login that published the event and its routing key.
+
+    A copy this service re-sent itself (a retry, a replay) arrives under its own login, which the
+    broker guarantees no other service has; only then are the headers it kept believed.
+    """
+    headers = message.headers or {}
+    own = failures.user_id if failures is not None else None
+    if own and message.user_id == own and ORIGINAL_USER_ID in headers:
+        return str(headers[ORIGINAL_USER_ID]) or None, str(headers.get(ORIGINAL_ROUTING_KEY, ""))
+    return message.user_id, message.routing_key
 
 
 async def reject(message: Delivery, failures: "Failures | None", reason: str, detail: str) -> None:

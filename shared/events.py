@@ -171,6 +171,7 @@ class ConfirmationRequested(EventData):
     request_id: str
     channel: Channel
     sent_at: datetime
+    proposal_no: int = 0  # the proposal asked about; 0 on events made before it
 
 
 class ConfirmationAnswered(EventData):

@@ -19,6 +19,9 @@ EVENTS_PUBLISHED = Counter("events_published_total", "Events published from the 
 EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed", ["type", "outcome"])
 # An alarm: anything above zero is a message no consumer will handle until an operator acts.
 DEAD_LETTERS = Gauge("dead_letters", "Messages waiting in a dead-letter queue", ["queue"])
+# Events dead-lettered because their publisher does not own their type, or their routing key is
+# not their type's (shared/provenance.py says which reason).
+EVENTS_REFUSED = Counter("events_refused_total", "Events refused", ["type", "reason"])
 
 CORRELATION_HEADER = "X-Correlation-ID"
 

@@ -18,7 +18,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel
 from sqlalchemy import exc as sa_exc
 
-from shared.delivery import Delivery, quietly
+from shared.delivery import ORIGINAL_ROUTING_KEY, ORIGINAL_USER_ID, Delivery, publisher_of, quietly
 from shared.errors import NotFound, RetryLater, is_transient
 from shared.logging import get_logger
 from shared.observability import EVENTS_CONSUMED
@@ -29,7 +29,6 @@ RETRY_COUNT = "x-retry-count"
 FIRST_FAILURE = "x-first-failure"
 LAST_ERROR = "x-last-error"
 DEATH_REASON = "x-death-reason"
-ORIGINAL_ROUTING_KEY = "x-original-routing-key"
 # Set by the broker on every dead-lettering (and so on every return from a retry queue): dropped
 # from a copy, or it would grow by one entry per attempt.
 _BROKER_HEADERS = (
@@ -72,8 +71,11 @@ class Failures:
         queue: str,
         schedule: list[float],
         on_transient: Callable[[BaseException], None] | None = None,
+        user_id: str | None = None,
     ):
         self._channel = channel
+        # The service's own login: its copies carry it, so their kept headers can be believed.
+        self.user_id = user_id
         self.queue = queue
         self.dead_letters = f"{queue}.dlq"
         self.schedule = schedule
@@ -117,7 +119,9 @@ class Failures:
     def _carried(self, message: Delivery, error: str) -> dict[str, Any]:
         headers = {k: v for k, v in (message.headers or {}).items() if k not in _BROKER_HEADERS}
         headers.setdefault(FIRST_FAILURE, datetime.now(UTC).isoformat())
-        headers.setdefault(ORIGINAL_ROUTING_KEY, message.routing_key or "")
+        publisher, routing_key = publisher_of(message, self)
+        headers[ORIGINAL_USER_ID] = publisher or ""
+        headers[ORIGINAL_ROUTING_KEY] = routing_key or ""
         headers[LAST_ERROR] = error
         return headers
 
@@ -128,6 +132,7 @@ class Failures:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             content_type="application/json",
             message_id=message.message_id,
+            user_id=self.user_id,
         )
         try:
             await self._channel().default_exchange.publish(copy, routing_key=queue, timeout=30)

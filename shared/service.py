@@ -106,7 +106,7 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
             await upgrade_database_async(spec.migrations_dir, settings.db_url)
         engine = make_engine(settings.db_url)
         bus = Bus(
-            settings.amqp_url,
+            settings.broker_url,
             settings.bus_exchange,
             prefetch=settings.bus_prefetch,
             delivery_limit=settings.bus_delivery_limit,

@@ -5,12 +5,40 @@ single shell can start every service while each still has its own database.
 """
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+from urllib.parse import unquote, urlparse
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_AUTH_SECRET = "development-only-secret-change-me-0123456789"
+MIN_SECRET_BYTES = 32
+
+
+def production_problems(settings: "ServiceSettings") -> list[str]:
+    """What production refuses, each naming its setting: development defaults, short secrets,
+    the guest or a development broker login, SQLite."""
+    from shared.brokerusers import development_password
+
+    problems = []
+    fields = type(settings).model_fields
+    for name in settings.secret_fields:
+        value = getattr(settings, name)
+        if value is None or value == fields[name].default:
+            problems.append(f"{name.upper()} still has its development default")
+        elif len(str(value).encode()) < MIN_SECRET_BYTES:
+            problems.append(f"{name.upper()} is shorter than {MIN_SECRET_BYTES} bytes")
+    login = urlparse(settings.amqp_url or "")
+    amqp = f"{settings.service_name.upper()}_AMQP_URL"
+    if not settings.amqp_url:
+        problems.append(f"{amqp} is not set (the service's own broker login)")
+    elif login.username in (None, "", "guest"):
+        problems.append(f"{amqp} logs in as guest")
+    elif unquote(login.password or "") == development_password(login.username or ""):
+        problems.append(f"{amqp} uses the development broker password")
+    if not settings.database_url or settings.database_url.startswith("sqlite"):
+        problems.append(f"{settings.service_name.upper()}_DATABASE_URL must be a PostgreSQL URL")
+    return problems
 
 
 def service_field(service: str, name: str, default: Any) -> Any:
@@ -29,7 +57,9 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str | None = None
     var_dir: Path = Path("var")
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # The service's own broker login (`<SERVICE>_AMQP_URL`); unset, its development user on
+    # 127.0.0.1 (shared/brokerusers.py). Nothing logs in as guest.
+    amqp_url: str | None = None
     bus_exchange: str = "complaints"
     bus_queue_prefix: str = ""
     bus_prefetch: int = 64
@@ -59,10 +89,16 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     run_migrations_on_start: bool = True
 
+    # The fields holding secrets; each service adds its own. In production none may keep its
+    # development default or be shorter than MIN_SECRET_BYTES.
+    secret_fields: ClassVar[tuple[str, ...]] = ("auth_secret",)
+
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "ServiceSettings":
-        if self.app_env == "production" and self.auth_secret == DEV_AUTH_SECRET:
-            raise ValueError("AUTH_SECRET must be set to a real secret in production")
+    def _refuse_development_defaults_in_production(self) -> "ServiceSettings":
+        if self.app_env == "production":
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("refused in production: " + "; ".join(problems))
         return self
 
     @property
@@ -70,6 +106,12 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+
+    @property
+    def broker_url(self) -> str:
+        from shared.brokerusers import service_url
+
+        return self.amqp_url or service_url(self.service_name)
 
     @property
     def bus_batch_prefetch(self) -> int:

@@ -1,13 +1,22 @@
 """Fixtures: every test gets its own exchange, queue names and databases on the real services."""
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.support.infra import AMQP_URL, delete_broker_objects, postgres_database, run_id
+from tests.support.infra import (
+    AMQP_URL,
+    broker_users,
+    delete_broker_objects,
+    postgres_database,
+    run_id,
+    service_url,
+)
 from tests.support.probe import BusProbe
+from tests.support.publisher import OwnerBus
 
 SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
 
@@ -30,6 +39,19 @@ class TestEnv:
 
     def probe(self, binding: str = "#") -> BusProbe:
         return BusProbe(self.amqp_url, self.exchange, binding)
+
+    def service_url(self, service: str) -> str:
+        return service_url(service)
+
+    def publisher(self) -> OwnerBus:
+        """Publishes each event as the service that owns its type (consumers refuse others)."""
+        return OwnerBus(self.exchange)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _broker_users() -> None:
+    """Every service's broker user exists; services started in tests find their login in env."""
+    os.environ.update(broker_users())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

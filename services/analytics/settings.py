@@ -3,6 +3,7 @@ from shared.settings import ServiceSettings, service_field
 
 class AnalyticsSettings(ServiceSettings):
     service_name: str = "analytics"
+    amqp_url: str | None = service_field("analytics", "amqp_url", None)
     port: int = service_field("analytics", "port", 8005)
     database_url: str | None = service_field("analytics", "database_url", None)
     # Every event of the loop lands here: fold up to this many per transaction, waiting up to

@@ -118,7 +118,9 @@ async def request_confirmation(
         await queue_question(uow, settings, question, token, now)
     else:
         # Nothing to send: the owner asks in person and attests; the request stands from now.
-        asked = ConfirmationRequested(request_id=request_id, channel=channel, sent_at=now)
+        asked = ConfirmationRequested(
+            request_id=request_id, channel=channel, sent_at=now, proposal_no=data.proposal_no
+        )
         uow.emit(
             new_event(
                 "confirmation.requested",

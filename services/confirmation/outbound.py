@@ -19,7 +19,7 @@ from sqlalchemy import Row, select, update
 
 from services.confirmation import delivery, domain, transports
 from services.confirmation.clock import Clock, system_clock
-from services.confirmation.models import outbound_messages
+from services.confirmation.models import outbound_messages, requests
 from services.confirmation.ratelimit import rate_limited_until
 from services.confirmation.settings import ConfirmationSettings
 from shared.correlation import set_correlation_id
@@ -180,8 +180,14 @@ async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
             )
         else:
             event_type = "confirmation.requested"
+            proposal_no = await uow.conn.scalar(
+                select(requests.c.proposal_no).where(requests.c.id == message.request_id)
+            )
             data = ConfirmationRequested(
-                request_id=message.request_id, channel=channel, sent_at=sent_at
+                request_id=message.request_id,
+                channel=channel,
+                sent_at=sent_at,
+                proposal_no=proposal_no or 0,
             )
         uow.emit(
             new_event(

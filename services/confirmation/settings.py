@@ -18,6 +18,13 @@ def _env(name: str, default: Any) -> Any:
 
 class ConfirmationSettings(ServiceSettings):
     service_name: str = "confirmation"
+    amqp_url: str | None = service_field("confirmation", "amqp_url", None)
+    secret_fields = (
+        *ServiceSettings.secret_fields,
+        "sms_token",
+        "sms_webhook_secret",
+        "email_webhook_secret",
+    )
     port: int = _env("port", 8004)
     database_url: str | None = _env("database_url", None)
 

@@ -13,6 +13,7 @@ def _from_root(path: Path) -> Path:
 
 class EscalationSettings(ServiceSettings):
     service_name: str = "escalation"
+    amqp_url: str | None = service_field("escalation", "amqp_url", None)
     port: int = service_field("escalation", "port", 8002)
     database_url: str | None = service_field("escalation", "database_url", None)
     priority_rules_file: Path = service_field(

@@ -5,6 +5,8 @@ from shared.settings import ServiceSettings, service_field
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
+    amqp_url: str | None = service_field("intake", "amqp_url", None)
+    secret_fields = (*ServiceSettings.secret_fields, "customer_key_secret")
     port: int = service_field("intake", "port", 8001)
     database_url: str | None = service_field("intake", "database_url", None)
     customer_key_secret: str = Field(

@@ -10,6 +10,7 @@ from services.ownership import orgstore, timers
 from services.ownership.domain import closing_outcome, deadline, judge_answer, transition
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
+from shared.errors import RetryLater
 from shared.events import (
     CaseClosed,
     CaseReopened,
@@ -24,9 +25,39 @@ async def note_request(uow: UnitOfWork, envelope: Envelope) -> None:
     """The customer has been asked, on their channel: the owner sees when and how."""
     data, case_id = envelope.parsed(), case_id_of(envelope)
     assert isinstance(data, ConfirmationRequested)
-    await take_case(uow.conn, case_id)
-    detail = {"request_id": data.request_id, "channel": data.channel.value}
+    case = await take_case(uow.conn, case_id)
+    proposal = data.proposal_no or case["proposal_no"]
+    # The one request whose answer may act on the proposal now open (a later one replaces it);
+    # a late request of an earlier proposal (before a re-ask) must not take its place.
+    if proposal == case["proposal_no"]:
+        await save_case(
+            uow.conn,
+            case_id,
+            confirmation_request_id=data.request_id,
+            confirmation_request_proposal=proposal,
+        )
+    detail = {"request_id": data.request_id, "channel": data.channel.value, "proposal_no": proposal}
     await append(uow.conn, case_id, "confirmation_requested", envelope.producer, detail)
+
+
+class RequestNotYetRecorded(RetryLater):
+    """An answer to a request whose `confirmation.requested` ownership has not handled yet.
+
+    Raised so the broker redelivers the answer after a back-off: the two may be handled out of
+    order (concurrent handlers, redeliveries). One that never becomes known is dead-lettered.
+    """
+
+
+def request_refusal(case: dict[str, Any], request_id: str) -> str | None:
+    """Why an answer's request is not the one recorded for the current proposal (None: it is)."""
+    recorded = case.get("confirmation_request_id")
+    if case.get("confirmation_request_proposal") != case["proposal_no"]:
+        if recorded is not None and recorded == request_id:
+            return "request_of_earlier_proposal"
+        raise RequestNotYetRecorded(request_id)
+    if recorded != request_id:
+        return "request_not_current"
+    return None
 
 
 async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -37,6 +68,7 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
     verdict = judge_answer(
         case["status"], case["channel"], data.channel.value, case["proposal_no"], data.proposal_no
     )
+    refused = request_refusal(case, data.request_id) if verdict.applies else None
     detail: dict[str, Any] = {
         "answer": envelope.type.removeprefix("confirmation."),
         "request_id": data.request_id,
@@ -45,9 +77,10 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
         "attested": data.attested,
         "proposal_no": data.proposal_no or case["proposal_no"],
     }
-    if not verdict.applies:
+    if not verdict.applies or refused is not None:
+        reason = refused or verdict.reason
         await append(
-            conn, case_id, "confirmation_ignored", "customer", {**detail, "reason": verdict.reason}
+            conn, case_id, "confirmation_ignored", "customer", {**detail, "reason": reason}
         )
     elif envelope.type == "confirmation.confirmed":
         await _close(uow, envelope, case, data, detail, verdict.reason)

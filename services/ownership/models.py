@@ -122,6 +122,10 @@ cases = Table(
     Column("due_at", DateTime(timezone=True)),
     Column("proposal_no", Integer, nullable=False),
     Column("proposed_outcome", String(20)),
+    # The confirmation request confirmation sent for proposal `confirmation_request_proposal`:
+    # only an answer to it, for the current proposal, may close or reopen the case.
+    Column("confirmation_request_id", String(64)),
+    Column("confirmation_request_proposal", Integer),
     Column("resolution_summary", Text),
     Column("closed_at", DateTime(timezone=True)),
     Column("outcome", String(20)),

@@ -7,6 +7,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 class OwnershipSettings(ServiceSettings):
     service_name: str = "ownership"
+    amqp_url: str | None = service_field("ownership", "amqp_url", None)
     port: int = service_field("ownership", "port", 8003)
     database_url: str | None = service_field("ownership", "database_url", None)
     organisation_file: Path = service_field(

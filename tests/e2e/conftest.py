@@ -15,7 +15,13 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from tests.support.infra import AMQP_URL, delete_broker_objects, postgres_database, run_id
+from tests.support.infra import (
+    broker_users,
+    delete_broker_objects,
+    grant_topics,
+    postgres_database,
+    run_id,
+)
 from tests.support.mail import MailSink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +35,8 @@ class System:
     mail: MailSink
     secret: str
     log_dir: Path
+    exchange: str = "complaints"
+    queue_prefix: str = ""
 
     def token(self, role: str, subject: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(self.secret, role, subject)}"}
@@ -53,7 +61,7 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         **os.environ,
         "APP_ENV": "test",
         "AUTH_SECRET": secret,
-        "AMQP_URL": AMQP_URL,
+        **broker_users(),
         "BUS_EXCHANGE": f"complaints.t{run}",
         "BUS_QUEUE_PREFIX": f"t{run}.",
         "VAR_DIR": str(tmp_path / "var"),
@@ -74,6 +82,7 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         stack.push_async_callback(
             delete_broker_objects, env["BUS_EXCHANGE"], env["BUS_QUEUE_PREFIX"], SERVICES
         )
+        await grant_topics(env["BUS_EXCHANGE"])
         launcher = subprocess.Popen(
             [sys.executable, "scripts/run.py", "--no-mailsink"],
             cwd=ROOT,
@@ -83,7 +92,15 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         )
         stack.callback(_stop, launcher)
         urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
-        system = System(urls, listen, mail, secret, tmp_path / "var" / "log")
+        system = System(
+            urls,
+            listen,
+            mail,
+            secret,
+            tmp_path / "var" / "log",
+            env["BUS_EXCHANGE"],
+            env["BUS_QUEUE_PREFIX"],
+        )
         await _wait_ready(launcher, urls)
         yield system
 

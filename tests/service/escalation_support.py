@@ -105,7 +105,7 @@ def quick_config(directory: Path, warmup_hours: int = 24) -> Path:
 
 @asynccontextmanager
 async def publisher(env: Any) -> AsyncIterator[Bus]:
-    bus = Bus(env.amqp_url, env.exchange)
+    bus = env.publisher()
     await bus.connect()
     try:
         yield bus

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from services.analytics.app import create_app
 from services.analytics.models import complaint_facts, inbox
 from services.analytics.settings import AnalyticsSettings
-from shared.bus import Bus
 from shared.events import (
     CaseAssigned,
     CaseClosed,
@@ -107,7 +106,7 @@ async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type:
 
 
 async def publish(env: Any, *events: Envelope) -> None:
-    bus = Bus(env.amqp_url, env.exchange)
+    bus = env.publisher()
     await bus.connect()
     try:
         for event in events:

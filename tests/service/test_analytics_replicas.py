@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from services.analytics.ingest import ingest
 from services.analytics.models import inbox
-from shared.bus import Bus
 from shared.db import make_engine, upgrade_database_async
 from tests import conftest
 from tests.service.test_analytics_rollup import random_cases
@@ -38,7 +37,6 @@ async def test_two_processes_on_one_queue_write_what_one_would(
         settings = {
             **os.environ,
             "APP_ENV": "test",
-            "AMQP_URL": env.amqp_url,
             "BUS_EXCHANGE": env.exchange,
             "BUS_QUEUE_PREFIX": env.queue_prefix,
             "ANALYTICS_DATABASE_URL": url,
@@ -53,7 +51,7 @@ async def test_two_processes_on_one_queue_write_what_one_would(
         try:
             for replica in replicas:
                 await replica.start()
-            bus = Bus(env.amqp_url, env.exchange)
+            bus = env.publisher()
             await bus.connect()
             try:
                 await bus.publish(*events)

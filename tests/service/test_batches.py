@@ -39,7 +39,7 @@ counters = Table(
     Column("count", Integer, nullable=False),
 )
 _, inbox = add_messaging_tables(metadata)
-SERVICE = "intake"  # a name the test environment cleans up after
+SERVICE = "escalation"  # cleaned up after; the owner of complaint.prioritized
 
 
 @dataclass
@@ -108,7 +108,7 @@ async def queued(env: Any, db_url: str, *events: Envelope, **extra: Any) -> None
     """Publish to the service's queue while it is stopped, so its next start finds a backlog."""
     async with serving(env, db_url, Recorder(), **extra):
         pass  # declares and binds the queue
-    bus = Bus(env.amqp_url, env.exchange)
+    bus = env.publisher()
     await bus.connect()
     try:
         await bus.publish(*events)
@@ -259,7 +259,7 @@ async def test_a_lost_connection_is_restored_and_loses_nothing(env, url) -> None
         await until_handled(rt, len(before))
         # The broker drops the service's connection, as on a network failure or a broker restart.
         await close_connection(f"{env.queue_prefix}{SERVICE}")
-        publisher = Bus(env.amqp_url, env.exchange)
+        publisher = env.publisher()
         await publisher.connect()
         try:
             await publisher.publish(*after)

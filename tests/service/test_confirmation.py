@@ -195,7 +195,7 @@ async def confirmation_service(env: Any, database: Any, **extra: Any) -> AsyncIt
             )
         )
         app = create_app(settings)
-        bus = Bus(env.amqp_url, env.exchange)
+        bus = env.publisher()
         await bus.connect()
         try:
             async with running(app) as client:

@@ -227,7 +227,7 @@ async def closure_loop(env: Any, database: Any, **extra: Any) -> AsyncIterator[L
                 **extra,
             )
         )
-        bus = Bus(env.amqp_url, env.exchange)
+        bus = env.publisher()
         await bus.connect()
         stack.push_async_callback(bus.close)
         ownership = await stack.enter_async_context(running(create_ownership(own_settings)))

@@ -13,7 +13,6 @@ import aio_pika
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
-from shared.bus import Bus
 from shared.db import make_engine
 from shared.events import ComplaintPrioritized, Envelope, new_event
 from shared.service import Runtime, ServiceSpec, create_service_app
@@ -62,7 +61,11 @@ async def counting(env, database) -> AsyncIterator[Runtime]:  # type: ignore[no-
         await engine.dispose()
         settings = ServiceSettings(
             **common_settings(
-                env, url, service_name="intake", run_migrations_on_start=False, bus_delivery_limit=2
+                env,
+                url,
+                service_name="escalation",
+                run_migrations_on_start=False,
+                bus_delivery_limit=2,
             )
         )
         spec = ServiceSpec(
@@ -103,7 +106,7 @@ async def test_poison_message_is_dead_lettered_and_the_queue_moves_on(counting, 
     poison, healthy = str(uuid.uuid4()), str(uuid.uuid4())
     await counting.bus.publish(prioritized(poison, ["poison"]), prioritized(healthy))
     await eventually(lambda: _equals(count_of(counting, healthy), 1))
-    dead = await wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
+    dead = await wait_dead_letter(env, f"{env.queue_prefix}escalation.dlq")
     assert Envelope.model_validate_json(dead.body).complaint_id == poison
     assert dead.headers["x-death-reason"] == "handler_failed"
     assert await count_of(counting, poison) is None
@@ -115,7 +118,7 @@ async def test_malformed_message_goes_straight_to_dead_letters(counting, env) ->
     exchange = await channel.get_exchange(env.exchange)
     await exchange.publish(aio_pika.Message(b"{not json"), routing_key="complaint.prioritized")
     await connection.close()
-    dead = await wait_dead_letter(env, f"{env.queue_prefix}intake.dlq")
+    dead = await wait_dead_letter(env, f"{env.queue_prefix}escalation.dlq")
     assert dead.body == b"{not json"
     assert dead.headers["x-death-reason"] == "malformed"
 
@@ -148,7 +151,7 @@ async def test_relay_publishes_a_large_batch_in_order(counting, env) -> None:  #
 
 
 async def test_broker_confirms_every_message_it_accepts(env) -> None:  # type: ignore[no-untyped-def]
-    bus = Bus(env.amqp_url, env.exchange)
+    bus = env.publisher()
     await bus.connect()
     try:
         async with env.probe() as probe:

@@ -187,7 +187,7 @@ async def running_desk(env: Any, database: Any) -> AsyncIterator[Desk]:
     organisation.write_text(ORGANISATION)
     async with database("ownership") as url:
         settings = OwnershipSettings(**common_settings(env, url, organisation_file=organisation))
-        bus = Bus(env.amqp_url, env.exchange)
+        bus = env.publisher()
         await bus.connect()
         try:
             async with running(create_app(settings)) as client:

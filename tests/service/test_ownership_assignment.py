@@ -9,7 +9,6 @@ import pytest
 
 from services.ownership.app import create_app
 from services.ownership.settings import OwnershipSettings
-from shared.bus import Bus
 from tests import conftest
 from tests.service.test_ownership import Desk
 from tests.support.services import common_settings, running
@@ -41,7 +40,7 @@ async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
     organisation.write_text(ORGANISATION)
     async with database("ownership") as url:
         settings = OwnershipSettings(**common_settings(env, url, organisation_file=organisation))
-        bus = Bus(env.amqp_url, env.exchange)
+        bus = env.publisher()
         await bus.connect()
         try:
             async with running(create_app(settings)) as client:

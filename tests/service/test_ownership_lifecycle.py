@@ -11,7 +11,7 @@ from sqlalchemy import select
 from services.ownership.app import create_app
 from services.ownership.domain import as_utc
 from services.ownership.models import timers
-from shared.events import ConfirmationAnswered, Envelope
+from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope
 from tests import conftest
 from tests.service.test_ownership import (
     Desk,
@@ -31,9 +31,13 @@ async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
         yield running_service
 
 
+# The confirmation request that confirmation sent for each case's latest proposal.
+REQUESTS: dict[str, str] = {}
+
+
 def answer(case_id: str, type_: str, channel: str = "email", **extra: Any) -> Envelope:
     data = ConfirmationAnswered(
-        request_id=extra.pop("request_id", str(uuid.uuid4())),
+        request_id=extra.pop("request_id", REQUESTS.get(case_id, str(uuid.uuid4()))),
         channel=channel,
         received_at=datetime.now(UTC),
         evidence=extra.pop("evidence", "YES, thank you"),
@@ -51,11 +55,22 @@ async def open_case(desk: Desk, **overrides: Any) -> dict[str, Any]:
 async def propose(
     desk: Desk, case: dict[str, Any], outcome: str = "resolved", **headers: str
 ) -> Any:
-    return await desk.client.post(
+    response = await desk.client.post(
         f"/v1/cases/{case['id']}/resolution",
         json={"outcome": outcome, "summary": "We refunded the second charge."},
         headers={**desk.as_("owner", case["owner_id"]), **headers},
     )
+    if response.status_code == 200:
+        await ask(desk, case["id"])
+    return response
+
+
+async def ask(desk: Desk, case_id: str) -> str:
+    """Publish confirmation.requested as confirmation does once a proposal is made."""
+    request_id = REQUESTS[case_id] = str(uuid.uuid4())
+    data = ConfirmationRequested(request_id=request_id, channel="email", sent_at=datetime.now(UTC))
+    await desk.publish(event("confirmation.requested", data, case_id, "confirmation"))
+    return request_id
 
 
 async def test_task_is_due_by_the_catalogue_and_routed_to_its_department(
@@ -159,7 +174,7 @@ async def test_confirmation_on_another_channel_does_not_close(
         ignored = (await desk.wait_entry(case["id"], "confirmation_ignored"))[0]
         assert "sms" in ignored["detail"]["reason"]
         assert (await desk.case(case["id"]))["status"] == "resolution_proposed"
-        request_id = str(uuid.uuid4())
+        request_id = REQUESTS[case["id"]]
         await desk.publish(answer(case["id"], "confirmed", request_id=request_id))
         closed = await probe.wait_for("case.closed", case["id"])
     assert closed.data == {

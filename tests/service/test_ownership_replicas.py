@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from shared.bus import Bus
 from shared.events import new_event
 from tests import conftest
 from tests.service.test_ownership import complaint
@@ -45,7 +44,6 @@ async def replica_env(env: conftest.TestEnv, database: Any) -> AsyncIterator[dic
         yield {
             **os.environ,
             "APP_ENV": "test",
-            "AMQP_URL": env.amqp_url,
             "BUS_EXCHANGE": env.exchange,
             "BUS_QUEUE_PREFIX": env.queue_prefix,
             "OWNERSHIP_DATABASE_URL": url,
@@ -57,7 +55,7 @@ async def replica_env(env: conftest.TestEnv, database: Any) -> AsyncIterator[dic
 
 
 async def receive(env: conftest.TestEnv, count: int) -> list[str]:
-    bus = Bus(env.amqp_url, env.exchange)
+    bus = env.publisher()
     await bus.connect()
     ids = [str(uuid.uuid4()) for _ in range(count)]
     try:

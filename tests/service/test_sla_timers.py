@@ -82,7 +82,7 @@ async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
         settings = OwnershipSettings(
             **common_settings(env, url, organisation_file=organisation, timer_poll_seconds=3600)
         )
-        bus = Bus(env.amqp_url, env.exchange)
+        bus = env.publisher()
         await bus.connect()
         try:
             async with running(create_app(settings)) as client:
@@ -166,7 +166,7 @@ async def test_a_department_queue_receives_exactly_its_tasks_and_breaches_in_ord
         received.append((str(envelope.data.get("task_id") or envelope.data["id"]), envelope.type))
 
     queue = f"{env.queue_prefix}finance"
-    finance = Bus(env.amqp_url, env.exchange)
+    finance = Bus(env.amqp_url, env.exchange)  # a department, as admin
     await finance.connect()
     bindings = [f"{t}.finance" for t in ("task.created", "sla.warning", "sla.breached")]
     await finance.consume(queue, bindings, finance_consumer)

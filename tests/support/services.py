@@ -26,9 +26,9 @@ def auth(settings: ServiceSettings, role: str, subject: str = "tester") -> dict[
 
 
 def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]:
+    """A service's settings in a test; its broker login is its own (`<SERVICE>_AMQP_URL`)."""
     return {
         "app_env": "test",
-        "amqp_url": env.amqp_url,
         "bus_exchange": env.exchange,
         "bus_queue_prefix": env.queue_prefix,
         "database_url": database_url,
