@@ -53,13 +53,20 @@ class DeadLetter:
         return str(self.headers.get(DEATH_REASON) or _broker_reason(self.headers) or "unknown")
 
 
-def _replayed_headers(headers: dict[str, Any], user_id: str | None) -> dict[str, Any]:
+def _replayed_headers(
+    headers: dict[str, Any], user_id: str | None, own: str | None
+) -> dict[str, Any]:
     """The copy's headers: who first published it kept, so its consumer still checks that.
 
-    A message the broker dead-lettered itself (delivery limit) has no kept publisher: it is its
-    own `user_id`, and its routing key the first one `x-death` recorded.
+    The kept publisher is believed only on a dead letter this service wrote under its own login
+    (anyone may drop a message into a queue through the default exchange). A message the broker
+    dead-lettered itself (delivery limit) is its own `user_id`, under the routing key `x-death`
+    recorded first.
     """
     kept = {k: v for k, v in headers.items() if k not in _DROPPED_ON_REPLAY}
+    if not own or user_id != own:
+        kept.pop(ORIGINAL_USER_ID, None)
+        kept.pop(ORIGINAL_ROUTING_KEY, None)
     if ORIGINAL_USER_ID not in kept:
         kept[ORIGINAL_USER_ID] = user_id or ""
         deaths = headers.get("x-death")
@@ -113,7 +120,9 @@ class DeadLetterQueue:
             for message in await _take(queue, waiting if limit is None else min(limit, waiting)):
                 copy = aio_pika.Message(
                     message.body,
-                    headers=_replayed_headers(message.headers or {}, message.user_id),
+                    headers=_replayed_headers(
+                        message.headers or {}, message.user_id, _login(self.settings.broker_url)
+                    ),
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     content_type=message.content_type or "application/json",
                     message_id=message.message_id,

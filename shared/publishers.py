@@ -29,6 +29,8 @@ OWNERS: dict[str, str] = {
     "case.resolution_proposed": "ownership",
     "case.closed": "ownership",
     "case.reopened": "ownership",
+    "case.confirmation_reasked": "ownership",
+    "case.resolution_withdrawn": "ownership",
     "task.created": "ownership",
     "task.completed": "ownership",
     "task.acknowledged": "ownership",
@@ -42,6 +44,7 @@ OWNERS: dict[str, str] = {
     "confirmation.no_answer": "confirmation",
     "audit.requested": "confirmation",
     "audit.completed": "confirmation",
+    "audit.overdue": "confirmation",
 }
 
 # Types whose routing key may carry a suffix (`task.created.<department>`, `case.escalated.<d>`):

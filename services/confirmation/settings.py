@@ -24,6 +24,8 @@ class ConfirmationSettings(ServiceSettings):
         "sms_token",
         "sms_webhook_secret",
         "email_webhook_secret",
+        "token_hash_secret",
+        "visitor_hash_secret",
     )
     port: int = _env("port", 8004)
     database_url: str | None = _env("database_url", None)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from shared.bus import Bus
 from shared.events import CaseResolutionProposed, new_event
 from tests import conftest
 from tests.service.test_ownership import complaint
@@ -37,7 +36,6 @@ async def replicas_of(
                 {
                     **os.environ,
                     "APP_ENV": "test",
-                    "AMQP_URL": env.amqp_url,
                     "BUS_EXCHANGE": env.exchange,
                     "BUS_QUEUE_PREFIX": env.queue_prefix,
                     "CONFIRMATION_DATABASE_URL": url,
@@ -57,7 +55,7 @@ async def replicas_of(
 
 async def ask(env: conftest.TestEnv) -> dict[str, str]:
     """Cases as intake and ownership announce them, each proposed as resolved: case -> mailbox."""
-    bus = Bus(env.amqp_url, env.exchange)
+    bus = env.publisher()
     await bus.connect()
     cases = {str(uuid.uuid4()): f"customer{n}@example.com" for n in range(CASES)}
     try:

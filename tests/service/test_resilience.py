@@ -25,7 +25,7 @@ from shared.service import Runtime, RuntimeDep, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 from shared.tables import add_messaging_tables
 from shared.uow import UnitOfWork
-from tests.support.infra import close_database, open_database
+from tests.support.infra import close_database, open_database, service_url
 from tests.support.services import common_settings, running
 
 metadata = MetaData()
@@ -119,7 +119,7 @@ def serve(env, database):  # type: ignore[no-untyped-def]
                 **common_settings(
                     env,
                     url,
-                    service_name="intake",
+                    service_name="escalation",
                     run_migrations_on_start=False,
                     **overrides,
                 )
@@ -155,7 +155,7 @@ async def dead_letters(env) -> list[aio_pika.abc.AbstractIncomingMessage]:  # ty
     connection = await aio_pika.connect(env.amqp_url)
     try:
         channel = await connection.channel()
-        queue = await channel.get_queue(f"{env.queue_prefix}intake.dlq")
+        queue = await channel.get_queue(f"{env.queue_prefix}escalation.dlq")
         taken = []
         while (message := await queue.get(fail=False)) is not None:
             taken.append(message)
@@ -230,16 +230,16 @@ async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, ca
         await served.runtime.bus.publish(first, second)
         await eventually(lambda: _has_dead_letters(env, 2))
         # The alarm: a gauge per queue and a detail of /readyz, which stays ready.
-        dlq = f"{env.queue_prefix}intake.dlq"
+        dlq = f"{env.queue_prefix}escalation.dlq"
         await eventually(lambda: _readyz_shows(served.client, dlq, 2))
         metrics = (await served.client.get("/metrics")).text
         assert f'dead_letters{{queue="{dlq}"}} 2.0' in metrics
 
         printed = _Printed(capsys)
         printed()
-        assert await run(["list", "intake"], settings) == 0
+        assert await run(["list", "escalation"], settings) == 0
         assert printed().split() == [dlq, "2"]
-        assert await run(["show", "intake"], settings) == 0
+        assert await run(["show", "escalation"], settings) == 0
         shown = printed()
         assert "reason: handler_failed" in shown and "this event breaks a rule" in shown
         assert first.event_id in shown and second.event_id in shown
@@ -249,7 +249,7 @@ async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, ca
         # (a double replay) is taken as the duplicate it is.
         behaviour.permanent.clear()
         await _copy_to_dead_letters(env, first)
-        assert await run(["replay", "intake"], settings) == 0
+        assert await run(["replay", "escalation"], settings) == 0
         assert "replayed 3 message(s)" in printed()
         await eventually(lambda: _is(count_of(served.runtime, second.complaint_id), 1))
         await asyncio.sleep(0.5)
@@ -261,9 +261,9 @@ async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, ca
 
         # Dropping needs a confirmation.
         await _copy_to_dead_letters(env, second)
-        assert await run(["drop", "intake"], settings) == 2
+        assert await run(["drop", "escalation"], settings) == 2
         assert await DeadLetterQueue(settings).count() == 1
-        assert await run(["drop", "intake", "--yes"], settings) == 0
+        assert await run(["drop", "escalation", "--yes"], settings) == 0
         assert second.event_id in printed()
         assert await DeadLetterQueue(settings).count() == 0
 
@@ -348,15 +348,21 @@ class _Printed:
 
 
 async def _copy_to_dead_letters(env, event: Envelope) -> None:  # type: ignore[no-untyped-def]
-    connection = await aio_pika.connect(env.amqp_url)
+    """A dead letter as the service itself writes one: under its own login, the publisher kept."""
+    connection = await aio_pika.connect(service_url("escalation"))
     try:
         channel = await connection.channel()
         message = aio_pika.Message(
             event.model_dump_json().encode(),
             message_id=event.event_id,
-            headers={"x-death-reason": "handler_failed"},
+            user_id="escalation",
+            headers={
+                "x-death-reason": "handler_failed",
+                "x-original-user-id": "escalation",
+                "x-original-routing-key": event.routing_key,
+            },
         )
-        await channel.default_exchange.publish(message, f"{env.queue_prefix}intake.dlq")
+        await channel.default_exchange.publish(message, f"{env.queue_prefix}escalation.dlq")
     finally:
         await connection.close()
 
@@ -365,7 +371,7 @@ async def _has_dead_letters(env, count: int) -> bool:  # type: ignore[no-untyped
     connection = await aio_pika.connect(env.amqp_url)
     try:
         channel = await connection.channel()
-        queue = await channel.declare_queue(f"{env.queue_prefix}intake.dlq", passive=True)
+        queue = await channel.declare_queue(f"{env.queue_prefix}escalation.dlq", passive=True)
         return queue.declaration_result.message_count == count
     finally:
         await connection.close()

@@ -8,14 +8,14 @@ from services.confirmation.settings import (
     DEV_TOKEN_HASH_SECRET,
     ConfirmationSettings,
 )
+from tests.unit.test_secrets import CONFIRMATION
 
 REAL = "r" * 40
 
 
 def production(**values: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "app_env": "production",
-        "auth_secret": "a" * 48,
+        **CONFIRMATION,
         "token_hash_secret": REAL,
         "visitor_hash_secret": REAL + "v",
         "auditors": "irene",

@@ -28,6 +28,10 @@ CONFIRMATION: dict[str, Any] = {
     "sms_token": STRONG,
     "sms_webhook_secret": STRONG,
     "email_webhook_secret": STRONG,
+    "token_hash_secret": STRONG + "t",
+    "visitor_hash_secret": STRONG + "v",
+    "auditors": "irene",
+    "email_trusted_authserv_id": "mx.example.com",
 }
 
 
