@@ -47,42 +47,52 @@ def service_url(service: str, host: str = "127.0.0.1", port: int = 5672) -> str:
     return f"amqp://{service}:{password}@{host}:{port}/"
 
 
-def _ctl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=False)
+def _ctl(*args: str, node: str | None = None) -> subprocess.CompletedProcess[str]:
+    where = ["-n", node] if node else []
+    command = ["rabbitmqctl", *where, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
-def ensure_users(services: tuple[str, ...] = SERVICES, exchange: str = EXCHANGE) -> None:
+def ensure_users(
+    services: tuple[str, ...] = SERVICES, exchange: str = EXCHANGE, node: str | None = None
+) -> None:
     """Create each service's user with its permissions and topic permissions on `exchange`.
 
     Idempotent and quick when nothing changed: it reads what the broker has first (each
     `rabbitmqctl` call starts an Erlang VM, about a second).
     """
-    users = {r[0] for r in _rows("list_users")}
-    permissions = {r[0]: tuple(r[1:4]) for r in _rows("list_permissions", "-p", VHOST)}
+    users = {r[0] for r in _rows("list_users", node=node)}
+    permissions = {r[0]: tuple(r[1:4]) for r in _rows("list_permissions", "-p", VHOST, node=node)}
     for service in services:
         if service not in users:
-            _check(_ctl("add_user", service, development_password(service)), service)
+            _check(_ctl("add_user", service, development_password(service), node=node), service)
         wanted = (
             resource_pattern(service),
             write_resource_pattern(service),
             resource_pattern(service),
         )
         if permissions.get(service) != wanted:
-            _check(_ctl("set_permissions", "-p", VHOST, service, *wanted), service)
-    grant_topics(exchange, services)
+            _check(_ctl("set_permissions", "-p", VHOST, service, *wanted, node=node), service)
+    grant_topics(exchange, services, node)
 
 
-def grant_topics(exchange: str, services: tuple[str, ...] = SERVICES) -> None:
+def grant_topics(
+    exchange: str, services: tuple[str, ...] = SERVICES, node: str | None = None
+) -> None:
     """Topic permissions on one exchange (RabbitMQ keys them by the exchange's exact name)."""
-    present = {(r[0], r[1]): tuple(r[2:4]) for r in _rows("list_topic_permissions", "-p", VHOST)}
+    listed = _rows("list_topic_permissions", "-p", VHOST, node=node)
+    present = {(r[0], r[1]): tuple(r[2:4]) for r in listed}
     for service in services:
         wanted = (write_pattern(service), ".*")
         if present.get((service, exchange)) != wanted:
-            _check(_ctl("set_topic_permissions", "-p", VHOST, service, exchange, *wanted), service)
+            granted = _ctl(
+                "set_topic_permissions", "-p", VHOST, service, exchange, *wanted, node=node
+            )
+            _check(granted, service)
 
 
-def _rows(*args: str) -> list[list[str]]:
-    result = _ctl(*args, "-q", "--no-table-headers")
+def _rows(*args: str, node: str | None = None) -> list[list[str]]:
+    result = _ctl(*args, "-q", "--no-table-headers", node=node)
     _check(result, args[0])
     return [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
+from shared import brokerusers
 from tests.support.mail import free_port
 
 PG_BIN = Path(os.environ.get("FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -136,6 +137,8 @@ class PrivateRabbit:
         while True:  # await_startup fails at once while the node is not yet reachable
             try:
                 self._ctl("await_startup", "--timeout", "90")
+                # Each service logs in as itself, as `make run` sets it up.
+                brokerusers.ensure_users(node=self.node)
                 return
             except subprocess.CalledProcessError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
@@ -161,5 +164,5 @@ class PrivateRabbit:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     def url_for(self, service: str) -> str:
-        """The broker URL a service logs in with: the one place to switch to per-service users."""
-        return self.admin_url
+        """The broker URL a service logs in with: its own user on this node."""
+        return brokerusers.service_url(service, "127.0.0.1", self.port)

@@ -46,7 +46,9 @@ class Services:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def env_for(self, service: str) -> dict[str, str]:
-        return {**self.env, "AMQP_URL": self.rabbit.url_for(service)}
+        url = self.rabbit.url_for(service)
+        # The per-service name wins over AMQP_URL; a test session sets it for the shared broker.
+        return {**self.env, "AMQP_URL": url, f"{service.upper()}_AMQP_URL": url}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
