@@ -36,7 +36,8 @@ class Services:
             "AUTH_SECRET": self.secret,
             "VAR_DIR": str(base / "var"),
             "OUTBOX_POLL_SECONDS": "0.05",
-            # One loopback peer sends every customer's reply: the per-peer SMTP limit would refuse them.
+            # One loopback peer sends every customer's reply:
+            # the per-peer SMTP limit would refuse them.
             "CONFIRMATION_SMTP_RATE_PER_MINUTE": "1000000",
             "CONFIRMATION_SMTP_PORT": str(smtp_port),
             "CONFIRMATION_SMTP_LISTEN_PORT": str(self.smtp_listen_port),
