@@ -23,6 +23,11 @@ class Findings:
     not_closed: set[str] = field(default_factory=set)  # the customer said yes, still open
     dead: Counter[str] = field(default_factory=Counter)  # complaint id (or "?") -> dead letters
     dead_by_queue: Counter[str] = field(default_factory=Counter)
+    why_duplicated: list[str] = field(default_factory=list)  # what each duplicate was
+
+    def duplicate(self, complaint_id: str, extra: int, what: str) -> None:
+        self.duplicated[complaint_id] += extra
+        self.why_duplicated.append(f"{complaint_id}: {what} x{extra + 1}")
 
     def settled(self, load: Load) -> bool:
         return not self.lost and not self.not_closed
@@ -63,22 +68,24 @@ async def inspect(pg: PrivatePostgres, load: Load, amqp_url: str, drain: bool) -
             f.not_closed.add(cid)
     for cid, n in closures.items():
         if n > 1:
-            f.duplicated[cid] += n - 1
+            f.duplicate(cid, n - 1, "closed on the timeline")
     # The same entry twice on one case is a handler applied twice.
     for r in await _rows(
         pg,
         "ownership",
-        "SELECT case_id, count(*) AS n FROM timeline "
+        "SELECT case_id, kind, actor, detail::text AS detail, count(*) AS n FROM timeline "
         "GROUP BY case_id, kind, actor, detail::text HAVING count(*) > 1",
     ):
-        f.duplicated[r["case_id"]] += r["n"] - 1
+        f.duplicate(r["case_id"], r["n"] - 1, f"timeline {r['kind']} {r['actor']} {r['detail']}")
     for r in await _rows(
         pg,
         "confirmation",
-        "SELECT complaint_id, count(*) AS n FROM outbound_messages WHERE status = 'sent' "
+        "SELECT complaint_id, kind, reminder_no, count(*) AS n FROM outbound_messages "
+        "WHERE status = 'sent' "
         "GROUP BY request_id, complaint_id, kind, reminder_no HAVING count(*) > 1",
     ):
-        f.duplicated[r["complaint_id"]] += r["n"] - 1
+        what = f"outbound {r['kind']} reminder {r['reminder_no']}"
+        f.duplicate(r["complaint_id"], r["n"] - 1, what)
     # What the mail server received: each token must arrive once.
     per_token = Counter(
         found.group(1)
@@ -92,7 +99,7 @@ async def inspect(pg: PrivatePostgres, load: Load, amqp_url: str, drain: bool) -
     }
     for token, n in per_token.items():
         if n > 1:
-            f.duplicated[complaint_of_token.get(token, "?")] += n - 1
+            f.duplicate(complaint_of_token.get(token, "?"), n - 1, f"mail with token {token}")
     await _dead_letters(amqp_url, f, drain)
     return f
 

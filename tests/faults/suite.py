@@ -118,6 +118,8 @@ def report(load: Load, f: Findings) -> int:
         f"({other_dead} not of a posted complaint; by queue {dict(f.dead_by_queue)}), "
         f"{len(load.replied)} customer yes, {len(f.not_closed)} of them not closed"
     )
+    for why in f.why_duplicated:
+        print(f"duplicated: {why}")
     return 1 if lost or dup or dead or f.not_closed else 0
 
 
