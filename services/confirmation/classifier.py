@@ -62,6 +62,18 @@ _IDIOMS = re.compile(
 )
 # "No problem any more" is the fix, though it holds a negation.
 _NO_PROBLEM_NOW = re.compile(r"没有?问题了|沒有?問題了")
+# The problem denied, not the fix: "no longer an issue", "no more problems", "never been better".
+# Read as courtesy (never as a yes by itself), so that they do not reopen the case as a "no".
+_PROBLEM_GONE = re.compile(
+    _en(
+        r"(?:no longer|not|never|no more|not any ?more)(?: (?:an?|any))? "
+        r"(?:issue|problem|trouble|concern)s?(?: (?:any ?more|now|at all))?",
+        r"no (?:more |further )?(?:issues?|problems?|trouble|concerns?)"
+        r"(?: (?:any ?more|now|at all))?(?= ?(?:$|[,.!;:]| since))",
+        r"no further action (?:is )?(?:needed|required)",
+        r"never (?:been|felt) better",
+    )
+)
 # Asking us to close the case is a yes, although it says "please".
 _CLOSE_IT = re.compile(_en(r"please close (?:it|this|the (?:case|complaint|ticket))"))
 _POSITIVE_EN = (
@@ -691,6 +703,7 @@ def read_reply(text: str, acknowledging: bool = False) -> Reading:
     if not _SEPARATORS.sub("", clean):
         return Reading(Verdict.unclear, "empty")
     masked = _NO_PROBLEM_NOW.sub("已好了", clean)
+    masked = _PROBLEM_GONE.sub(" noproblem ", masked)
     masked = _CLOSE_IT.sub("close it", _IDIOMS.sub(" noproblem ", masked))
     denial = _NEGATED.search(masked)
     rest = _NEGATED.sub(" ", masked)

@@ -62,3 +62,27 @@ def test_every_reading_names_its_rule() -> None:
         assert reading.rule
         if reading.verdict == Verdict.yes:
             assert reading.rule == ("acknowledgement" if s.acknowledging else "affirmation")
+
+
+def test_no_real_yes_reads_as_no() -> None:
+    """A yes read as no reopens a resolved case: it may be missed, never contradicted."""
+    contradicted = [
+        s.text
+        for s in SAMPLES
+        if s.label == "yes" and read_reply(s.text, s.acknowledging).verdict == Verdict.no
+    ]
+    assert contradicted == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No longer an issue",
+        "no issues now",
+        "not a problem anymore",
+        "No further action needed, thank you",
+        "No more problems since the engineer came",
+    ],
+)
+def test_a_denied_problem_is_not_a_no(text: str) -> None:
+    assert read_reply(text).verdict == Verdict.unclear
