@@ -65,10 +65,12 @@ async def propose(
     return response
 
 
-async def ask(desk: Desk, case_id: str) -> str:
+async def ask(desk: Desk, case_id: str, proposal_no: int = 0) -> str:
     """Publish confirmation.requested as confirmation does once a proposal is made."""
     request_id = REQUESTS[case_id] = str(uuid.uuid4())
-    data = ConfirmationRequested(request_id=request_id, channel="email", sent_at=datetime.now(UTC))
+    data = ConfirmationRequested(
+        request_id=request_id, channel="email", sent_at=datetime.now(UTC), proposal_no=proposal_no
+    )
     await desk.publish(event("confirmation.requested", data, case_id, "confirmation"))
     return request_id
 
@@ -199,12 +201,16 @@ async def test_a_yes_to_a_reasked_proposal_closes_only_when_it_answers_the_new_a
     case = await open_case(desk, channel="email")
     await propose(desk, case)
     owner = desk.as_("owner", case["owner_id"])
+    first_request = REQUESTS[case["id"]]
     async with env.probe("case.#") as probe:
         reasked = await desk.client.post(f"/v1/cases/{case['id']}/resolution/reask", headers=owner)
         asked = await probe.wait_for("case.confirmation_reasked", case["id"])
-        await desk.publish(answer(case["id"], "confirmed", proposal_no=1))
+        # The customer answers the first ask after it was replaced, then the new one.
+        late = answer(case["id"], "confirmed", proposal_no=1, request_id=first_request)
+        await desk.publish(late)
         [ignored] = await desk.wait_entry(case["id"], "confirmation_ignored")
         assert (await desk.case(case["id"]))["status"] == "resolution_proposed"
+        await ask(desk, case["id"], proposal_no=2)
         await desk.publish(answer(case["id"], "confirmed", proposal_no=2))
         closed = await probe.wait_for("case.closed", case["id"])
     assert reasked.status_code == 200 and reasked.json()["proposal_no"] == 2
