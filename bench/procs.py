@@ -85,11 +85,14 @@ def _command(pid: int) -> str:
 
 def memory_of_tree(root: int) -> list[tuple[int, str, float, float]]:
     """(pid, what it runs, RSS MB, peak RSS MB) of `root` and every process below it."""
-    tree, found, todo = _children(), [], [root]
+    tree, found, todo = _children(), [], [(root, "")]
     while todo:
-        pid = todo.pop(0)
-        found.append((pid, _command(pid), *_memory_mb(pid)))
-        todo += sorted(tree.get(pid, []))
+        pid, parent = todo.pop(0)
+        what = _command(pid)
+        if what.startswith("python -B -c") and parent:  # a multiprocessing (uvicorn) worker
+            what = f"{parent} worker"
+        found.append((pid, what, *_memory_mb(pid)))
+        todo += [(child, what) for child in sorted(tree.get(pid, []))]
     return found
 
 
