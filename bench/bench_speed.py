@@ -171,6 +171,8 @@ async def pipeline(opts: argparse.Namespace, log_dir: Path) -> None:
                 f"analytics {done_at - started:.1f} s after the first"
             )
             print(f"  sustained end to end   {rate:7.1f} complaints/s")
+            for stage, at in probe.reached.items():
+                print(f"    every one {stage:<26} {at - started:5.1f} s after the first")
             offered = max(rate / 2, 1.0)
             sent = await load.open_loop(post_url, token, offered, opts.seconds)
             stages = await probe.stages(sent, opts.drain_seconds)

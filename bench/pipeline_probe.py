@@ -14,6 +14,12 @@ import asyncpg
 
 DONE = "SELECT count(*) FROM complaint_facts WHERE owner_id IS NOT NULL AND priority IS NOT NULL"
 PRIORITISED_CASES = "SELECT count(*) FROM cases WHERE priority IS NOT NULL"
+STAGE_COUNTS = {
+    "prioritised by escalation": ("escalation", "SELECT count(*) FROM priorities"),
+    "owned by ownership": ("ownership", "SELECT count(*) FROM cases"),
+    "priority on the case": ("ownership", PRIORITISED_CASES),
+    "fact row in analytics": ("analytics", DONE),
+}
 
 
 class PipelineProbe:
@@ -39,9 +45,18 @@ class PipelineProbe:
         return int(min(facts, cases))
 
     async def wait_done(self, target: int, timeout: float) -> tuple[float, int]:
-        """(wall-clock time the count reached `target`, or the time given up, and the count)."""
+        """(wall-clock time the count reached `target`, or the time given up, and the count).
+
+        On the way, `reached` keeps when each service alone had every complaint, which shows
+        the stage that held the others up."""
         deadline = time.monotonic() + timeout
+        self.reached: dict[str, float] = {}
         while True:
+            for stage, (service, query) in STAGE_COUNTS.items():
+                if stage in self.reached:
+                    continue
+                if await self._conns[service].fetchval(query) >= target:
+                    self.reached[stage] = time.time()
             done = await self.count_done()
             if done >= target or time.monotonic() > deadline:
                 return time.time(), done
