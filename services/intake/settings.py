@@ -1,6 +1,6 @@
 import os
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings, service_field
 
@@ -22,6 +22,11 @@ class IntakeSettings(ServiceSettings):
         validation_alias="INTAKE_WORKERS",
         description="Processes serving the API (default: the cores). One on SQLite.",
     )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # `INTAKE_WORKERS=` as compose passes an unset one
 
     def worker_count(self) -> int:
         """Intake keeps no state between requests, so it runs a process per core. On SQLite one:
