@@ -1,5 +1,6 @@
 """Composition root of the intake service."""
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -7,11 +8,13 @@ from fastapi import FastAPI
 from services.intake.api import router
 from services.intake.models import metadata
 from services.intake.settings import IntakeSettings
+from shared.runner import stop_when_orphaned
 from shared.service import ServiceSpec, create_service_app
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings | None = None, *, supervised: bool = False) -> FastAPI:
     settings = settings or IntakeSettings()
+    parent = os.getppid()
     return create_service_app(
         ServiceSpec(
             settings=settings,
@@ -20,5 +23,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             title="Intake",
             description="Complaints from every channel enter here and become `complaint.received`.",
             routers=[router],
+            workers=[lambda _: stop_when_orphaned(parent)] if supervised else [],
         )
     )
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one of several worker processes under uvicorn's supervisor (INTAKE_WORKERS)."""
+    return create_app(supervised=True)

@@ -1,4 +1,6 @@
-from pydantic import Field
+import os
+
+from pydantic import Field, field_validator
 
 from shared.settings import ServiceSettings, service_field
 
@@ -14,3 +16,21 @@ class IntakeSettings(ServiceSettings):
         description="HMAC key turning a customer's identity into the pseudonym others see.",
     )
     default_phone_region: str = Field("US", description="Region assumed for numbers without +CC.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        validation_alias="INTAKE_WORKERS",
+        description="Processes serving the API (default: the cores). One on SQLite.",
+    )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # `INTAKE_WORKERS=` as compose passes an unset one
+
+    def worker_count(self) -> int:
+        """Intake keeps no state between requests, so it runs a process per core. On SQLite one:
+        the file takes one writer at a time and its outbox relay cannot skip a claimed row."""
+        if self.db_url.startswith("sqlite"):
+            return 1
+        return self.workers or len(os.sched_getaffinity(0))

@@ -1,5 +1,6 @@
 """The organisation in the database as the use cases read it: routing, owners, policies."""
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,30 +40,42 @@ async def team_for(conn: AsyncConnection, category: str, product: str | None) ->
     return str(default)
 
 
-def _open_load() -> Any:
+def _open_load(among: Any) -> Any:
+    """Open cases per owner, counted only for the owners `among` selects: an index range scan of
+    (owner_id, status) per owner instead of grouping every open case of the organisation."""
     return (
         select(cases.c.owner_id, func.count().label("open_cases"))
-        .where(cases.c.status.in_([s.value for s in OPEN]))
+        .where(cases.c.owner_id.in_(among), cases.c.status.in_([s.value for s in OPEN]))
         .group_by(cases.c.owner_id)
         .subquery()
     )
 
 
-async def candidates(conn: AsyncConnection, team_id: str) -> tuple[list[Candidate], str]:
-    """The team's assignable owners with their open-case load, and the team's lead."""
-    load = _open_load()
-    rows = await conn.execute(
+def _with_load(where: Any) -> Any:
+    load = _open_load(select(owners.c.id).where(where))
+    return (
         select(owners, func.coalesce(load.c.open_cases, 0).label("load"))
         .select_from(owners.outerjoin(load, load.c.owner_id == owners.c.id))
-        .where(owners.c.team_id == team_id, owners.c.assignable, owners.c.active)
+        .where(where)
     )
+
+
+async def candidates(conn: AsyncConnection, team_id: str) -> tuple[list[Candidate], str]:
+    """The team's assignable owners with their open-case load, and the team's lead."""
+    where = and_(owners.c.team_id == team_id, owners.c.assignable, owners.c.active)
+    rows = [r._asdict() for r in await conn.execute(_with_load(where))]
     lead = await conn.scalar(select(teams.c.lead_id).where(teams.c.id == team_id))
-    return [await candidate(conn, r._asdict()) for r in rows], str(lead)
+    shifts = await _calendars(conn, {r["calendar_id"] for r in rows} - {None})
+    return [_candidate(r, shifts) for r in rows], str(lead)
 
 
 async def candidate(conn: AsyncConnection, row: dict[str, Any]) -> Candidate:
+    return _candidate(row, await _calendars(conn, {row["calendar_id"]} - {None}))
+
+
+def _candidate(row: dict[str, Any], shifts: dict[str, Calendar]) -> Candidate:
     on_shift = row["calendar_id"] is None or is_working(
-        datetime.now(UTC), await calendar(conn, row["calendar_id"])
+        datetime.now(UTC), shifts.get(row["calendar_id"], ALWAYS)
     )
     return Candidate(
         row["id"],
@@ -91,14 +104,8 @@ async def previous_owner(
 
 async def owner_candidate(conn: AsyncConnection, owner_id: str) -> tuple[Candidate, str] | None:
     """An assignable active owner with their load, and their team."""
-    load = _open_load()
-    row = (
-        await conn.execute(
-            select(owners, func.coalesce(load.c.open_cases, 0).label("load"))
-            .select_from(owners.outerjoin(load, load.c.owner_id == owners.c.id))
-            .where(owners.c.id == owner_id, owners.c.assignable, owners.c.active)
-        )
-    ).first()
+    where = and_(owners.c.id == owner_id, owners.c.assignable, owners.c.active)
+    row = (await conn.execute(_with_load(where))).first()
     return (await candidate(conn, row._asdict()), str(row.team_id)) if row else None
 
 
@@ -119,13 +126,14 @@ async def targets(conn: AsyncConnection) -> tuple[dict[str, float], str]:
 
 
 async def case_policy(conn: AsyncConnection) -> CasePolicy:
-    hours, default = await targets(conn)
+    rows = await conn.execute(select(case_targets.c.priority, case_targets.c.hours))
+    hours = {r[0]: float(r[1]) for r in rows}
     policy = (await conn.execute(select(sla_policy))).first()
     if policy is None:
         raise LookupError("no SLA policy; was the organisation loaded?")
     return CasePolicy(
         hours,
-        default,
+        str(policy.default_priority or "P3"),
         float(policy.warning_fraction),
         await calendar(conn, policy.calendar_id),
         float(policy.continuity_days if policy.continuity_days is not None else 30),
@@ -136,11 +144,27 @@ async def calendar(conn: AsyncConnection, calendar_id: str | None) -> Calendar:
     """A stored calendar; none named means round the clock."""
     if calendar_id is None:
         return ALWAYS
-    row = (await conn.execute(select(calendars).where(calendars.c.id == calendar_id))).first()
-    if row is None:
-        return ALWAYS
-    holidays = [date.fromisoformat(d) for d in row.holidays]
-    return build_calendar(row.timezone, row.hours, holidays)
+    return (await _calendars(conn, {calendar_id})).get(calendar_id, ALWAYS)
+
+
+async def _calendars(conn: AsyncConnection, ids: set[str]) -> dict[str, Calendar]:
+    """The stored calendars of `ids`, in one statement (none when `ids` is empty)."""
+    if not ids:
+        return {}
+    rows = await conn.execute(select(calendars).where(calendars.c.id.in_(sorted(ids))))
+    return {r.id: _built(r.timezone, _frozen(r.hours), tuple(r.holidays)) for r in rows}
+
+
+def _frozen(hours: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(hours.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _built(
+    timezone: str, hours: tuple[tuple[str, str], ...], holidays: tuple[str, ...]
+) -> Calendar:
+    """Parsing a calendar is pure: the same stored row always gives the same (frozen) calendar."""
+    return build_calendar(timezone, dict(hours), [date.fromisoformat(d) for d in holidays])
 
 
 async def department_calendar(conn: AsyncConnection, department: str) -> Calendar:
