@@ -24,6 +24,7 @@ from shared.limits import install_body_limit
 from shared.logging import configure_logging, get_logger
 from shared.observability import DEAD_LETTERS, install_request_middleware
 from shared.observability import router as operations_router
+from shared.openapi import install_error_documentation
 from shared.ordering import KeyedLocks
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
@@ -91,6 +92,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(operations_router)
     for router in spec.routers:
         app.include_router(router)
+    install_error_documentation(app)
     return app
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from services.escalation import incident_admin
 from shared.auth import Principal, require
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
@@ -38,19 +39,19 @@ async def read_incident(incident_id: IncidentId, rt: RuntimeDep, _: Reader) -> d
     return await incident_admin.get_incident(rt, incident_id)
 
 
-@router.post("/{incident_id}/confirm")
+@router.post("/{incident_id}/confirm", responses=error_responses(409))
 async def confirm(incident_id: IncidentId, rt: RuntimeDep, who: Supervisor) -> dict[str, Any]:
     """A supervisor confirms the incident is real."""
     return await incident_admin.decide(rt, incident_id, "confirm", who.subject)
 
 
-@router.post("/{incident_id}/dismiss")
+@router.post("/{incident_id}/dismiss", responses=error_responses(409))
 async def dismiss(incident_id: IncidentId, rt: RuntimeDep, who: Supervisor) -> dict[str, Any]:
     """A supervisor dismisses a false alarm; it links no more complaints."""
     return await incident_admin.decide(rt, incident_id, "dismiss", who.subject)
 
 
-@router.post("/{incident_id}/merge")
+@router.post("/{incident_id}/merge", responses=error_responses(409))
 async def merge(
     incident_id: IncidentId, body: MergeRequest, rt: RuntimeDep, _: Supervisor
 ) -> dict[str, Any]:

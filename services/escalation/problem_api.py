@@ -15,6 +15,7 @@ from services.escalation.problem_schemas import (
     VerifyIn,
 )
 from shared.auth import Principal, require
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
@@ -90,7 +91,7 @@ async def read_problem(problem_id: Id, rt: RuntimeDep, _: Reader) -> dict[str, A
     return await problems.get_problem(rt, problem_id)
 
 
-@router.post("/{problem_id}/analysis")
+@router.post("/{problem_id}/analysis", responses=error_responses(409))
 async def record_analysis(
     problem_id: Id, body: AnalysisIn, rt: RuntimeDep, _: Supervisor
 ) -> dict[str, Any]:
@@ -98,7 +99,7 @@ async def record_analysis(
     return await problems.record_analysis(rt, problem_id, body, _now())
 
 
-@router.post("/{problem_id}/actions", status_code=201)
+@router.post("/{problem_id}/actions", status_code=201, responses=error_responses(409))
 async def add_action(
     problem_id: Id,
     body: ActionCreate,
@@ -112,7 +113,7 @@ async def add_action(
     return _answer(response, added)
 
 
-@router.post("/{problem_id}/actions/{action_id}/complete")
+@router.post("/{problem_id}/actions/{action_id}/complete", responses=error_responses(409))
 async def complete_action(
     problem_id: Id, action_id: Id, body: ActionDone, rt: RuntimeDep, who: Actor
 ) -> dict[str, Any]:
@@ -121,7 +122,7 @@ async def complete_action(
     return await actions.complete_action(rt, problem_id, action_id, at, who)
 
 
-@router.post("/{problem_id}/verify")
+@router.post("/{problem_id}/verify", responses=error_responses(409))
 async def verify(
     problem_id: Id, body: VerifyIn, rt: RuntimeDep, _: Supervisor, config: Config
 ) -> dict[str, Any]:
