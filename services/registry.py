@@ -1,6 +1,7 @@
-"""Every service's composition root, by name: for the documents made from all of them."""
+"""Every service's composition root, by name, and the documents made from all of them."""
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -9,6 +10,8 @@ from services.confirmation.app import create_app as confirmation
 from services.escalation.app import create_app as escalation
 from services.intake.app import create_app as intake
 from services.ownership.app import create_app as ownership
+from shared import asyncapi
+from shared.service import ServiceSpec
 
 APPS: dict[str, Callable[[], FastAPI]] = {
     "intake": intake,
@@ -17,3 +20,14 @@ APPS: dict[str, Callable[[], FastAPI]] = {
     "confirmation": confirmation,
     "analytics": analytics,
 }
+
+
+def system_asyncapi() -> dict[str, Any]:
+    """The AsyncAPI document of the whole bus: every service's sends and receives."""
+    specs: list[ServiceSpec] = [create().state.spec for create in APPS.values()]
+    return asyncapi.document(
+        [asyncapi.subscription_of(spec) for spec in specs],
+        services=list(APPS),
+        exchange=specs[0].settings.bus_exchange,
+        title="Complaint events",
+    )
