@@ -12,6 +12,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -77,6 +78,30 @@ def is_transient(exc: BaseException) -> bool:
         return True  # refused, reset, timed out; the broker's errors
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and is_transient(cause)
+
+
+class FieldError(BaseModel):
+    """One refused part of a request (a 422's `fields`)."""
+
+    loc: list[str] = Field(description="Where: body, query, path or header, then the names.")
+    message: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    """A refusal: a stable code to branch on, a sentence for people, and details by code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="Stable and machine-readable, e.g. `case_not_found`.")
+    message: str
+    fields: list[FieldError] | None = Field(None, description="On validation errors.")
+
+
+class ErrorBody(BaseModel):
+    """What every service answers with any 4xx and 503 (see `error_body`)."""
+
+    error: ErrorDetail
 
 
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import time
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,12 +29,27 @@ CORRELATION_HEADER = "X-Correlation-ID"
 router = APIRouter(tags=["operations"])
 
 
+class Readiness(BaseModel):
+    status: str = Field(description="`ready` or `not_ready`.")
+    checks: dict[str, str] = Field(description="`ok` or what is wrong, per dependency.")
+    dead_letters: dict[str, int] = Field(
+        default_factory=dict, description="Messages waiting in each dead-letter queue."
+    )
+
+
 @router.get("/healthz", summary="Liveness: the process is up")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the database answers and the broker is connected")
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers and the broker is connected",
+    responses={
+        200: {"model": Readiness, "description": "Ready."},
+        503: {"model": Readiness, "description": "Not ready: `checks` says why."},
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

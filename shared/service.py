@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared import asyncapi
 from shared.bus import Bus
 from shared.db import make_engine, upgrade_database_async
 from shared.errors import install_error_handlers, is_transient
@@ -24,6 +25,7 @@ from shared.limits import install_body_limit
 from shared.logging import configure_logging, get_logger
 from shared.observability import DEAD_LETTERS, install_request_middleware
 from shared.observability import router as operations_router
+from shared.openapi import install_error_documentation
 from shared.ordering import KeyedLocks
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
@@ -85,13 +87,46 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     app = FastAPI(title=spec.title, description=spec.description, lifespan=_lifespan(spec))
     app.state.settings = spec.settings
+    app.state.spec = spec
     install_error_handlers(app)
     install_body_limit(app, spec.settings)  # inside the request middleware: 413s are counted
     install_request_middleware(app)
     app.include_router(operations_router)
     for router in spec.routers:
         app.include_router(router)
+    install_error_documentation(app)
+    app.add_api_route("/asyncapi.json", asyncapi.served, methods=["GET"], include_in_schema=False)
     return app
+
+
+def build_runtime(spec: ServiceSpec) -> Runtime:
+    """The service's adapters, not yet connected: nothing is opened until first used."""
+    settings = spec.settings
+    engine = make_engine(settings.db_url)
+    bus = Bus(
+        settings.broker_url,
+        settings.bus_exchange,
+        prefetch=settings.bus_prefetch,
+        delivery_limit=settings.bus_delivery_limit,
+        name=settings.queue_name(),
+        retry_schedule=settings.retry_schedule,
+        retry_queue_expires=settings.bus_retry_queue_expires_seconds,
+    )
+    relay = OutboxRelay(
+        engine,
+        spec.metadata,
+        bus,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    return Runtime(settings, engine, spec.metadata, bus, relay)
+
+
+def bindings_of(spec: ServiceSpec, table: dict[str, EventHandler]) -> list[str]:
+    """The routing keys the service's queue is bound to."""
+    if spec.batch_handler is not None:
+        return list(spec.bindings or [])
+    return spec.bindings or [f"{t}.#" for t in table if t != ANY_EVENT]
 
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
@@ -104,25 +139,9 @@ def _lifespan(spec: ServiceSpec) -> Lifespan:
         configure_logging(settings.service_name, settings.log_level)
         if settings.run_migrations_on_start:
             await upgrade_database_async(spec.migrations_dir, settings.db_url)
-        engine = make_engine(settings.db_url)
-        bus = Bus(
-            settings.broker_url,
-            settings.bus_exchange,
-            prefetch=settings.bus_prefetch,
-            delivery_limit=settings.bus_delivery_limit,
-            name=settings.queue_name(),
-            retry_schedule=settings.retry_schedule,
-            retry_queue_expires=settings.bus_retry_queue_expires_seconds,
-        )
+        runtime = build_runtime(spec)
+        engine, bus, relay = runtime.engine, runtime.bus, runtime.relay
         await _connect(bus)
-        relay = OutboxRelay(
-            engine,
-            spec.metadata,
-            bus,
-            batch_size=settings.outbox_batch_size,
-            poll_seconds=settings.outbox_poll_seconds,
-        )
-        runtime = Runtime(settings, engine, spec.metadata, bus, relay)
         app.state.runtime, app.state.engine, app.state.bus = runtime, engine, bus
         for hook in spec.on_start:
             await hook(runtime)
@@ -172,8 +191,9 @@ async def _consume(spec: ServiceSpec, runtime: Runtime) -> None:
         )
     elif spec.handlers is not None:
         table = spec.handlers(runtime)
-        bindings = spec.bindings or [f"{t}.#" for t in table if t != ANY_EVENT]
-        await bus.consume(settings.queue_name(), bindings, _dispatcher(runtime, table))
+        await bus.consume(
+            settings.queue_name(), bindings_of(spec, table), _dispatcher(runtime, table)
+        )
 
 
 def _dispatcher(

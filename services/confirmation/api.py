@@ -10,6 +10,7 @@ from services.confirmation.queries import confirmations_of
 from services.confirmation.schemas import AnswerPublic, AttestationCreate, ConfirmationsPublic
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["confirmations"])
@@ -28,7 +29,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.get("/confirmations", response_model=ConfirmationsPublic)
+@router.get("/confirmations", response_model=ConfirmationsPublic, responses=error_responses(404))
 async def list_confirmations(
     rt: RuntimeDep,
     who: Reader,

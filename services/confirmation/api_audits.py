@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from services.confirmation import audits
 from services.confirmation.schemas import AuditPublic, AuditResult
 from shared.auth import Principal, require
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["audits"])
@@ -26,7 +27,9 @@ async def list_audits(
     return [AuditPublic.model_validate(r) for r in rows]
 
 
-@router.post("/audits/{audit_id}/result", response_model=AuditPublic)
+@router.post(
+    "/audits/{audit_id}/result", response_model=AuditPublic, responses=error_responses(409)
+)
 async def record_result(
     rt: RuntimeDep,
     who: Auditor,

@@ -20,11 +20,15 @@ from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.source_limits import per_source
 from shared.errors import DomainError
 from shared.events import Channel
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 # Bodies are limited by the body-limit middleware (WEBHOOK_MAX_BODY_BYTES); calls per source here.
 router = APIRouter(
-    prefix="/v1/inbound", tags=["inbound webhooks"], dependencies=[Depends(per_source("webhook"))]
+    prefix="/v1/inbound",
+    tags=["inbound webhooks"],
+    dependencies=[Depends(per_source("webhook"))],
+    responses=error_responses(401, 413, 429),
 )
 
 Signature = Annotated[str | None, Header(alias=webhooks.SIGNATURE_HEADER)]

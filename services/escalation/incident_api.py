@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from services.escalation import incident_admin
+from services.escalation.incident_schemas import IncidentPublic, IncidentSummary
 from shared.auth import Principal, require
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
@@ -21,7 +23,7 @@ class MergeRequest(BaseModel):
     into: str = Field(min_length=1, max_length=36, description="The incident that remains.")
 
 
-@router.get("")
+@router.get("", response_model=list[IncidentSummary])
 async def list_incidents(
     rt: RuntimeDep,
     _: Reader,
@@ -32,25 +34,29 @@ async def list_incidents(
     return await incident_admin.list_incidents(rt, status, limit)
 
 
-@router.get("/{incident_id}")
+@router.get("/{incident_id}", response_model=IncidentPublic)
 async def read_incident(incident_id: IncidentId, rt: RuntimeDep, _: Reader) -> dict[str, Any]:
     """One incident with its complaints and its IS / IS NOT specification."""
     return await incident_admin.get_incident(rt, incident_id)
 
 
-@router.post("/{incident_id}/confirm")
+@router.post(
+    "/{incident_id}/confirm", response_model=IncidentPublic, responses=error_responses(409)
+)
 async def confirm(incident_id: IncidentId, rt: RuntimeDep, who: Supervisor) -> dict[str, Any]:
     """A supervisor confirms the incident is real."""
     return await incident_admin.decide(rt, incident_id, "confirm", who.subject)
 
 
-@router.post("/{incident_id}/dismiss")
+@router.post(
+    "/{incident_id}/dismiss", response_model=IncidentPublic, responses=error_responses(409)
+)
 async def dismiss(incident_id: IncidentId, rt: RuntimeDep, who: Supervisor) -> dict[str, Any]:
     """A supervisor dismisses a false alarm; it links no more complaints."""
     return await incident_admin.decide(rt, incident_id, "dismiss", who.subject)
 
 
-@router.post("/{incident_id}/merge")
+@router.post("/{incident_id}/merge", response_model=IncidentPublic, responses=error_responses(409))
 async def merge(
     incident_id: IncidentId, body: MergeRequest, rt: RuntimeDep, _: Supervisor
 ) -> dict[str, Any]:

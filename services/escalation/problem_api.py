@@ -12,9 +12,11 @@ from services.escalation.problem_schemas import (
     ActionDone,
     AnalysisIn,
     ProblemCreate,
+    ProblemPublic,
     VerifyIn,
 )
 from shared.auth import Principal, require
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/problems", tags=["problems"])
@@ -57,7 +59,7 @@ def _answer(response: Response, answer: tuple[dict[str, Any], bool]) -> dict[str
     return body
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=ProblemPublic, status_code=201)
 async def open_problem(
     body: ProblemCreate,
     rt: RuntimeDep,
@@ -73,7 +75,7 @@ async def open_problem(
     return _answer(response, opened)
 
 
-@router.get("")
+@router.get("", response_model=list[ProblemPublic])
 async def list_problems(
     rt: RuntimeDep,
     _: Reader,
@@ -84,13 +86,13 @@ async def list_problems(
     return await problems.list_problems(rt, status, limit)
 
 
-@router.get("/{problem_id}")
+@router.get("/{problem_id}", response_model=ProblemPublic)
 async def read_problem(problem_id: Id, rt: RuntimeDep, _: Reader) -> dict[str, Any]:
     """One problem with its analysis, actions and measured effect."""
     return await problems.get_problem(rt, problem_id)
 
 
-@router.post("/{problem_id}/analysis")
+@router.post("/{problem_id}/analysis", response_model=ProblemPublic, responses=error_responses(409))
 async def record_analysis(
     problem_id: Id, body: AnalysisIn, rt: RuntimeDep, _: Supervisor
 ) -> dict[str, Any]:
@@ -98,7 +100,12 @@ async def record_analysis(
     return await problems.record_analysis(rt, problem_id, body, _now())
 
 
-@router.post("/{problem_id}/actions", status_code=201)
+@router.post(
+    "/{problem_id}/actions",
+    response_model=ProblemPublic,
+    status_code=201,
+    responses=error_responses(409),
+)
 async def add_action(
     problem_id: Id,
     body: ActionCreate,
@@ -112,7 +119,11 @@ async def add_action(
     return _answer(response, added)
 
 
-@router.post("/{problem_id}/actions/{action_id}/complete")
+@router.post(
+    "/{problem_id}/actions/{action_id}/complete",
+    response_model=ProblemPublic,
+    responses=error_responses(409),
+)
 async def complete_action(
     problem_id: Id, action_id: Id, body: ActionDone, rt: RuntimeDep, who: Actor
 ) -> dict[str, Any]:
@@ -121,7 +132,7 @@ async def complete_action(
     return await actions.complete_action(rt, problem_id, action_id, at, who)
 
 
-@router.post("/{problem_id}/verify")
+@router.post("/{problem_id}/verify", response_model=ProblemPublic, responses=error_responses(409))
 async def verify(
     problem_id: Id, body: VerifyIn, rt: RuntimeDep, _: Supervisor, config: Config
 ) -> dict[str, Any]:

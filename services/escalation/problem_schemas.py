@@ -1,4 +1,4 @@
-"""Request bodies of the problem API."""
+"""Request bodies and answers of the problem API."""
 
 from datetime import datetime
 from typing import Literal
@@ -48,3 +48,40 @@ class ActionDone(BaseModel):
 
 class VerifyIn(BaseModel):
     as_of: datetime | None = Field(default=None, description="The clock; defaults to now.")
+
+
+ProblemStatus = Literal["open", "cause_identified", "verifying", "effect_not_shown", "closed"]
+
+
+class ActionPublic(BaseModel):
+    id: str
+    problem_id: str
+    kind: Literal["corrective", "preventive"]
+    description: str
+    owner_id: str
+    due_at: datetime
+    status: Literal["open", "done"]
+    completed_at: datetime | None
+    overdue_notified: bool = Field(description="Escalated to its owner for being overdue.")
+    created_at: datetime
+
+
+class ProblemPublic(BaseModel):
+    """A problem with its analysis, its actions and the measured effect of the fix."""
+
+    id: str
+    incident_id: str | None
+    title: str
+    status: ProblemStatus
+    pattern: dict[str, str] | None = Field(
+        description="`pattern` and its dimensions' values: what the fix must reduce."
+    )
+    analysis: AnalysisIn | None
+    cause: str | None
+    opened_by: str
+    fixed_at: datetime | None = Field(description="When the last action was done.")
+    rate_before: float | None = Field(description="Complaints a day before the fix.")
+    rate_after: float | None = Field(description="Complaints a day after the fix.")
+    created_at: datetime
+    updated_at: datetime
+    actions: list[ActionPublic]

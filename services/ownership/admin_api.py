@@ -21,6 +21,7 @@ from services.ownership.admin_schemas import (
 from services.ownership.models import org_audit
 from services.ownership.repository import utc_row
 from shared.auth import Principal, require
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["organisation"])
@@ -44,7 +45,7 @@ async def set_availability(
     return await admin.set_availability(rt, owner_id, body, who)
 
 
-@router.put("/teams/{team_id}", response_model=Changed)
+@router.put("/teams/{team_id}", response_model=Changed, responses=error_responses(409))
 async def put_team(team_id: Key, body: TeamPut, rt: RuntimeDep, who: Admin) -> Changed:
     """Create or change a team: name, lead and the categories routed to it."""
     return await admin.put_team(rt, team_id, body, who)

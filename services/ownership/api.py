@@ -22,6 +22,7 @@ from services.ownership.schemas import (
 )
 from shared.auth import Principal, require
 from shared.errors import Forbidden
+from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -117,13 +118,15 @@ async def list_tasks(
     return TaskList(items=items)
 
 
-@router.post("/tasks/{task_id}/acknowledge", response_model=TaskPublic)
+@router.post(
+    "/tasks/{task_id}/acknowledge", response_model=TaskPublic, responses=error_responses(409)
+)
 async def acknowledge_task(task_id: str, rt: RuntimeDep, who: DepartmentOnly) -> TaskPublic:
     """The department acknowledges its task (that department only)."""
     return await task_handlers.acknowledge_task(rt, task_id, who)
 
 
-@router.post("/tasks/{task_id}/complete", response_model=TaskPublic)
+@router.post("/tasks/{task_id}/complete", response_model=TaskPublic, responses=error_responses(409))
 async def complete_task(
     task_id: str, rt: RuntimeDep, who: Department, body: TaskComplete | None = None
 ) -> TaskPublic:
@@ -180,7 +183,7 @@ async def withdraw_resolution(
     return case
 
 
-@router.post("/cases/{case_id}/reassign", response_model=CasePublic)
+@router.post("/cases/{case_id}/reassign", response_model=CasePublic, responses=error_responses(409))
 async def reassign_case(
     case_id: str, body: ReassignCreate, rt: RuntimeDep, who: Manager
 ) -> CasePublic:
