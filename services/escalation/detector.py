@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.escalation.crosssection import CrossConfig
+from services.escalation.crosssection import parse as parse_cross
+
 PATTERNS: dict[str, tuple[str, str]] = {
     "product+region": ("product", "region"),
     "product+category": ("product", "category"),
@@ -32,6 +35,7 @@ class DetectorConfig:
     variance_floor: float = 0.25
     patterns: tuple[str, ...] = tuple(PATTERNS)
     neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cross: CrossConfig = field(default_factory=CrossConfig)
 
     def bucket_of(self, at: datetime) -> int:
         return int(at.astimezone(UTC).timestamp() // (self.bucket_minutes * 60))
@@ -132,7 +136,7 @@ def crossing(state: KeyState, config: DetectorConfig) -> Crossing | None:
 
 def parse_config(document: Mapping[str, Any]) -> DetectorConfig:
     """The [detector] table of config/escalation.toml; ValueError says what is wrong."""
-    known = {f for f in DetectorConfig.__dataclass_fields__}
+    known = {f for f in DetectorConfig.__dataclass_fields__} - {"cross"} | {"cross_sectional"}
     unknown = set(document) - known
     if unknown:
         raise ValueError(f"[detector]: unknown keys {sorted(unknown)}")
@@ -151,8 +155,10 @@ def parse_config(document: Mapping[str, Any]) -> DetectorConfig:
     neighbours = values.pop("neighbours", {})
     if not isinstance(neighbours, Mapping):
         raise ValueError("[detector] neighbours must be a table of region = [regions]")
+    cross = parse_cross(values.pop("cross_sectional", {}), patterns)
     return DetectorConfig(
         **values,
         patterns=patterns,
+        cross=cross,
         neighbours={k.casefold(): tuple(v) for k, v in neighbours.items()},
     )
