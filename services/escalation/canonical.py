@@ -7,39 +7,44 @@ spelling seen under that key, kept as it was written. Every key is recorded with
 came, so an admin sees the values the catalogue does not know.
 """
 
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.escalation.models import value_keys
+from services.escalation.keys import LIMIT, normalised_key
+from services.escalation.models import catalogue_aliases, value_keys
 from services.escalation.sqlutil import insert
 
 DIMENSIONS = ("product", "category", "region")
-LIMIT = 255
-
-# (dimension, normalised key) -> the catalogue's canonical id, if it has one.
-Lookup = Callable[[str, str], str | None]
 
 
-def normalised_key(raw: str) -> str:
-    """Case, spacing, punctuation and width do not make a different value."""
-    text = unicodedata.normalize("NFKC", raw).casefold()
-    key = "".join(ch for ch in text if ch.isalnum())
-    return (key or " ".join(text.split()))[:LIMIT]
+class Resolver(Protocol):
+    def resolve(self, dimension: str, key: str) -> str | None:
+        """The canonical id the catalogue file gives a normalised key, if any."""
 
 
-def _no_catalogue(dimension: str, key: str) -> str | None:
-    return None
+async def catalogued(
+    conn: AsyncConnection, catalogue: Resolver | None, dimension: str, key: str
+) -> str | None:
+    """The catalogue's id for a key: from the file, else from an alias an admin added."""
+    known = catalogue.resolve(dimension, key) if catalogue else None
+    if known:
+        return known
+    query = select(catalogue_aliases.c.canonical_id).where(
+        catalogue_aliases.c.dimension == dimension, catalogue_aliases.c.key == key
+    )
+    found = await conn.scalar(query)
+    return str(found) if found is not None else None
 
 
 async def canonical(
     conn: AsyncConnection,
     raw: Mapping[str, str | None],
     now: datetime,
-    lookup: Lookup = _no_catalogue,
+    catalogue: Resolver | None = None,
 ) -> dict[str, str | None]:
     """The canonical value per dimension (None stays None), recording each key as seen."""
     found: dict[str, str | None] = {}
@@ -49,7 +54,7 @@ async def canonical(
             found[dimension] = None
             continue
         key = normalised_key(value)
-        known = lookup(dimension, key)
+        known = await catalogued(conn, catalogue, dimension, key)
         found[dimension] = await _record(conn, dimension, key, known or value[:LIMIT], known, now)
     return found
 

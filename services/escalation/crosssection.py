@@ -14,7 +14,8 @@ complaints about P in R, `row` about P in other regions, `col` about other produ
 Each is an exact binomial tail (a out of a + col, or a + row, at the share seen elsewhere), so
 thin counts are never mistaken for extremes; every share starts from `prior_count`
 pseudo-complaints on each side, the prior for keys that have no history and no siblings yet.
-The weaker of the two is the evidence. Pure: no I/O.
+The weaker of the two is the evidence, and the odds ratio of the table (with the prior) its
+effect size. Pure: no I/O.
 """
 
 import math
@@ -33,8 +34,8 @@ class CrossConfig:
     enabled: bool = True
     patterns: tuple[str, ...] = CROSS_PATTERNS
     min_count: int = 10
-    min_ratio: float = 2.0
-    min_z: float = 5.0
+    min_ratio: float = 3.0
+    min_z: float = 4.5
     prior_count: float = 1.0
     # Once a key has a learned baseline, it must also be this many times its own usual count:
     # a key as busy as it always is stands out from its siblings by nature, not by a burst.
@@ -120,7 +121,8 @@ def crossing(window: Window, config: CrossConfig) -> CrossEvidence | None:
         axis(a, window.row, window.col, window.rest, c),
     ]
     weaker = min(along, key=lambda x: (x.z, x.ratio))
-    ratio = min(x.ratio for x in along)
+    # The effect size: the odds of P in R against elsewhere, unbounded unlike a share's ratio.
+    ratio = (a + c) * (window.rest + c) / ((window.row + c) * (window.col + c))
     if ratio < config.min_ratio or weaker.z < config.min_z:
         return None
     return CrossEvidence(

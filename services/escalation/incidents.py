@@ -55,7 +55,7 @@ async def detect(
     """Count the complaint per pattern; link it to an open incident or raise a new one."""
     conn, complaint_id = uow.conn, str(envelope.complaint_id)
     raw = {"product": data.product, "category": data.category, "region": data.region}
-    values = await canonical(conn, raw, now)
+    values = await canonical(conn, raw, now, config.catalogue)
     bucket = config.bucket_of(data.received_at)
     started = await _started(conn, bucket)
     await conn.execute(

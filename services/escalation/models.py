@@ -80,6 +80,18 @@ value_keys = Table(
     Column("last_seen", DateTime(timezone=True), nullable=False),
 )
 
+# Aliases an admin added to the catalogue file's entries, by normalised key.
+catalogue_aliases = Table(
+    "catalogue_aliases",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("alias", String(255), nullable=False),
+    Column("canonical_id", String(255), nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 incidents = Table(
     "incidents",
     metadata,

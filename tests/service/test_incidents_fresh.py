@@ -74,7 +74,8 @@ async def test_a_burst_among_ordinary_complaints_raises_one_incident_at_once(
     assert burst_ids <= linked
     body = (await escalation.get(f"/v1/incidents/{data['incident_id']}")).json()
     assert body["raised_by"] == "cross_sectional"
-    assert body["evidence"]["cross_sectional"]["z"] >= 5
+    settings = escalation._transport.app.state.escalation_config.detector.cross
+    assert body["evidence"]["cross_sectional"]["z"] >= settings.min_z
     assert set(body["is_not"]["what"]["other_products"]) == {
         "Kettle K2",
         "Toaster T1",

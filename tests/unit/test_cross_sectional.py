@@ -10,7 +10,7 @@ import pytest
 
 from services.escalation import crosssection as cross
 from services.escalation import detector as det
-from services.escalation.canonical import normalised_key
+from services.escalation.keys import normalised_key
 from services.escalation.ladder import parse_config
 from tests.service.escalation_support import PRODUCTS, REGIONS, cfpb_background, noise
 
