@@ -92,3 +92,18 @@ async def _record(
             await conn.execute(update(value_keys).where(where).values(**changes))
     stored = await conn.scalar(select(value_keys.c.value).where(where))
     return str(stored) if stored is not None else value
+
+
+async def lookup(
+    conn: AsyncConnection, catalogue: Resolver | None, dimension: str, raw: str
+) -> str:
+    """The canonical value a written value counts under, without recording it as seen."""
+    key = normalised_key(raw.strip())
+    known = await catalogued(conn, catalogue, dimension, key)
+    if known:
+        return known
+    query = select(value_keys.c.value).where(
+        value_keys.c.dimension == dimension, value_keys.c.key == key
+    )
+    seen = await conn.scalar(query)
+    return str(seen) if seen is not None else raw.strip()[:LIMIT]

@@ -79,3 +79,14 @@ async def test_admins_list_the_catalogue_and_map_unknown_values(escalation, env)
     )
     assert forbidden.status_code == 403
     assert (await escalation.get("/v1/catalogue/unknown")).json() == []
+
+
+async def test_a_problem_for_a_pattern_counts_under_the_canonical_values(escalation) -> None:  # type: ignore[no-untyped-def]
+    pattern = {"pattern": "product+region", "product": "kettle k-1", "region": "California"}
+    opened = await escalation.post("/v1/problems", json={"title": "Kettles", "pattern": pattern})
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["pattern"] == {
+        "pattern": "product+region",
+        "product": "Kettle K1",
+        "region": "CA",
+    }
