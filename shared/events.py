@@ -165,6 +165,9 @@ class IncidentDetected(EventData):
     complaint_ids: list[str]
     is_: dict[str, Any] = Field(default_factory=dict, alias="is")
     is_not: dict[str, Any] = Field(default_factory=dict)
+    # "temporal" (the key's own past), "cross_sectional" (its siblings now) or "both".
+    raised_by: str | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
 
 
 class ConfirmationRequested(EventData):

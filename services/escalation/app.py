@@ -1,12 +1,15 @@
 """Composition root of the escalation service."""
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.escalation import catalogue
 from services.escalation.actions import problem_worker
 from services.escalation.api import router
+from services.escalation.catalogue_api import router as catalogue_router
 from services.escalation.consumers import handlers_for
 from services.escalation.domain import InvalidRules, RuleBook, parse_rules
 from services.escalation.incident_api import router as incident_router
@@ -42,6 +45,13 @@ def load_config(path: Path) -> EscalationConfig:
 def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     settings = settings or EscalationSettings()
     config = load_config(settings.escalation_path)
+    try:
+        known = catalogue.load(settings.catalogue_path)
+    except catalogue.InvalidCatalogue as exc:
+        raise InvalidRules(str(exc)) from exc
+    config = dataclasses.replace(
+        config, detector=dataclasses.replace(config.detector, catalogue=known)
+    )
     app = create_service_app(
         ServiceSpec(
             settings=settings,
@@ -49,7 +59,7 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
             migrations_dir=Path(__file__).parent / "migrations",
             title="Escalation",
             description=("Priorities with reasons, the escalation ladder, incidents and problems."),
-            routers=[router, incident_router, problem_router],
+            routers=[router, incident_router, problem_router, catalogue_router],
             handlers=handlers_for(load_rules(settings.rules_path), config),
             workers=[problem_worker(config)],
         )

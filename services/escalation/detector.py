@@ -11,6 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.escalation.catalogue import Catalogue
+from services.escalation.crosssection import CrossConfig
+from services.escalation.crosssection import parse as parse_cross
+
 PATTERNS: dict[str, tuple[str, str]] = {
     "product+region": ("product", "region"),
     "product+category": ("product", "category"),
@@ -31,7 +35,9 @@ class DetectorConfig:
     min_z: float = 4.0
     variance_floor: float = 0.25
     patterns: tuple[str, ...] = tuple(PATTERNS)
-    neighbours: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Canonical values, aliases and region neighbours (config/catalogue.toml), set at start.
+    catalogue: Catalogue = field(default_factory=Catalogue)
+    cross: CrossConfig = field(default_factory=CrossConfig)
 
     def bucket_of(self, at: datetime) -> int:
         return int(at.astimezone(UTC).timestamp() // (self.bucket_minutes * 60))
@@ -132,7 +138,11 @@ def crossing(state: KeyState, config: DetectorConfig) -> Crossing | None:
 
 def parse_config(document: Mapping[str, Any]) -> DetectorConfig:
     """The [detector] table of config/escalation.toml; ValueError says what is wrong."""
-    known = {f for f in DetectorConfig.__dataclass_fields__}
+    known = {f for f in DetectorConfig.__dataclass_fields__} - {"cross", "catalogue"} | {
+        "cross_sectional"
+    }
+    if "neighbours" in document:
+        raise ValueError("[detector] neighbours are the catalogue's now (config/catalogue.toml)")
     unknown = set(document) - known
     if unknown:
         raise ValueError(f"[detector]: unknown keys {sorted(unknown)}")
@@ -148,11 +158,9 @@ def parse_config(document: Mapping[str, Any]) -> DetectorConfig:
     patterns = tuple(values.pop("patterns", PATTERNS))
     if not patterns or any(p not in PATTERNS for p in patterns):
         raise ValueError(f"[detector] patterns must be among {', '.join(PATTERNS)}")
-    neighbours = values.pop("neighbours", {})
-    if not isinstance(neighbours, Mapping):
-        raise ValueError("[detector] neighbours must be a table of region = [regions]")
+    cross = parse_cross(values.pop("cross_sectional", {}), patterns)
     return DetectorConfig(
         **values,
         patterns=patterns,
-        neighbours={k.casefold(): tuple(v) for k, v in neighbours.items()},
+        cross=cross,
     )

@@ -34,6 +34,8 @@ def public(row: Any, complaint_ids: list[str] | None = None) -> dict[str, Any]:
         "first_at": utc(row.first_at),
         "last_at": utc(row.last_at),
         "merged_into": row.merged_into,
+        # Incidents raised before the cross-sectional test existed had only the temporal one.
+        "raised_by": row.evidence.get("raised_by") or "temporal",
         "evidence": row.evidence,
         "is": row.spec["is"],
         "is_not": row.spec["is_not"],

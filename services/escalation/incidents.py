@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.escalation import detector as det
 from services.escalation import domain
+from services.escalation.canonical import canonical
+from services.escalation.evidence import Evidence, assess
 from services.escalation.linking import count_for_problems, link
 from services.escalation.models import (
     detector_meta,
@@ -52,12 +54,17 @@ async def detect(
 ) -> None:
     """Count the complaint per pattern; link it to an open incident or raise a new one."""
     conn, complaint_id = uow.conn, str(envelope.complaint_id)
-    values = {"product": data.product, "category": data.category, "region": data.region}
+    raw = {"product": data.product, "category": data.category, "region": data.region}
+    values = await canonical(conn, raw, now, config.catalogue)
     bucket = config.bucket_of(data.received_at)
     started = await _started(conn, bucket)
     await conn.execute(
         recent_complaints.insert().values(
-            complaint_id=complaint_id, bucket=bucket, received_at=data.received_at, **values
+            complaint_id=complaint_id,
+            bucket=bucket,
+            received_at=data.received_at,
+            **values,
+            **{f"{dim}_raw": (text or None) and text[:255] for dim, text in raw.items()},
         )
     )
     await conn.execute(
@@ -108,12 +115,11 @@ async def detect(
     if open_rows:
         return
     for pattern, dims, key_hash, state, covered_by in keyed:
-        crossing = det.crossing(state, config)
-        if crossing is None or await _covered(conn, covered_by, data.received_at, config):
+        found = await assess(conn, pattern, dims, state, config)
+        if found.raised_by is None or await _covered(conn, covered_by, data.received_at, config):
             continue
-        await _raise(
-            uow, envelope, (pattern, dims, key_hash, state), crossing, hashes, config, rules, now
-        )
+        key = (pattern, dims, key_hash, state)
+        await _raise(uow, envelope, key, found, hashes, values, config, rules, now)
         return
 
 
@@ -139,8 +145,9 @@ async def _raise(
     uow: UnitOfWork,
     envelope: Envelope,
     key: tuple[str, dict[str, str], str, det.KeyState],
-    crossing: det.Crossing,
+    found: Evidence,
     hashes: list[str],
+    values: dict[str, str | None],
     config: det.DetectorConfig,
     rules: domain.RuleBook,
     now: datetime,
@@ -148,15 +155,10 @@ async def _raise(
     pattern, dims, key_hash, state = key
     conn, incident_id = uow.conn, str(uuid.uuid4())
     members = await _window_members(conn, dims, state.bucket - config.window_buckets)
-    data = envelope.parsed()
-    assert isinstance(data, ComplaintReceived)
-    context = {
-        "product": data.product or "",
-        "category": data.category,
-        "region": data.region or "",
-    }
+    context = {dim: value or "" for dim, value in values.items()}
     siblings = await sibling_values(conn, dims, context, state.bucket, config)
-    is_, is_not, distinctions = specify(dims, members, crossing, state.mean, siblings, config)
+    crossing, baseline = found.primary(), found.baseline_per_bucket(state, config)
+    is_, is_not, distinctions = specify(dims, members, crossing, baseline, siblings, config)
     spec = {"is": is_, "is_not": is_not, "distinctions": distinctions}
     times = [utc(m["received_at"]) for m in members]
     await conn.execute(
@@ -167,7 +169,7 @@ async def _raise(
             dims=dims,
             status="open",
             spec=spec,
-            evidence=crossing.__dict__ | {"ratio": is_["extent"]["ratio"]},
+            evidence=found.stored() | {"ratio": is_["extent"]["ratio"]},
             complaint_count=0,
             first_at=min(times),
             last_at=max(times),
@@ -191,6 +193,8 @@ async def _raise(
             "is": is_,
             "is_not": is_not,
             "distinctions": distinctions,
+            "raised_by": found.raised_by,
+            "evidence": found.stored(),
         }
     )
     uow.emit(

@@ -60,6 +60,36 @@ recent_complaints = Table(
     Column("product", String(255), nullable=True),
     Column("category", String(255), nullable=False),
     Column("region", String(255), nullable=True),
+    # What the customer wrote, before it was mapped to the canonical value above.
+    Column("product_raw", String(255), nullable=True),
+    Column("category_raw", String(255), nullable=True),
+    Column("region_raw", String(255), nullable=True),
+)
+
+# Every value seen per dimension under its normalised key: the canonical value it maps to (the
+# catalogue's id, or the first spelling seen of an unknown value) and how often it came.
+value_keys = Table(
+    "value_keys",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("catalogued", Boolean, nullable=False),
+    Column("seen", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+# Aliases an admin added to the catalogue file's entries, by normalised key.
+catalogue_aliases = Table(
+    "catalogue_aliases",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("alias", String(255), nullable=False),
+    Column("canonical_id", String(255), nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 incidents = Table(

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from services.escalation import detector as det
 from services.escalation import effect
+from services.escalation.canonical import lookup
 from services.escalation.idempotency import once
 from services.escalation.incident_admin import load as load_incident
 from services.escalation.linking import bump
@@ -65,7 +66,7 @@ async def _open(
 ) -> dict[str, Any]:
     """Open a problem; from an incident it inherits the pattern and the counts seen so far."""
     problem_id = str(uuid.uuid4())
-    pattern, seeded = await _pattern_of(uow, body)
+    pattern, seeded = await _pattern_of(uow, body, config)
     dims = {k: v for k, v in pattern.items() if k != "pattern"}
     row = {
         "id": problem_id,
@@ -91,7 +92,7 @@ async def _open(
 
 
 async def _pattern_of(
-    uow: UnitOfWork, body: ProblemCreate
+    uow: UnitOfWork, body: ProblemCreate, config: det.DetectorConfig
 ) -> tuple[dict[str, str], list[datetime]]:
     """The pattern the fix must reduce, and the complaint times an incident already counted."""
     if body.incident_id:
@@ -110,6 +111,9 @@ async def _pattern_of(
                 f"A {body.pattern.pattern} pattern needs a value for each dimension.",
                 422,
             )
+        # Counted under the values the detector counts complaints under ("California" is "CA").
+        for dim, written in dims.items():
+            dims[dim] = await lookup(uow.conn, config.catalogue, dim, written)
         return {"pattern": body.pattern.pattern, **dims}, []
     raise DomainError("pattern_required", "Give an incident_id or a pattern.", 422)
 

@@ -22,6 +22,13 @@ class EscalationSettings(ServiceSettings):
     escalation_file: Path = service_field(
         "escalation", "escalation_file", Path("config/escalation.toml")
     )
+    catalogue_file: Path = service_field(
+        "escalation", "catalogue_file", Path("config/catalogue.toml")
+    )
+
+    @property
+    def catalogue_path(self) -> Path:
+        return _from_root(self.catalogue_file)
 
     @property
     def rules_path(self) -> Path:

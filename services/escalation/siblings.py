@@ -70,9 +70,7 @@ async def siblings(
         found["region"] = [_sibling(r.dim_b, r, bucket, config) for r in rows]
         named = {s.value.casefold() for s in found["region"]}
         found["region"] += [
-            Sibling(n, 0)
-            for n in config.neighbours.get(region.casefold(), ())
-            if n.casefold() not in named
+            Sibling(n, 0) for n in config.catalogue.neighbours(region) if n.casefold() not in named
         ]
     if "category" in dims:
         if "region" in dims:
