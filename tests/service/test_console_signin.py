@@ -1,0 +1,113 @@
+"""The console's sign-in, sessions, CSRF and role separation, in process on its own database
+(no service is called before a role is admitted)."""
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from services.console import accounts
+from services.console.app import create_app
+from services.console.settings import ConsoleSettings
+from tests.support.services import running
+
+PASSWORD = "a-long-enough-password"
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ConsoleSettings(
+        app_env="test", database_url=f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    )
+    app = create_app(settings)
+    async with running(app) as client:
+        await accounts.upsert(app.state.engine, "alice", PASSWORD, "owner", "alice", "Alice")
+        await accounts.upsert(app.state.engine, "bi", PASSWORD, "analyst", "bi", "BI", "zh")
+        yield client
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text[:300]
+    return found.group(1)
+
+
+async def sign_in(browser: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    token = csrf_of(await browser.get("/signin"))
+    return await browser.post(
+        "/signin", data={"csrf_token": token, "username": username, "password": password}
+    )
+
+
+async def test_a_wrong_password_or_an_unknown_name_is_refused(browser: httpx.AsyncClient) -> None:
+    for username, password in [("alice", "wrong-password"), ("nobody", PASSWORD)]:
+        refused = await sign_in(browser, username, password)
+        assert refused.status_code == 401 and "Wrong username or password." in refused.text
+    assert (await browser.get("/queue")).status_code == 303  # to the sign-in page
+
+
+async def test_a_form_without_the_sessions_csrf_token_is_forbidden(
+    browser: httpx.AsyncClient,
+) -> None:
+    bare = await browser.post("/signin", data={"username": "alice", "password": PASSWORD})
+    assert bare.status_code == 403
+    await browser.get("/signin")  # the session now has a token, the form another
+    forged = await browser.post(
+        "/signin", data={"username": "alice", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403
+    signed = await sign_in(browser, "alice", PASSWORD)
+    assert signed.status_code == 303 and signed.headers["location"] == "/queue"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert (await browser.post("/signout", data={})).status_code == 403
+    page = await browser.get("/signin")
+    out = await browser.post("/signout", data={"csrf_token": csrf_of(page)})
+    assert out.status_code == 303
+    assert (await browser.get("/queue")).status_code == 303
+
+
+async def test_an_analyst_cannot_open_the_owners_pages_or_post_their_actions(
+    browser: httpx.AsyncClient,
+) -> None:
+    await sign_in(browser, "bi", PASSWORD)
+    assert (await browser.get("/queue")).status_code == 403
+    page = await browser.get("/cases/some-case")
+    assert page.status_code == 403 and "您的角色无权打开此页面" in page.text  # in Chinese
+    posted = await browser.post(
+        "/cases/some-case/resolution",
+        data={"csrf_token": csrf_of(page), "outcome": "resolved", "summary": "x"},
+    )
+    assert posted.status_code == 403
+    assert (await browser.get("/tasks")).status_code == 403
+
+
+async def test_the_next_page_after_sign_in_stays_on_this_console(
+    browser: httpx.AsyncClient,
+) -> None:
+    token = csrf_of(await browser.get("/signin?next=//evil.example/x"))
+    signed = await browser.post(
+        "/signin",
+        data={
+            "csrf_token": token,
+            "username": "alice",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+        },
+    )
+    assert signed.headers["location"] == "/queue"
+
+
+def test_production_refuses_the_development_session_secret() -> None:
+    with pytest.raises(ValidationError, match="CONSOLE_SESSION_SECRET"):
+        ConsoleSettings(app_env="production", auth_secret="x" * 40)
+    ConsoleSettings(
+        app_env="production",
+        auth_secret="a" * 40,
+        session_secret="b" * 40,
+        database_url="postgresql+asyncpg://console@db/console",
+        secure_cookies=True,
+    )
