@@ -31,9 +31,9 @@ class ConsoleSettings(BaseSettings):
         validation_alias="CONSOLE_SESSION_SECRET",
         description="Signs the session cookie.",
     )
-    session_max_age_seconds: int = Field(8 * 3600, gt=0)
+    session_max_age_seconds: int = service_field("console", "session_max_age_seconds", 8 * 3600)
     # Lifetime of the bearer token minted for each call to a service.
-    token_ttl_seconds: int = Field(300, gt=0, le=3600)
+    token_ttl_seconds: int = service_field("console", "token_ttl_seconds", 300)
     # Cookies only over HTTPS (production behind TLS).
     secure_cookies: bool = Field(False, validation_alias="CONSOLE_SECURE_COOKIES")
     intake_url: str = service_field("console", "intake_url", "http://127.0.0.1:8001")
