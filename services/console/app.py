@@ -10,7 +10,14 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.console import pages_auth, pages_department, pages_owner
+from services.console import (
+    pages_analyst,
+    pages_audits,
+    pages_auth,
+    pages_department,
+    pages_owner,
+    pages_supervisor,
+)
 from services.console.backend import Backend, ServiceError
 from services.console.identity import CsrfRefused, NotAllowed, SignInRequired
 from services.console.settings import ConsoleSettings
@@ -48,7 +55,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages_auth, pages_owner, pages_department):
+    pages = (pages_auth, pages_owner, pages_department, pages_supervisor, pages_analyst)
+    for module in (*pages, pages_audits):
         app.include_router(module.router)
     _install_handlers(app)
 

@@ -15,7 +15,7 @@ HOME = {
     "supervisor": "/board",
     "auditor": "/audits",
     "analyst": "/kpis",
-    "admin": "/accounts",
+    "admin": "/board",
 }
 
 

@@ -20,7 +20,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "supervisor": [("/board", "board"), ("/incidents", "incidents"), ("/kpis", "kpis")],
     "auditor": [("/audits", "audits")],
     "analyst": [("/kpis", "kpis"), ("/incidents", "incidents")],
-    "admin": [("/accounts", "accounts"), ("/board", "board"), ("/kpis", "kpis")],
+    "admin": [("/board", "board"), ("/incidents", "incidents"), ("/kpis", "kpis")],
 }
 
 

@@ -248,3 +248,32 @@ async def test_owner_works_a_new_complaint_and_the_department_completes_its_task
             assert attempt.status_code == 403
         unchanged = (await ownership.get(f"/v1/cases/{case_id}")).json()
         assert unchanged["status"] == "resolution_proposed"
+
+
+async def test_supervisor_board_incidents_analyst_charts_and_auditor_pages(
+    console: Console,
+) -> None:
+    async with console.service("ownership", "supervisor", "sam") as ownership:
+        open_cases = (await ownership.get("/v1/cases?open=true")).json()["items"]
+    assert open_cases  # the previous test's case is still open
+    async with console.browser() as supervisor:
+        await sign_in(supervisor, "sam", PASSWORD)
+        board = await supervisor.get("/board")
+        assert board.status_code == 200
+        owner = open_cases[0]["owner_id"]
+        row = re.search(
+            rf"<td>{open_cases[0]['team']}</td><td>{owner}</td><td>(\d+)</td>", board.text
+        )
+        assert row and int(row.group(1)) == sum(c["owner_id"] == owner for c in open_cases)
+        incidents = await supervisor.get("/incidents?status=open")
+        assert incidents.status_code == 200 and "Incidents" in incidents.text
+    async with console.browser() as analyst:
+        await sign_in(analyst, "bi", PASSWORD)
+        charts = await analyst.get("/kpis?group_by=channel")
+        assert charts.status_code == 200 and "客户确认关闭" in charts.text  # bi reads Chinese
+        assert 'class="bar"' in charts.text and "<span>email</span>" in charts.text
+        assert (await analyst.get("/board")).status_code == 403
+    async with console.browser() as auditor:
+        await sign_in(auditor, "irene", PASSWORD)
+        audits = await auditor.get("/audits")
+        assert audits.status_code == 200 and "Audits" in audits.text
