@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.console import (
+    pages_admin,
     pages_analyst,
     pages_audits,
     pages_auth,
@@ -56,7 +57,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = (pages_auth, pages_owner, pages_department, pages_supervisor, pages_analyst)
-    for module in (*pages, pages_audits):
+    for module in (*pages, pages_audits, pages_admin):
         app.include_router(module.router)
     _install_handlers(app)
 

@@ -20,7 +20,12 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "supervisor": [("/board", "board"), ("/incidents", "incidents"), ("/kpis", "kpis")],
     "auditor": [("/audits", "audits")],
     "analyst": [("/kpis", "kpis"), ("/incidents", "incidents")],
-    "admin": [("/board", "board"), ("/incidents", "incidents"), ("/kpis", "kpis")],
+    "admin": [
+        ("/accounts", "accounts"),
+        ("/board", "board"),
+        ("/incidents", "incidents"),
+        ("/kpis", "kpis"),
+    ],
 }
 
 

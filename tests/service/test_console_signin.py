@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from services.console import accounts
@@ -18,7 +19,7 @@ PASSWORD = "a-long-enough-password"
 
 
 @pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def console(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = ConsoleSettings(
         app_env="test", database_url=f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
     )
@@ -26,7 +27,17 @@ async def browser(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with running(app) as client:
         await accounts.upsert(app.state.engine, "alice", PASSWORD, "owner", "alice", "Alice")
         await accounts.upsert(app.state.engine, "bi", PASSWORD, "analyst", "bi", "BI", "zh")
-        yield client
+        yield app, client
+
+
+@pytest.fixture
+def browser(console: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return console[1]
+
+
+def another(app: FastAPI) -> httpx.AsyncClient:
+    """A second browser: its own cookies."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -111,3 +122,48 @@ def test_production_refuses_the_development_session_secret() -> None:
         database_url="postgresql+asyncpg://console@db/console",
         secure_cookies=True,
     )
+
+
+async def test_an_admin_creates_deactivates_and_reactivates_an_account(
+    console: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, browser = console
+    engine = app.state.engine
+    await accounts.upsert(engine, "root", PASSWORD, "admin", "root", "Root")
+    await sign_in(browser, "root", PASSWORD)
+    page = await browser.get("/accounts")
+    token = csrf_of(page)
+    short = await browser.post(
+        "/accounts",
+        data={
+            "csrf_token": token,
+            "username": "finance",
+            "password": "short",
+            "role": "department",
+            "subject": "finance",
+            "language": "en",
+        },
+        follow_redirects=True,
+    )
+    assert "password_too_short" in short.text
+    made = await browser.post(
+        "/accounts",
+        data={
+            "csrf_token": token,
+            "username": "finance",
+            "password": PASSWORD,
+            "role": "department",
+            "subject": "finance",
+            "language": "zh",
+        },
+        follow_redirects=True,
+    )
+    assert made.status_code == 200 and "<td>finance</td>" in made.text
+    await browser.post("/accounts/finance/active", data={"csrf_token": token, "active": "false"})
+    async with another(app) as other:
+        assert (await sign_in(other, "finance", PASSWORD)).status_code == 401
+        await browser.post("/accounts/finance/active", data={"csrf_token": token, "active": "true"})
+        assert (await sign_in(other, "finance", PASSWORD)).status_code == 303
+    async with another(app) as owner:
+        await sign_in(owner, "alice", PASSWORD)
+        assert (await owner.get("/accounts")).status_code == 403
