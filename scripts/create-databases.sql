@@ -4,3 +4,4 @@ CREATE DATABASE escalation;
 CREATE DATABASE ownership;
 CREATE DATABASE confirmation;
 CREATE DATABASE analytics;
+CREATE DATABASE console;

@@ -28,8 +28,31 @@ SERVICES = {
 }
 
 
+CONSOLE_PORT = 8000
+
+
 def port_of(service: str) -> int:
-    return int(os.environ.get(f"{service.upper()}_PORT", SERVICES[service]))
+    default = CONSOLE_PORT if service == "console" else SERVICES[service]
+    return int(os.environ.get(f"{service.upper()}_PORT", default))
+
+
+def console_env(env: dict[str, str], host: str) -> dict[str, str]:
+    """The console calls each service where this script started it."""
+    urls = {f"CONSOLE_{s.upper()}_URL": f"http://{host}:{port_of(s)}" for s in SERVICES}
+    return {**urls, **env}
+
+
+def seed_console(env: dict[str, str]) -> str:
+    """Migrate the console's database and (re)create the demo accounts; their lines."""
+    done = subprocess.run(
+        [sys.executable, "-m", "services.console.seed"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -75,7 +98,8 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 def wait_ready(
     service: str, host: str, procs: list[subprocess.Popen[bytes]], seconds: float
 ) -> None:
-    url = f"http://{host}:{port_of(service)}/readyz"
+    probe = "healthz" if service == "console" else "readyz"
+    url = f"http://{host}:{port_of(service)}/{probe}"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
@@ -104,6 +128,8 @@ def main() -> None:
     ensure_rabbitmq(env.get("AMQP_URL", "amqp://127.0.0.1:5672/"))
     ensure_broker_users(env)
     migrate(env)
+    env = console_env(env, host)
+    accounts = seed_console(env)
     procs: list[subprocess.Popen[bytes]] = []
     if not opts.no_mailsink:
         smtp_port = int(env.get("CONFIRMATION_SMTP_PORT", env.get("SMTP_PORT", "1025")))
@@ -122,7 +148,7 @@ def main() -> None:
                     var / "log" / "mailsink.log",
                 )
             )
-    for service in SERVICES:
+    for service in [*SERVICES, "console"]:
         procs.append(
             start(
                 [sys.executable, "-m", f"services.{service}"], env, var / "log" / f"{service}.log"
@@ -143,12 +169,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        for service in SERVICES:
+        for service in [*SERVICES, "console"]:
             wait_ready(service, host, procs, 60)
     except SystemExit:
         stop_quietly(procs)
         raise
-    print_banner(host, var)
+    print_banner(host, var, accounts)
     while all(p.poll() is None for p in procs):
         time.sleep(0.5)
     print("a process stopped; stopping the others (see var/log/)", file=sys.stderr)
@@ -162,7 +188,7 @@ def stop_quietly(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait(10)
 
 
-def print_banner(host: str, var: Path) -> None:
+def print_banner(host: str, var: Path, accounts: str) -> None:
     from shared.auth import DEFAULT_TTL, mint_token
     from shared.settings import DEV_AUTH_SECRET
 
@@ -189,7 +215,13 @@ def print_banner(host: str, var: Path) -> None:
         ("department", "finance"),
     ]:
         lines.append(f"  {role:<10} {subject:<8} {mint_token(secret, role, subject)}")
-    lines += ["", "Mint others: .venv/bin/python -m shared.auth owner <owner-id>", "Ctrl-C stops."]
+    lines += ["", "Mint others: .venv/bin/python -m shared.auth owner <owner-id>"]
+    lines += [
+        "",
+        f"The console: http://{host}:{port_of('console')}/  accounts (role, username, password):",
+    ]
+    lines += [f"  {line}" for line in accounts.splitlines()]
+    lines += ["", "Ctrl-C stops."]
     print("\n".join(lines), flush=True)
 
 

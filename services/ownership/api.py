@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from services.ownership import handlers, queries, resolution_handlers, task_handlers
+from services.ownership import caselist, handlers, queries, resolution_handlers, task_handlers
 from services.ownership.domain import Status
 from services.ownership.schemas import (
     CaseList,
@@ -51,16 +51,30 @@ async def list_cases(
     owner_id: str | None = None,
     status: Status | None = None,
     team: str | None = None,
+    open: bool = False,
     limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> CaseList:
-    """Cases, soonest due first; an owner sees only their own."""
-    if who.role == "owner":
-        if owner_id not in (None, who.subject):
-            raise Forbidden("not_own_cases", "An owner may list only their own cases.")
-        owner_id = who.subject
+    """Cases, soonest due first, a page at a time (`next_cursor`); `open`: not closed. An owner
+    sees only their own, or with `team` their own team's."""
     async with rt.uow() as uow:
-        items = await queries.case_list(uow.conn, owner_id, status, team, limit)
-    return CaseList(items=items)
+        if who.role == "owner":
+            if owner_id not in (None, who.subject):
+                raise Forbidden("not_own_cases", "An owner may list only their own cases.")
+            if team is None:
+                owner_id = who.subject
+            elif team != await caselist.team_of(uow.conn, who.subject):
+                raise Forbidden("not_own_team", "An owner may list only their own team's cases.")
+        items, next_cursor = await caselist.case_page(
+            uow.conn,
+            owner_id=owner_id,
+            status=status,
+            team=team,
+            open_only=open,
+            limit=limit,
+            cursor=cursor,
+        )
+    return CaseList(items=items, next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)

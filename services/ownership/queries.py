@@ -19,7 +19,7 @@ from services.ownership.models import (
     teams,
     timeline,
 )
-from services.ownership.repository import OPEN_TASK, load_case, now, open_task_count, utc_row
+from services.ownership.repository import load_case, now, open_task_count, utc_row
 from services.ownership.schemas import (
     CasePublic,
     DepartmentPublic,
@@ -53,34 +53,6 @@ async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
     if case is None:
         raise NotFound("case_not_found", f"No case {case_id}.")
     return case_public(case, await open_task_count(conn, case_id))
-
-
-async def case_list(
-    conn: AsyncConnection, owner_id: str | None, status: str | None, team: str | None, limit: int
-) -> list[CasePublic]:
-    """The work queue: soonest due first."""
-    query = select(cases)
-    if owner_id is not None:
-        query = query.where(cases.c.owner_id == owner_id)
-    if status is not None:
-        query = query.where(cases.c.status == status)
-    if team is not None:
-        query = query.where(cases.c.team_id == team)
-    query = query.order_by(cases.c.due_at.is_(None), cases.c.due_at, cases.c.id).limit(limit)
-    rows = [utc_row(r) for r in await conn.execute(query)]
-    counts = await _open_task_counts(conn, [r["id"] for r in rows])
-    return [case_public(r, counts.get(r["id"], 0)) for r in rows]
-
-
-async def _open_task_counts(conn: AsyncConnection, case_ids: list[str]) -> dict[str, int]:
-    if not case_ids:
-        return {}
-    rows = await conn.execute(
-        select(tasks.c.case_id, func.count())
-        .where(tasks.c.case_id.in_(case_ids), tasks.c.status == OPEN_TASK)
-        .group_by(tasks.c.case_id)
-    )
-    return {r[0]: int(r[1]) for r in rows}
 
 
 async def case_timeline(conn: AsyncConnection, case_id: str) -> list[TimelineEntry]:

@@ -75,12 +75,16 @@ class CasePublic(BaseModel):
         0.0, description="Receipt to the customer's confirmation (or now); never paused."
     )
     breached: bool = Field(False, description="Internal SLA: due_at passed while open.")
+    warning_at: datetime | None = Field(
+        None, description="When the SLA warning fires for the current due time (in lists)."
+    )
     created_at: datetime
     updated_at: datetime
 
 
 class CaseList(BaseModel):
     items: list[CasePublic]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
 
 
 class TimelineEntry(BaseModel):

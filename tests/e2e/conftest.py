@@ -67,6 +67,7 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         "VAR_DIR": str(tmp_path / "var"),
         "OUTBOX_POLL_SECONDS": "0.05",
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        "CONSOLE_PORT": str(free_port()),
     }
     async with AsyncExitStack() as stack:
         mail = stack.enter_context(MailSink())

@@ -323,6 +323,38 @@ async def test_owners_list_only_their_own_cases(desk: Desk) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
 
 
+async def test_case_list_pages_by_cursor_and_an_owner_reads_their_own_team(desk: Desk) -> None:
+    billing = []
+    for _ in range(3):
+        billing.append(await desk.receive(category="billing"))
+        await desk.wait_case(billing[-1])
+    delivery = await desk.receive(category="delivery")
+    await desk.wait_case(delivery)
+    seen: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 2, "open": "true"}
+    while True:
+        page = await desk.client.get("/v1/cases", params=params, headers=desk.as_("supervisor"))
+        body = page.json()
+        assert page.status_code == 200 and len(body["items"]) <= 2
+        seen += body["items"]
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+    assert sorted(c["id"] for c in seen) == sorted([*billing, delivery])
+    order = [(at(c["due_at"]), c["id"]) for c in seen]
+    assert order == sorted(order)
+    # The warning fires at warning_fraction of the SLA (round the clock here: no calendar).
+    for case in seen:
+        started, due = at(case["sla_started_at"]), at(case["due_at"])
+        assert at(case["warning_at"]) == started + (due - started) * 0.75
+    team = await desk.client.get("/v1/cases?team=billing", headers=desk.as_("owner", "alice"))
+    assert sorted(c["id"] for c in team.json()["items"]) == sorted(billing)
+    other = await desk.client.get("/v1/cases?team=delivery", headers=desk.as_("owner", "alice"))
+    assert other.status_code == 403 and other.json()["error"]["code"] == "not_own_team"
+    bad = await desk.client.get("/v1/cases?cursor=bm90LWEtY3Vyc29y", headers=desk.as_("admin"))
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cursor"
+
+
 async def test_organisation_is_loaded_idempotently_and_shows_each_owners_load(desk: Desk) -> None:
     case_id = await desk.receive()
     await desk.wait_case(case_id)

@@ -1,0 +1,60 @@
+"""The supervisor's SLA board (teams x owners) and the incidents with their IS / IS NOT."""
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from services.console.accounts import Account
+from services.console.identity import role
+from services.console.pages_owner import sla_state
+from services.console.web import render
+
+router = APIRouter()
+Supervisor = Annotated[Account, Depends(role("supervisor", "admin"))]
+IncidentReader = Annotated[Account, Depends(role("supervisor", "admin", "analyst"))]
+BOARD_PAGES = 20  # at most 10,000 open cases on the board
+
+
+async def _open_cases(request: Request, who: Account) -> list[dict[str, Any]]:
+    backend = request.app.state.backend
+    found: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(BOARD_PAGES):
+        page = await backend.get(
+            who, "ownership", "/v1/cases", open="true", limit=500, cursor=cursor
+        )
+        found += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return found
+
+
+@router.get("/board")
+async def board(request: Request, who: Supervisor) -> Response:
+    now = datetime.now(UTC)
+    today = now.date().isoformat()
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {"open": 0, "due_today": 0, "warned": 0, "breached": 0}
+    )
+    for case in await _open_cases(request, who):
+        row = counts[(case["team"], case["owner_id"])]
+        row["open"] += 1
+        if (case.get("due_at") or "").startswith(today):
+            row["due_today"] += 1
+        state = sla_state(case, now)
+        if state != "ok":
+            row[state] += 1
+    rows = [{"team": t, "owner": o, **c} for (t, o), c in sorted(counts.items())]
+    return render(request, "board.html", rows=rows)
+
+
+@router.get("/incidents")
+async def incidents(request: Request, who: IncidentReader, status: str | None = None) -> Response:
+    listed = await request.app.state.backend.get(
+        who, "escalation", "/v1/incidents", status=status, limit=100
+    )
+    return render(request, "incidents.html", incidents=listed, selected=status or "")

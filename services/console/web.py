@@ -1,0 +1,77 @@
+"""Rendering: templates with the account's language, its CSRF token and the last flash."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from services.console.identity import csrf_token
+from services.console.texts import translate
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+# The pages each role has in its navigation (path, text key).
+NAV: dict[str, list[tuple[str, str]]] = {
+    "owner": [("/queue", "my_queue")],
+    "department": [("/tasks", "tasks")],
+    "supervisor": [("/board", "board"), ("/incidents", "incidents"), ("/kpis", "kpis")],
+    "auditor": [("/audits", "audits")],
+    "analyst": [("/kpis", "kpis"), ("/incidents", "incidents")],
+    "admin": [
+        ("/accounts", "accounts"),
+        ("/board", "board"),
+        ("/incidents", "incidents"),
+        ("/kpis", "kpis"),
+    ],
+}
+
+
+def language_of(request: Request) -> str:
+    account = getattr(request.state, "account", None)
+    return account.language if account is not None else "en"
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """A message shown once on the next page (after the redirect that follows a form)."""
+    request.session["flash"] = {"kind": kind, "text": text}
+
+
+def when(value: str | None) -> str:
+    """An ISO time from a service as `YYYY-MM-DD HH:MM UTC`."""
+    if not value:
+        return "—"
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["when"] = when
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    language = language_of(request)
+    account = getattr(request.state, "account", None)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "account": account,
+            "nav": NAV.get(account.role, []) if account is not None else [],
+            "language": language,
+            "t": lambda key: translate(key, language),
+            "csrf": csrf_token(request),
+            "flash": request.session.pop("flash", None),
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def back(path: str) -> RedirectResponse:
+    """After a form: see the page again (303, so a reload does not post twice)."""
+    return RedirectResponse(path, status_code=303)
