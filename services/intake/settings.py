@@ -14,3 +14,4 @@ class IntakeSettings(ServiceSettings):
         description="HMAC key turning a customer's identity into the pseudonym others see.",
     )
     default_phone_region: str = Field("US", description="Region assumed for numbers without +CC.")
+    join_window_days: float = service_field("intake", "join_window_days", 30.0)
