@@ -8,6 +8,7 @@ from services.intake.api import router
 from services.intake.consumers import build_handlers
 from services.intake.customer_api import router as customer_router
 from services.intake.models import metadata
+from services.intake.search import router as search_router
 from services.intake.settings import IntakeSettings
 from shared.service import ServiceSpec, create_service_app
 
@@ -21,7 +22,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             migrations_dir=Path(__file__).parent / "migrations",
             title="Intake",
             description="Complaints from every channel enter here and become `complaint.received`.",
-            routers=[router, customer_router],
+            routers=[router, search_router, customer_router],
             handlers=build_handlers,
         )
     )

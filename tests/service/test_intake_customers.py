@@ -237,3 +237,53 @@ async def test_junk_language_is_refused(intake, junk) -> None:  # type: ignore[n
     assert refused.status_code == 422, refused.text
     assert any("language" in f["loc"] for f in refused.json()["error"]["fields"])
     assert await stored_count(client) == 0
+
+
+async def test_search_by_identifier_reference_and_customer_pages_newest_first(intake) -> None:  # type: ignore[no-untyped-def]
+    client, settings = intake
+    made = [
+        (
+            await post(client, complaint_body(category=f"topic {n}", contact="ANA@example.com"))
+        ).json()
+        for n in range(3)
+    ]
+    phoned = (
+        await post(
+            client,
+            by_phone(customer={"name": "Ana", "phone": "4155552671", "email": "ana@example.com"}),
+        )
+    ).json()
+    (
+        await post(
+            client,
+            complaint_body(
+                customer={"name": "Bo", "email": "bo@example.com"}, contact="bo@example.com"
+            ),
+        )
+    )
+    newest_first = [phoned["id"], *[m["id"] for m in reversed(made)]]
+    page = (
+        await client.get("/v1/complaints", params={"email": "Ana@Example.COM", "limit": 3})
+    ).json()
+    assert [i["id"] for i in page["items"]] == newest_first[:3] and page["next_cursor"]
+    rest = await client.get(
+        "/v1/complaints",
+        params={"email": "ana@example.com", "limit": 3, "cursor": page["next_cursor"]},
+    )
+    assert [i["id"] for i in rest.json()["items"]] == newest_first[3:]
+    assert rest.json()["next_cursor"] is None
+    by_number = (await client.get("/v1/complaints", params={"phone": "(415) 555-2671"})).json()
+    assert [i["id"] for i in by_number["items"]] == newest_first
+    ref = made[1]["reference"].lower()
+    found = (await client.get("/v1/complaints", params={"reference": ref})).json()["items"]
+    assert [i["id"] for i in found] == [made[1]["id"]]
+    mine = (await client.get("/v1/complaints", params={"customer": made[0]["customer_id"]})).json()
+    assert len(mine["items"]) == 4
+    for bad in ({}, {"email": "nope"}, {"phone": "call me"}, {"email": "a@b.co", "cursor": "!!"}):
+        refused = await client.get("/v1/complaints", params=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "validation_error"
+    analyst = await client.get(
+        "/v1/complaints", params={"email": "ana@example.com"}, headers=auth(settings, "analyst")
+    )
+    assert analyst.status_code == 403
