@@ -119,6 +119,8 @@ def complaint_body(row: dict[str, str]) -> tuple[str, dict[str, Any]]:
         ),
         "occurred_at": received.isoformat() if received else None,
         "external_ref": f"CFPB-{cfpb_id}",
+        # Each CFPB row is its own complaint, never a follow-up of another.
+        "new_matter": True,
     }
     return cfpb_id, body
 

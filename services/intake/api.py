@@ -17,7 +17,12 @@ Reader = Annotated[Principal, Depends(require("frontend", "owner", "supervisor",
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-@router.post("/complaints", status_code=201, response_model=ComplaintPublic)
+@router.post(
+    "/complaints",
+    status_code=201,
+    response_model=ComplaintPublic,
+    responses={200: {"model": ComplaintPublic, "description": "Joined the open complaint."}},
+)
 async def create_complaint(
     body: ComplaintCreate,
     rt: RuntimeDep,
@@ -25,11 +30,16 @@ async def create_complaint(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ComplaintPublic:
-    """Receive a complaint from any channel; a repeated Idempotency-Key returns the first result."""
+    """Receive a complaint from any channel (201). From a customer with an open complaint on the
+    same matter (category and product) it joins that one as a follow-up contact instead: 200,
+    the existing reference and `joined: true` — unless `new_matter` is true. A repeated
+    Idempotency-Key returns the first answer."""
     fingerprint = request_fingerprint(body)
     complaint, replayed = await handlers.receive_complaint(rt, body, idempotency_key, fingerprint)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    if complaint.joined:
+        response.status_code = 200
     return complaint
 
 

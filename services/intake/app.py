@@ -6,7 +6,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.intake.api import router
+from services.intake.consumers import build_handlers
+from services.intake.customer_api import router as customer_router
 from services.intake.models import metadata
+from services.intake.search import router as search_router
 from services.intake.settings import IntakeSettings
 from shared.runner import stop_when_orphaned
 from shared.service import ServiceSpec, create_service_app
@@ -22,7 +25,8 @@ def create_app(settings: IntakeSettings | None = None, *, supervised: bool = Fal
             migrations_dir=Path(__file__).parent / "migrations",
             title="Intake",
             description="Complaints from every channel enter here and become `complaint.received`.",
-            routers=[router],
+            routers=[router, search_router, customer_router],
+            handlers=build_handlers,
             workers=[lambda _: stop_when_orphaned(parent)] if supervised else [],
         )
     )

@@ -1,18 +1,19 @@
-"""Intake use cases: receive a complaint, add a follow-up contact, read one back."""
+"""Intake use cases: receive a complaint (or join the open one), add a follow-up contact, read."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import domain
+from services.intake import customers, domain, matters
 from services.intake.models import complaints, contacts, idempotency_keys
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from services.intake.settings import IntakeSettings
 from shared.errors import DomainError, NotFound
-from shared.events import ComplaintContactAdded, ComplaintReceived, new_event
+from shared.events import ComplaintReceived, new_event
 from shared.idempotency import earlier_use
 from shared.service import Runtime
 from shared.uow import UnitOfWork
@@ -39,19 +40,38 @@ def _normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any
         phone = domain.normalise_phone(body.customer.phone, region) if body.customer.phone else None
     except domain.InvalidContact as exc:
         raise invalid_field(["customer", "phone"], str(exc)) from exc
-    return {"contact": contact, "email": email, "phone": phone}
+    try:
+        language = domain.normalise_language(body.language) if body.language else None
+    except domain.InvalidLanguage as exc:
+        raise invalid_field(["language"], str(exc)) from exc
+    return {"contact": contact, "email": email, "phone": phone, "language": language}
 
 
-async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fingerprint: str) -> str | None:
+@dataclass(frozen=True)
+class Replay:
+    resource_id: str
+    outcome: str | None
+
+
+async def _replayed(
+    uow: UnitOfWork, scope: str, key: str | None, fingerprint: str
+) -> Replay | None:
     row = await earlier_use(uow.conn, idempotency_keys, scope, key, fingerprint)
-    return None if row is None else str(row.resource_id)
+    return None if row is None else Replay(str(row.resource_id), row.outcome)
 
 
-async def _remember(uow: UnitOfWork, scope: str, key: str | None, fp: str, rid: str) -> None:
+async def _remember(
+    uow: UnitOfWork, scope: str, key: str | None, fp: str, rid: str, outcome: str | None = None
+) -> None:
     if key is not None:
         await uow.conn.execute(
             idempotency_keys.insert().values(
-                scope=scope, key=key, request_hash=fp, resource_id=rid, created_at=_now()
+                scope=scope,
+                key=key,
+                request_hash=fp,
+                resource_id=rid,
+                created_at=_now(),
+                outcome=outcome,
             )
         )
 
@@ -63,40 +83,87 @@ def _now() -> datetime:
 async def receive_complaint(
     rt: Runtime, body: ComplaintCreate, idempotency_key: str | None, fingerprint: str
 ) -> tuple[ComplaintPublic, bool]:
-    """Store a complaint and emit `complaint.received`; returns (complaint, replayed)."""
+    """Store a complaint and emit `complaint.received`, or join the customer's open complaint on
+    the same matter as a follow-up contact; returns (complaint, replayed), `joined` set."""
     settings = rt.settings
     assert isinstance(settings, IntakeSettings)
     clean = _normalise(body, settings)
-    try:
-        async with rt.uow() as uow:
-            existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
-            if existing is not None:
-                return await _load(uow, existing), True
-            row = await _insert_complaint(uow, body, clean, settings)
-            await _remember(uow, "complaint", idempotency_key, fingerprint, row["id"])
-            await uow.commit()
-    except IntegrityError:
-        # A concurrent request with the same Idempotency-Key won the race: answer as it did.
-        async with rt.uow() as uow:
-            existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
-            if existing is None:
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            async with rt.uow() as uow:
+                answer = await _receive(uow, body, clean, settings, idempotency_key, fingerprint)
+                await uow.commit()
+                return answer
+        except IntegrityError:
+            # A concurrent request won a race: the same Idempotency-Key (answer as it did), or
+            # the same new identifier (the next attempt finds its customer).
+            async with rt.uow() as uow:
+                existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
+                if existing is not None:
+                    return await _answer(uow, existing), True
+            if attempt == RACE_ATTEMPTS - 1:
                 raise
-            return await _load(uow, existing), True
+    raise AssertionError("unreachable")
+
+
+RACE_ATTEMPTS = 3
+
+
+async def _receive(
+    uow: UnitOfWork,
+    body: ComplaintCreate,
+    clean: dict[str, Any],
+    settings: IntakeSettings,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> tuple[ComplaintPublic, bool]:
+    existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
+    if existing is not None:
+        return await _answer(uow, existing), True
+    customer = await customers.resolve(
+        uow.conn,
+        domain.identifiers_of(
+            external_id=body.customer.external_id,
+            email=clean["email"],
+            phone=clean["phone"],
+            channel=body.channel,
+            contact=clean["contact"],
+        ),
+        name=body.customer.name,
+        key_source={
+            "external_id": body.customer.external_id,
+            "email": clean["email"],
+            "phone": clean["phone"],
+            "contact": clean["contact"],
+        },
+        secret=settings.customer_key_secret,
+    )
+    if not body.new_matter:
+        matter = await matters.open_matter(
+            uow, customer.id, body.category, body.product, settings.join_window_days
+        )
+        if matter is not None:
+            await matters.append_contact(
+                uow, matter, body.channel, clean["contact"], body.description
+            )
+            await _remember(uow, "complaint", idempotency_key, fingerprint, matter, "joined")
+            joined = await _load(uow, matter)
+            return joined.model_copy(update={"joined": True}), False
+    row = await _insert_complaint(uow, body, clean, customer)
+    await _remember(uow, "complaint", idempotency_key, fingerprint, row["id"])
     return _public(row, []), False
 
 
+async def _answer(uow: UnitOfWork, replay: Replay) -> ComplaintPublic:
+    complaint = await _load(uow, replay.resource_id)
+    return complaint.model_copy(update={"joined": replay.outcome == "joined"})
+
+
 async def _insert_complaint(
-    uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], settings: IntakeSettings
+    uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], customer: customers.Customer
 ) -> dict[str, Any]:
     complaint_id, received_at, reference = str(uuid.uuid4()), _now(), domain.new_reference()
-    key = domain.customer_key(
-        settings.customer_key_secret,
-        external_id=body.customer.external_id,
-        email=clean["email"],
-        phone=clean["phone"],
-        contact=clean["contact"],
-    )
-    row = body.model_dump(exclude={"customer"}, mode="python")
+    row = body.model_dump(exclude={"customer", "new_matter"}, mode="python")
     row.update(
         id=complaint_id,
         reference=reference,
@@ -105,14 +172,18 @@ async def _insert_complaint(
         customer_email=clean["email"],
         customer_phone=clean["phone"],
         customer_external_id=body.customer.external_id,
-        customer_key=key,
+        customer_key=customer.key,
+        customer_id=customer.id,
+        language=clean["language"],
         facts=body.facts.model_dump(mode="json"),
         received_at=received_at,
+        last_contact_at=received_at,
+        status="received",
     )
     await uow.conn.execute(complaints.insert(), row)
     data = ComplaintReceived(
         reference=reference,
-        customer_key=key,
+        customer_key=customer.key,
         channel=body.channel,
         contact=clean["contact"],
         category=body.category,
@@ -122,6 +193,7 @@ async def _insert_complaint(
         severity_hint=body.severity_hint,
         facts=body.facts,
         received_at=received_at,
+        language=clean["language"],
     )
     uow.emit(new_event("complaint.received", data, producer=PRODUCER, complaint_id=complaint_id))
     return row
@@ -144,28 +216,9 @@ async def add_contact(
         await _require_complaint(uow, complaint_id)
         existing = await _replayed(uow, scope, idempotency_key, fp)
         if existing is not None:
-            return await _load_contact(uow, existing), True
-        contact_id, received_at = str(uuid.uuid4()), _now()
-        row = {
-            "id": contact_id,
-            "complaint_id": complaint_id,
-            "channel": body.channel,
-            "contact": contact,
-            "text": body.text,
-            "received_at": received_at,
-        }
-        await uow.conn.execute(contacts.insert().values(**row))
-        await _remember(uow, scope, idempotency_key, fp, contact_id)
-        data = ComplaintContactAdded(
-            contact_id=contact_id,
-            channel=body.channel,
-            contact=contact,
-            text=body.text,
-            received_at=received_at,
-        )
-        uow.emit(
-            new_event("complaint.contact_added", data, producer=PRODUCER, complaint_id=complaint_id)
-        )
+            return await _load_contact(uow, existing.resource_id), True
+        row = await matters.append_contact(uow, complaint_id, body.channel, contact, body.text)
+        await _remember(uow, scope, idempotency_key, fp, row["id"])
         await uow.commit()
     return ContactPublic(**row), False
 

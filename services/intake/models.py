@@ -1,9 +1,31 @@
-from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text, text
 
 from shared.tables import add_messaging_tables
 from shared.timestamps import UtcDateTime
 
 metadata = MetaData()
+
+# One record per person, however many identifiers they reach us with. `key` is the pseudonym
+# other services see; a customer merged into another keeps its row, pointing at the survivor.
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("merged_into", String(36)),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Each identifier (kind `ext`, `email`, `phone` or `contact`; value normalised) names one customer.
+customer_identifiers = Table(
+    "customer_identifiers",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
 
 complaints = Table(
     "complaints",
@@ -26,6 +48,18 @@ complaints = Table(
     Column("occurred_at", UtcDateTime()),
     Column("external_ref", String(200)),
     Column("received_at", UtcDateTime(), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id")),
+    Column("language", String(35)),
+    # The case as ownership announces it, kept from the bus (status_at: the event that set it).
+    Column("status", String(32), nullable=False, server_default=text("'received'")),
+    Column("status_at", UtcDateTime()),
+    Column("owner_team", String(100)),
+    Column("priority", String(4)),
+    Column("due_at", UtcDateTime()),
+    # The complaint's latest contact from the customer: the window of joining counts from it.
+    Column("last_contact_at", UtcDateTime()),
+    Index("ix_complaints_customer_matter", "customer_id", "category", "product"),
+    Index("ix_complaints_received", "received_at", "id"),
 )
 
 contacts = Table(
@@ -48,6 +82,8 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("resource_id", String(36), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # How the request was answered when that was not by creating: `joined`.
+    Column("outcome", String(16)),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

@@ -30,6 +30,13 @@ class ComplaintCreate(BaseModel):
     facts: Facts = Facts()
     occurred_at: datetime | None = None
     external_ref: str | None = Field(None, max_length=200)
+    language: str | None = Field(
+        None, max_length=35, description="The customer's language, BCP 47: `en`, `zh`, `zh-CN`."
+    )
+    new_matter: bool = Field(
+        False,
+        description="A new matter even if the customer has an open complaint on the same one.",
+    )
 
 
 class ContactCreate(BaseModel):
@@ -64,3 +71,11 @@ class ComplaintPublic(BaseModel):
     received_at: datetime
     customer: Customer
     contacts: list[ContactPublic] = []
+    customer_id: str | None = None
+    language: str | None = None
+    owner_team: str | None = None
+    priority: str | None = None
+    due_at: datetime | None = None
+    joined: bool = Field(
+        False, description="This request joined the open complaint as a follow-up contact."
+    )

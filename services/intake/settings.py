@@ -34,3 +34,5 @@ class IntakeSettings(ServiceSettings):
         if self.db_url.startswith("sqlite"):
             return 1
         return self.workers or len(os.sched_getaffinity(0))
+
+    join_window_days: float = service_field("intake", "join_window_days", 30.0)

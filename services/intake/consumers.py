@@ -1,0 +1,67 @@
+"""What intake learns from the bus: the case's status, team, priority and due time.
+
+Intake reads no other service's tables; ownership announces each step of the case and escalation
+the priority. Each event is applied once (the inbox) and only if it is not older than the one
+that set the current status, so a late or redelivered step never takes the status back.
+"""
+
+from sqlalchemy import update
+
+from services.intake.models import complaints
+from shared.events import CaseAssigned, CaseReassigned, ComplaintPrioritized, Envelope
+from shared.logging import get_logger
+from shared.service import EventHandler, Runtime
+from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+# The status each case event leaves the case in; None: the status does not change.
+STATUS_AFTER: dict[str, str | None] = {
+    "case.assigned": "assigned",
+    "case.reassigned": None,
+    "case.resolution_proposed": "resolution_proposed",
+    "case.confirmation_reasked": "resolution_proposed",
+    "case.resolution_withdrawn": "in_progress",
+    "case.closed": "closed",
+    "case.reopened": "reopened",
+}
+
+
+async def case_changed(uow: UnitOfWork, envelope: Envelope) -> None:
+    data, at = envelope.parsed(), envelope.occurred_at
+    values: dict[str, object] = {}
+    if isinstance(data, CaseAssigned):
+        values.update(owner_team=data.team, due_at=data.due_at)
+    elif isinstance(data, CaseReassigned) and data.due_at is not None:
+        values.update(due_at=data.due_at)
+    status = STATUS_AFTER[envelope.type]
+    row = complaints.c
+    if status is not None:
+        await uow.conn.execute(
+            update(complaints)
+            .where(row.id == envelope.complaint_id, row.status_at.is_(None) | (row.status_at <= at))
+            .values(status=status, status_at=at, **values)
+        )
+    elif values:
+        await uow.conn.execute(
+            update(complaints)
+            .where(row.id == envelope.complaint_id, row.status_at.is_(None) | (row.status_at <= at))
+            .values(**values)
+        )
+    log.info("case_status_learnt", type=envelope.type, complaint_id=envelope.complaint_id)
+
+
+async def prioritized(uow: UnitOfWork, envelope: Envelope) -> None:
+    data = envelope.parsed()
+    assert isinstance(data, ComplaintPrioritized)
+    await uow.conn.execute(
+        update(complaints)
+        .where(complaints.c.id == envelope.complaint_id)
+        .values(priority=data.priority)
+    )
+
+
+def build_handlers(_: Runtime) -> dict[str, EventHandler]:
+    table: dict[str, EventHandler] = {t: case_changed for t in STATUS_AFTER}
+    table["complaint.prioritized"] = prioritized
+    return table
