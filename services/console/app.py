@@ -16,11 +16,13 @@ from services.console import (
     pages_audits,
     pages_auth,
     pages_department,
+    pages_oidc,
     pages_owner,
     pages_supervisor,
 )
 from services.console.backend import Backend, ServiceError
 from services.console.identity import CsrfRefused, NotAllowed, SignInRequired
+from services.console.oidc import OidcSignIn
 from services.console.settings import ConsoleSettings
 from services.console.web import render
 from shared.db import make_engine, upgrade_database_async
@@ -47,6 +49,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Console", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.oidc = OidcSignIn(settings) if settings.oidc_enabled else None
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret,
@@ -57,7 +60,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = (pages_auth, pages_owner, pages_department, pages_supervisor, pages_analyst)
-    for module in (*pages, pages_audits, pages_admin):
+    for module in (*pages, pages_oidc, pages_audits, pages_admin):
         app.include_router(module.router)
     _install_handlers(app)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.console import accounts
+from services.console import accounts, oidc
 from services.console.accounts import Account
 
 HOME = {
@@ -37,8 +37,16 @@ def csrf_token(request: Request) -> str:
 
 
 async def signed_in(request: Request) -> Account:
+    settings = request.app.state.settings
+    if "oidc" in request.session:
+        held = oidc.account_of(settings, request.session["oidc"])
+        if held is None:  # the provider or the role map changed since
+            request.session.clear()
+            raise SignInRequired
+        request.state.account = held
+        return held
     username = request.session.get("user")
-    if not isinstance(username, str):
+    if not isinstance(username, str) or not settings.local_accounts:
         raise SignInRequired
     account = await accounts.get(request.app.state.engine, username)
     if account is None or not account.active:

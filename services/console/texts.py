@@ -8,6 +8,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "username": ("Username", "用户名"),
     "password": ("Password", "密码"),
     "bad_credentials": ("Wrong username or password.", "用户名或密码错误。"),
+    "sign_in_with": ("Sign in with {}", "使用 {} 登录"),
+    "local_accounts_off": (
+        "Sign-in with a local account is turned off; use the organisation's sign-in.",
+        "本地账户登录已关闭；请使用机构的统一登录。",
+    ),
+    "oidc_refused": ("The sign-in could not be verified.", "无法验证此次登录。"),
+    "oidc_no_role": (
+        "Your account has no role in this console; ask an administrator to grant you one.",
+        "您的账户在本工作台没有角色；请联系管理员为您分配。",
+    ),
+    "oidc_unavailable": (
+        "The sign-in provider cannot be reached right now; try again shortly.",
+        "暂时无法连接登录服务；请稍后重试。",
+    ),
     "csrf_refused": (
         "The form expired or did not come from this console; reload the page and try again.",
         "表单已过期或并非来自本工作台；请刷新页面后重试。",
