@@ -1,4 +1,4 @@
-"""Corrective and preventive actions, their overdue escalation, and the verification of effect."""
+"""Corrective and preventive actions, their overdue escalation, and the worker that checks."""
 
 import asyncio
 import logging
@@ -12,13 +12,14 @@ from sqlalchemy import select, update
 from services.escalation import effect
 from services.escalation.idempotency import once
 from services.escalation.ladder import EscalationConfig
-from services.escalation.models import actions, escalations, incidents, problem_counts, problems
+from services.escalation.models import actions, escalations, problems
 from services.escalation.problem_schemas import ActionCreate
-from services.escalation.problems import load, problem_event, public
+from services.escalation.problems import load, public
 from services.escalation.sqlutil import insert, utc
+from services.escalation.verification import not_ahead, verify
 from shared.auth import Principal
-from shared.errors import Conflict, Forbidden, NotFound
-from shared.events import ActionEvent, CaseEscalated, IncidentChanged, new_event
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.events import ActionEvent, CaseEscalated, new_event
 from shared.idempotency import request_fingerprint
 from shared.service import Runtime
 from shared.uow import UnitOfWork
@@ -75,9 +76,18 @@ async def _add(
 
 
 async def complete_action(
-    rt: Runtime, problem_id: str, action_id: str, at: datetime, who: Principal
+    rt: Runtime,
+    problem_id: str,
+    action_id: str,
+    at: datetime | None,
+    who: Principal,
+    now: datetime,
+    config: EscalationConfig,
 ) -> dict[str, Any]:
-    """The action's owner or a supervisor marks it done; the last one starts the measurement."""
+    """The action's owner or a supervisor marks it done (at a time between the action's creation
+    and now); the last one starts the measurement once a root cause is recorded."""
+    at = at or now
+    not_ahead("completed_at", at, now, config)
     async with rt.uow() as uow:
         problem = await load(uow, problem_id, lock=True)
         query = select(actions).where(actions.c.id == action_id, actions.c.problem_id == problem_id)
@@ -89,6 +99,14 @@ async def complete_action(
             raise Forbidden("not_action_owner", "Only the action's owner or a supervisor.")
         if row["status"] == "done":
             raise Conflict("action_done", f"Action {action_id} is already done.")
+        created_at = utc(row["created_at"])
+        if at < created_at:
+            raise DomainError(
+                "completed_at_before_action",
+                f"completed_at {at.isoformat()} is before the action was created.",
+                422,
+                created_at=created_at.isoformat(),
+            )
         row.update(status="done", completed_at=at)
         await uow.conn.execute(
             update(actions).where(actions.c.id == action_id).values(status="done", completed_at=at)
@@ -97,79 +115,24 @@ async def complete_action(
         everything = [dict(a._mapping) for a in listed]
         if all(a["status"] == "done" for a in everything) and problem["status"] != "closed":
             fixed_at = max(utc(a["completed_at"]) for a in everything)
+            status = "verifying" if problem["cause"] else problem["status"]
             await uow.conn.execute(
                 update(problems)
                 .where(problems.c.id == problem_id)
-                .values(status="verifying", fixed_at=fixed_at, updated_at=at)
+                .values(status=status, fixed_at=fixed_at, updated_at=now)
             )
         uow.emit(_action_event("action.completed", row))
         await uow.commit()
         return await public(uow, await load(uow, problem_id))
 
 
-async def verify(
-    uow: UnitOfWork, problem_id: str, as_of: datetime, config: EscalationConfig
-) -> dict[str, Any]:
-    """Compare the pattern's complaint rate after the fix with before; close only if it fell."""
-    problem = await load(uow, problem_id, lock=True)
-    if problem["status"] not in ("verifying", "effect_not_shown"):
-        raise Conflict("problem_not_fixed", f"Problem {problem_id} is {problem['status']}.")
-    fixed_at = utc(problem["fixed_at"])
-    ready_at = effect.measurable_at(fixed_at, config.problems)
-    if as_of < ready_at:
-        raise Conflict(
-            "verification_period_not_over",
-            f"The effect can be measured from {ready_at.isoformat()}.",
-            ready_at=ready_at.isoformat(),
-        )
-    rows = await uow.conn.execute(
-        select(problem_counts).where(problem_counts.c.problem_id == problem_id)
-    )
-    counts = {r.bucket: r._mapping["count"] for r in rows}
-    measured = effect.measure(counts, fixed_at, config.problems, config.detector)
-    status = "closed" if measured.shown else "effect_not_shown"
-    changes = {
-        "status": status,
-        "rate_before": measured.rate_before,
-        "rate_after": measured.rate_after,
-        "updated_at": as_of,
-    }
-    await uow.conn.execute(update(problems).where(problems.c.id == problem_id).values(**changes))
-    problem.update(changes)
-    if measured.shown and problem["incident_id"]:
-        await _resolve_incident(uow, problem["incident_id"], as_of)
-    type_ = "problem.effect_verified" if measured.shown else "problem.effect_not_shown"
-    rates = {"rate_before": measured.rate_before, "rate_after": measured.rate_after}
-    uow.emit(problem_event(type_, problem, cause=problem["cause"], **rates))
-    return problem
-
-
-async def _resolve_incident(uow: UnitOfWork, incident_id: str, at: datetime) -> None:
-    """The fix worked: the incident it came from stops linking complaints."""
-    resolved = await uow.conn.execute(
-        update(incidents)
-        .where(incidents.c.id == incident_id, incidents.c.status.in_(("open", "confirmed")))
-        .values(status="resolved", updated_at=at)
-    )
-    if resolved.rowcount:
-        changed = IncidentChanged(incident_id=incident_id, status="resolved")
-        uow.emit(new_event("incident.updated", changed, producer=PRODUCER, complaint_id=None))
-
-
-async def verify_now(
-    rt: Runtime, problem_id: str, as_of: datetime, config: EscalationConfig
-) -> dict[str, Any]:
-    async with rt.uow() as uow:
-        row = await verify(uow, problem_id, as_of, config)
-        await uow.commit()
-        return await public(uow, row)
-
-
 async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> None:
     """One pass of the worker: verify fixes whose period is over, escalate overdue actions."""
     async with rt.uow() as uow:
         due = await uow.conn.execute(
-            select(problems.c.id, problems.c.fixed_at).where(problems.c.status == "verifying")
+            select(problems.c.id, problems.c.fixed_at).where(
+                problems.c.status == "verifying", problems.c.cause.is_not(None)
+            )
         )
         ready = [
             pid

@@ -24,6 +24,8 @@ class ProblemRules:
     period_days: float = 7
     required_reduction: float = 0.5
     check_seconds: float = 60
+    min_after_days: float = 7
+    clock_skew_seconds: float = 300
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,16 @@ def parse_config(document: Mapping[str, Any]) -> EscalationConfig:
         },
     )
     problems = _table(document.get("problems", {}), "[problems]")
-    unknown = set(problems) - {"period_days", "required_reduction", "check_seconds"}
+    unknown = set(problems) - set(ProblemRules.__dataclass_fields__)
     if unknown:
         raise ValueError(f"[problems]: unknown keys {sorted(unknown)}")
     rules = ProblemRules(**problems)
     if rules.period_days <= 0 or not 0 < rules.required_reduction <= 1:
         raise ValueError("[problems] period_days must be > 0, required_reduction in (0, 1]")
+    if not 0 < rules.min_after_days <= rules.period_days or rules.clock_skew_seconds < 0:
+        raise ValueError(
+            "[problems] min_after_days must be in (0, period_days], clock_skew_seconds >= 0"
+        )
     return EscalationConfig(
         detector=detector.parse_config(_table(document.get("detector", {}), "[detector]")),
         case_steps=case_steps,

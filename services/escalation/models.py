@@ -156,6 +156,10 @@ problems = Table(
     Column("cause", Text, nullable=True),
     Column("opened_by", String(64), nullable=False),
     Column("fixed_at", DateTime(timezone=True), nullable=True),
+    # When the problem began (its incident's first complaint, else its opening) and, from an
+    # incident, the daily rate the incident was measured against: the "before" of the effect.
+    Column("onset_at", DateTime(timezone=True), nullable=True),
+    Column("baseline_rate", Float, nullable=True),
     Column("rate_before", Float, nullable=True),
     Column("rate_after", Float, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

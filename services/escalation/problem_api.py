@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from services.escalation import actions, problems
+from services.escalation import actions, problems, verification
 from services.escalation.ladder import EscalationConfig
 from services.escalation.problem_schemas import (
     ActionCreate,
@@ -125,16 +125,21 @@ async def add_action(
     responses=error_responses(409),
 )
 async def complete_action(
-    problem_id: Id, action_id: Id, body: ActionDone, rt: RuntimeDep, who: Actor
+    problem_id: Id, action_id: Id, body: ActionDone, rt: RuntimeDep, who: Actor, config: Config
 ) -> dict[str, Any]:
-    """Mark an action done (its owner or a supervisor)."""
-    at = body.completed_at or _now()
-    return await actions.complete_action(rt, problem_id, action_id, at, who)
+    """Mark an action done (its owner or a supervisor); `completed_at` may be earlier than now
+    but not in the future (422 `completed_at_in_future`) nor before the action was created
+    (422 `completed_at_before_action`)."""
+    return await actions.complete_action(
+        rt, problem_id, action_id, body.completed_at, who, _now(), config
+    )
 
 
 @router.post("/{problem_id}/verify", response_model=ProblemPublic, responses=error_responses(409))
 async def verify(
     problem_id: Id, body: VerifyIn, rt: RuntimeDep, _: Supervisor, config: Config
 ) -> dict[str, Any]:
-    """Measure the effect of the fix now (or as of a given time) instead of waiting."""
-    return await actions.verify_now(rt, problem_id, body.as_of or _now(), config)
+    """Measure the effect of the fix now (or as of an earlier time) instead of waiting: 422
+    `as_of_in_future` for a later time, 409 `root_cause_missing` without a recorded cause,
+    409 `verification_period_not_over` before `min_after_days` have passed since the fix."""
+    return await verification.verify_now(rt, problem_id, body.as_of, _now(), config)

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.timestamps import IsoDateTime
+
 
 class PatternIn(BaseModel):
     pattern: Literal["product+region", "product+category", "category+region"]
@@ -43,11 +45,16 @@ class ActionCreate(BaseModel):
 
 
 class ActionDone(BaseModel):
-    completed_at: datetime | None = Field(default=None, description="Defaults to now.")
+    completed_at: IsoDateTime | None = Field(
+        default=None,
+        description="Defaults to now; never in the future nor before the action was created.",
+    )
 
 
 class VerifyIn(BaseModel):
-    as_of: datetime | None = Field(default=None, description="The clock; defaults to now.")
+    as_of: IsoDateTime | None = Field(
+        default=None, description="The clock; defaults to now and is never in the future."
+    )
 
 
 ProblemStatus = Literal["open", "cause_identified", "verifying", "effect_not_shown", "closed"]
@@ -80,7 +87,15 @@ class ProblemPublic(BaseModel):
     cause: str | None
     opened_by: str
     fixed_at: datetime | None = Field(description="When the last action was done.")
-    rate_before: float | None = Field(description="Complaints a day before the fix.")
+    onset_at: datetime | None = Field(
+        description="When the problem began: its incident's first complaint, else its opening."
+    )
+    baseline_rate: float | None = Field(
+        description="From an incident: the complaints a day it was measured against."
+    )
+    rate_before: float | None = Field(
+        description="Complaints a day before the problem began (the baseline, not the burst)."
+    )
     rate_after: float | None = Field(description="Complaints a day after the fix.")
     created_at: datetime
     updated_at: datetime

@@ -66,7 +66,7 @@ async def _open(
 ) -> dict[str, Any]:
     """Open a problem; from an incident it inherits the pattern and the counts seen so far."""
     problem_id = str(uuid.uuid4())
-    pattern, seeded = await _pattern_of(uow, body, config)
+    pattern, seeded, onset, baseline = await _pattern_of(uow, body, config)
     dims = {k: v for k, v in pattern.items() if k != "pattern"}
     row = {
         "id": problem_id,
@@ -79,6 +79,8 @@ async def _open(
         "cause": None,
         "opened_by": by,
         "fixed_at": None,
+        "onset_at": onset or now,
+        "baseline_rate": baseline,
         "rate_before": None,
         "rate_after": None,
         "created_at": now,
@@ -91,10 +93,12 @@ async def _open(
     return await public(uow, row)
 
 
-async def _pattern_of(
-    uow: UnitOfWork, body: ProblemCreate, config: det.DetectorConfig
-) -> tuple[dict[str, str], list[datetime]]:
-    """The pattern the fix must reduce, and the complaint times an incident already counted."""
+Pattern = tuple[dict[str, str], list[datetime], datetime | None, float | None]
+
+
+async def _pattern_of(uow: UnitOfWork, body: ProblemCreate, config: det.DetectorConfig) -> Pattern:
+    """The pattern the fix must reduce, the complaint times an incident already counted, and
+    from an incident when the problem began and the daily rate before it (not the burst)."""
     if body.incident_id:
         incident = await load_incident(uow, body.incident_id)
         rows = await uow.conn.execute(
@@ -102,7 +106,14 @@ async def _pattern_of(
                 incident_complaints.c.incident_id == body.incident_id
             )
         )
-        return {"pattern": incident.pattern, **incident.dims}, [utc(at) for at in rows.scalars()]
+        expected = (incident.evidence or {}).get("expected") or 0.0
+        baseline = round(effect.baseline_per_day(float(expected), config), 3)
+        return (
+            {"pattern": incident.pattern, **incident.dims},
+            [utc(at) for at in rows.scalars()],
+            utc(incident.first_at),
+            baseline or None,
+        )
     if body.pattern:
         dims = det.pattern_key(body.pattern.pattern, body.pattern.model_dump())
         if dims is None:
@@ -114,7 +125,7 @@ async def _pattern_of(
         # Counted under the values the detector counts complaints under ("California" is "CA").
         for dim, written in dims.items():
             dims[dim] = await lookup(uow.conn, config.catalogue, dim, written)
-        return {"pattern": body.pattern.pattern, **dims}, []
+        return {"pattern": body.pattern.pattern, **dims}, [], None, None
     raise DomainError("pattern_required", "Give an incident_id or a pattern.", 422)
 
 
@@ -133,7 +144,10 @@ async def record_analysis(
         row = await load(uow, problem_id, lock=True)
         if row["status"] == "closed":
             raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
-        status = "cause_identified" if row["status"] == "open" else row["status"]
+        status = row["status"]
+        if status == "open":
+            # Actions all done before the cause was recorded: the fix can be verified now.
+            status = "verifying" if row["fixed_at"] else "cause_identified"
         changes = {
             "analysis": body.model_dump(),
             "cause": cause,

@@ -2,12 +2,13 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from services.escalation.actions import run_checks
 from shared.events import Envelope
 from tests.service.escalation_support import (
     burst,
@@ -163,21 +164,34 @@ async def test_an_incident_whose_problem_was_fixed_is_resolved(escalation, env) 
             "/v1/problems", json={"title": "Kettles", "incident_id": incident_id}
         )
         problem_id = problem.json()["id"]
-        fixed_at = hour_start(0) + timedelta(hours=1)
+        analysis = {
+            "cause_categories": ["material"],
+            "why_chain": ["the kettle fails", "a batch of elements was faulty"],
+            "hypotheses": [{"cause": "faulty batch", "explains_is": True, "explains_is_not": True}],
+            "most_probable_cause": "faulty batch",
+        }
+        analysed = await escalation.post(f"/v1/problems/{problem_id}/analysis", json=analysis)
+        assert analysed.status_code == 200, analysed.text
         action = {
             "kind": "corrective",
             "description": "recall",
             "owner_id": "frank",
-            "due_at": fixed_at.isoformat(),
+            "due_at": (hour_start(0) + timedelta(days=1)).isoformat(),
         }
         created = await escalation.post(f"/v1/problems/{problem_id}/actions", json=action)
         action_id = created.json()["actions"][0]["id"]
-        done = {"completed_at": fixed_at.isoformat()}
-        await escalation.post(f"/v1/problems/{problem_id}/actions/{action_id}/complete", json=done)
-        as_of = {"as_of": (fixed_at + timedelta(days=8)).isoformat()}
-        verified = await escalation.post(f"/v1/problems/{problem_id}/verify", json=as_of)
-        assert verified.json()["status"] == "closed", verified.text
-        assert verified.json()["rate_before"] > 0 and verified.json()["rate_after"] == 0
+        path = f"/v1/problems/{problem_id}/actions/{action_id}/complete"
+        done = await escalation.post(path, json={})
+        assert done.json()["status"] == "verifying", done.text
+        fixed_at = datetime.fromisoformat(done.json()["fixed_at"])
+        # A week without the pattern after the fix, on the worker's clock.
+        rt = escalation._transport.app.state.runtime
+        config = escalation._transport.app.state.escalation_config
+        await run_checks(rt, fixed_at + timedelta(days=8), config)
+        verified = (await escalation.get(f"/v1/problems/{problem_id}")).json()
+        assert verified["status"] == "closed", verified
+        assert verified["rate_before"] == verified["baseline_rate"] > 0
+        assert verified["rate_after"] == 0
         await probe.wait_for(
             "incident.updated",
             where=lambda e: e.data["incident_id"] == incident_id and e.data["status"] == "resolved",

@@ -39,8 +39,8 @@ async def complaints(env: Any, times: list[datetime]) -> None:
         await probe.wait_for("complaint.prioritized", events[-1].complaint_id, timeout=30)
 
 
-async def fixed_problem(client: httpx.AsyncClient, env: Any, fixed_at: datetime, after: int) -> str:
-    """A problem with a tested cause, two done actions, 14 complaints before and `after` after."""
+async def analysed_problem(client: httpx.AsyncClient) -> str:
+    """A problem of the pattern whose analysis named a tested cause."""
     opened = await client.post("/v1/problems", json={"title": "Leaking K9", "pattern": PATTERN})
     assert opened.status_code == 201, opened.text
     problem_id = opened.json()["id"]
@@ -50,49 +50,67 @@ async def fixed_problem(client: httpx.AsyncClient, env: Any, fixed_at: datetime,
     analysed = await client.post(f"/v1/problems/{problem_id}/analysis", json=ANALYSIS)
     assert analysed.json()["status"] == "cause_identified"
     assert analysed.json()["cause"] == "new seal supplier"
+    return problem_id
+
+
+async def add_action(client: httpx.AsyncClient, problem_id: str, owner: str = "frank") -> str:
+    action = {
+        "kind": "corrective",
+        "description": "fix",
+        "owner_id": owner,
+        "due_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    created = await client.post(f"/v1/problems/{problem_id}/actions", json=action)
+    assert created.status_code == 201, created.text
+    return str(created.json()["actions"][-1]["id"])
+
+
+async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tuple[str, datetime]:
+    """A problem with a tested cause and two actions done now: 14 complaints came in the week
+    before it was opened, `after` come the day after the fix; returns (problem, fixed_at)."""
+    problem_id = await analysed_problem(client)
     ids = []
     for kind, owner in (("corrective", "frank"), ("preventive", "grace")):
         action = {
             "kind": kind,
             "description": "fix",
             "owner_id": owner,
-            "due_at": fixed_at.isoformat(),
+            "due_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
         }
         created = await client.post(f"/v1/problems/{problem_id}/actions", json=action)
         assert created.status_code == 201, created.text
         ids.append(created.json()["actions"][-1]["id"])
-    before = [fixed_at - timedelta(days=6, hours=i) for i in range(14)]
-    later = [fixed_at + timedelta(days=1, hours=i) for i in range(after)]
-    await complaints(env, before + later)
     settings = client._transport.app.state.settings  # type: ignore[attr-defined]
     as_frank = auth(settings, "owner", "frank")
-    done = {"completed_at": fixed_at.isoformat()}
     stranger = await client.post(
-        f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json=done, headers=as_frank
+        f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json={}, headers=as_frank
     )
     assert stranger.status_code == 403
     path = f"/v1/problems/{problem_id}/actions/{ids[0]}/complete"
-    first = await client.post(path, json=done, headers=as_frank)
+    first = await client.post(path, json={}, headers=as_frank)
     assert first.json()["status"] == "cause_identified"
-    last = await client.post(f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json=done)
+    last = await client.post(f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json={})
     assert last.json()["status"] == "verifying"
-    return problem_id
+    fixed_at = datetime.fromisoformat(last.json()["fixed_at"])
+    opened_at = datetime.fromisoformat(last.json()["onset_at"])
+    before = [opened_at - timedelta(days=6, hours=i) for i in range(14)]
+    later = [fixed_at + timedelta(days=1, hours=i) for i in range(after)]
+    await complaints(env, before + later)
+    return problem_id, fixed_at
 
 
 async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, env) -> None:  # type: ignore[no-untyped-def]
-    fixed_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rt = escalation._transport.app.state.runtime
+    config = escalation._transport.app.state.escalation_config
     async with env.probe() as probe:
-        problem_id = await fixed_problem(escalation, env, fixed_at, after=2)
+        problem_id, fixed_at = await fixed_problem(escalation, env, after=2)
         path = f"/v1/problems/{problem_id}/verify"
-        early = await escalation.post(
-            path, json={"as_of": (fixed_at + timedelta(days=1)).isoformat()}
-        )
+        early = await escalation.post(path, json={})
         assert early.status_code == 409
         assert early.json()["error"]["code"] == "verification_period_not_over"
-        as_of = fixed_at + timedelta(days=7, hours=1)
-        verified = await escalation.post(path, json={"as_of": as_of.isoformat()})
-        assert verified.status_code == 200, verified.text
-        body = verified.json()
+        # Seven days of exposure later, the worker (whose clock the test moves) measures it.
+        await run_checks(rt, fixed_at + timedelta(days=7, hours=1), config)
+        body = (await escalation.get(f"/v1/problems/{problem_id}")).json()
         assert (body["status"], body["rate_before"], body["rate_after"]) == ("closed", 2.0, 0.286)
         event = await probe.wait_for("problem.effect_verified")
         assert event.data["problem_id"] == problem_id and event.data["rate_after"] == 0.286
@@ -104,16 +122,15 @@ async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, e
         ):
             await probe.wait_for(type_, count=count)
     assert probe.of_type("problem.effect_not_shown") == []
-    closed = await escalation.post(path, json={"as_of": as_of.isoformat()})
+    closed = await escalation.post(path, json={})
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "problem_not_fixed"
 
 
 async def test_a_fix_without_effect_is_flagged_and_stays_open(escalation, env) -> None:  # type: ignore[no-untyped-def]
-    fixed_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     rt = escalation._transport.app.state.runtime
     config = escalation._transport.app.state.escalation_config
     async with env.probe("problem.#") as probe:
-        problem_id = await fixed_problem(escalation, env, fixed_at, after=10)
+        problem_id, fixed_at = await fixed_problem(escalation, env, after=10)
         await run_checks(rt, fixed_at + timedelta(days=3), config)
         assert (await escalation.get(f"/v1/problems/{problem_id}")).json()["status"] == "verifying"
         # The worker's clock moves past the period after the fix: it measures by itself.

@@ -25,15 +25,14 @@ async def test_two_replicas_verify_a_fix_and_escalate_an_overdue_action_once(
 ) -> None:
     if env.backend != "postgresql":
         pytest.skip("replicas share one database server; SQLite is a single-process store")
-    fixed_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     async with database("escalation") as url, started(env, url) as one, started(env, url) as two:
-        problem_id = await fixed_problem(one, env, fixed_at, after=2)
+        problem_id, fixed_at = await fixed_problem(one, env, after=2)
         late = await one.post("/v1/problems", json={"title": "Late", "pattern": PATTERN})
         action = {
             "kind": "corrective",
             "description": "replace seals",
             "owner_id": "frank",
-            "due_at": (fixed_at + timedelta(days=1)).isoformat(),
+            "due_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
         }
         added = await one.post(f"/v1/problems/{late.json()['id']}/actions", json=action)
         assert added.status_code == 201, added.text
