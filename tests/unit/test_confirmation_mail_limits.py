@@ -25,10 +25,10 @@ def test_a_plain_reply_is_read() -> None:
 def test_150k_parts_are_refused_without_being_parsed() -> None:
     raw = many_parts(SUBJECT, SENDER, 150_000)
     assert len(raw) > 4_000_000
-    started = time.perf_counter()
+    started = time.process_time()
     parsed = emails.parse_reply(raw)
-    # Parsing it takes minutes; refusing it is a count over the bytes.
-    assert time.perf_counter() - started < 2.0
+    # Parsing it takes minutes of processor time; refusing it is a count over the bytes.
+    assert time.process_time() - started < 2.0
     assert parsed.refused == "too_many_parts"
     assert parsed.sender == SENDER and parsed.subject == SUBJECT and parsed.body == ""
 

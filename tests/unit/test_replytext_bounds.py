@@ -1,8 +1,9 @@
 """Hostile bodies cost time in proportion to their size: no pattern backtracks quadratically.
 
 A `From: aaaa...` line of 30 KB once cost seconds; here 200 KB of each shape must be stripped
-and read, in both modes, within a second, and ten times the input may cost at most about
-ten times as much (a quadratic pattern would cost a hundred times)."""
+and read, in both modes, within two seconds of processor time, and ten times the input may cost
+at most about ten times as much (a quadratic pattern would cost a hundred times). Processor
+time, not wall time: a machine busy with other work must not fail these."""
 
 import time
 
@@ -33,23 +34,23 @@ SHAPES = {
 
 
 def _cost(body: str) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     new_text(html_to_text(body) if body.startswith("<") else body)
     for acknowledging in (False, True):
         assert read_reply(body, acknowledging).verdict != Verdict.yes
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_hostile_input_is_read_in_well_under_a_second(shape: str) -> None:
-    assert _cost(SHAPES[shape](SIZE)) < 1.0
+    assert _cost(SHAPES[shape](SIZE)) < 2.0
 
 
 @pytest.mark.parametrize("shape", ["from_header_without_address", "run_of_spaces", "dashes"])
 def test_ten_times_the_input_costs_about_ten_times_as_much(shape: str) -> None:
     small = min(_cost(SHAPES[shape](SIZE // 10)) for _ in range(3))
     large = min(_cost(SHAPES[shape](SIZE)) for _ in range(3))
-    assert large < max(small, 0.002) * 30
+    assert large < max(small, 0.01) * 30
 
 
 def test_a_long_header_line_still_ends_the_new_words_when_it_holds_an_address() -> None:
