@@ -3,7 +3,7 @@
 import random
 from collections.abc import Callable
 
-from services.confirmation import audits, handlers, owners
+from services.confirmation import acknowledgements, audits, handlers, owners
 from services.confirmation.clock import Clock
 from services.confirmation.settings import ConfirmationSettings
 from shared.events import Envelope
@@ -19,13 +19,17 @@ def handlers_with(clock: Clock, rng: random.Random) -> Callable[[Runtime], dict[
         async def resolution_proposed(uow: UnitOfWork, envelope: Envelope) -> None:
             await handlers.request_confirmation(uow, envelope, settings, clock())
 
+        async def case_assigned(uow: UnitOfWork, envelope: Envelope) -> None:
+            await owners.track_owner(uow, envelope)
+            await acknowledgements.acknowledge(uow, envelope, settings, clock())
+
         async def case_closed(uow: UnitOfWork, envelope: Envelope) -> None:
             await handlers.close_requests(uow, envelope)
             await audits.maybe_audit(uow, envelope, settings, rng, clock())
 
         return {
             "complaint.received": handlers.remember_complaint,
-            "case.assigned": owners.track_owner,
+            "case.assigned": case_assigned,
             "case.reassigned": owners.track_owner,
             "case.resolution_proposed": resolution_proposed,
             # The same proposal asked again under the next number: the same use case.

@@ -18,6 +18,8 @@ from services.confirmation.models import complaints, delivery_webhooks
 from shared.service import Runtime
 
 PAYLOAD_TYPE = "confirmation.link"
+# An acknowledgement carries no link: the front end shows its text in the customer's session.
+ACKNOWLEDGEMENT_TYPE = "confirmation.acknowledgement"
 _LINK = re.compile(r"\S+/c/[A-Za-z0-9]{1,64}")
 
 
@@ -69,7 +71,7 @@ def payload(message: Row[Any], reference: str | None, now: datetime) -> bytes:
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     body = {
-        "type": PAYLOAD_TYPE,
+        "type": ACKNOWLEDGEMENT_TYPE if message.kind == "acknowledgement" else PAYLOAD_TYPE,
         "delivery_id": message.id,
         "complaint_id": message.complaint_id,
         "reference": reference,

@@ -81,13 +81,18 @@ def build_message(
     return message
 
 
+_ADDRESS_HEADERS = ("From", "To", "Reply-To", "Message-ID")
+
+
 def wire_bytes(message: EmailMessage) -> tuple[bytes, bool]:
     """The message as sent, and whether it needs SMTPUTF8 (an internationalised address).
 
     Header lines may run to RFC 5322's 998 characters: the stdlib would otherwise fold the
-    subject onto a continuation line, and some readers then show it with a leading space.
+    subject onto a continuation line, and some readers then show it with a leading space. A
+    subject in Chinese is written as RFC 2047 encoded words, which every server relays; only an
+    address outside ASCII needs a server that speaks SMTPUTF8.
     """
-    utf8 = not all(str(value).isascii() for value in message.values())
+    utf8 = not all(str(message[name] or "").isascii() for name in _ADDRESS_HEADERS)
     policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
     return message.as_bytes(policy=policy.clone(max_line_length=998)), utf8
 

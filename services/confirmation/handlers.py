@@ -67,6 +67,7 @@ async def remember_complaint(uow: UnitOfWork, envelope: Envelope) -> None:
             contact=data.contact,
             customer_key=data.customer_key,
             received_at=data.received_at,
+            language=data.language,
         )
     )
 
@@ -145,6 +146,7 @@ def question_of(
         outcome=proposal.outcome,
         summary=proposal.summary,
         correlation_id=stored_correlation_id(correlation_id),
+        language=complaint.language,
     )
 
 

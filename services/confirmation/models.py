@@ -9,6 +9,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from shared.tables import add_messaging_tables
@@ -34,6 +35,8 @@ complaints = Table(
     Column("contact", String(320), nullable=False),
     Column("customer_key", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # BCP 47 as intake received it ("zh-CN"): the messages are written in it (texts.py).
+    Column("language", String(16)),
 )
 
 requests = Table(
@@ -71,7 +74,8 @@ outbound_messages = Table(
     "outbound_messages",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("request_id", String(36), nullable=False, index=True),
+    # None on an acknowledgement: it asks nothing, so nothing can answer it.
+    Column("request_id", String(36), index=True),
     Column("complaint_id", String(36), nullable=False, index=True),
     Column("channel", String(16), nullable=False),
     Column("recipient", String(320), nullable=False),
@@ -87,12 +91,21 @@ outbound_messages = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
-    # "request" announces confirmation.requested once sent; "reminder" confirmation.reminder_sent.
+    # "request" announces confirmation.requested once sent; "reminder" confirmation.reminder_sent;
+    # "acknowledgement" (the case was opened, no token) announces nothing.
     Column("kind", String(16), nullable=False, server_default="request"),
     Column("reminder_no", Integer, nullable=False, server_default="0"),
     # When the token this message carries dies (web/chat links): part of the delivered payload.
     Column("expires_at", DateTime(timezone=True)),
     Index("ix_outbound_due", "status", "next_attempt_at"),
+    # One acknowledgement per complaint, however often the assignment is delivered.
+    Index(
+        "uq_outbound_acknowledgement",
+        "complaint_id",
+        unique=True,
+        sqlite_where=text("kind = 'acknowledgement'"),
+        postgresql_where=text("kind = 'acknowledgement'"),
+    ),
 )
 
 inbound_messages = Table(

@@ -37,6 +37,7 @@ log = get_logger(__name__)
 
 PRODUCER = "confirmation"
 BATCH = 20
+ACKNOWLEDGEMENT = "acknowledgement"
 
 
 def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:
@@ -170,6 +171,10 @@ async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
         )
         channel = Channel(message.channel)
         data: EventData
+        if message.kind == ACKNOWLEDGEMENT:
+            await uow.commit()  # it asked nothing: there is no request to announce
+            log.info("acknowledgement_sent", outbound_id=message.id, channel=message.channel)
+            return
         if message.kind == "reminder":
             event_type = "confirmation.reminder_sent"
             data = ConfirmationReminderSent(

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from services.confirmation import domain, emails, texts
 from services.confirmation.models import outbound_messages, request_tokens, requests
 from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.wording import wording_for
 from shared.events import Channel
 from shared.uow import UnitOfWork
 
@@ -30,6 +31,7 @@ class Question:
     outcome: str
     summary: str
     correlation_id: str
+    language: str | None = None  # the complaint's, BCP 47: the words are chosen by it
 
 
 def link_expiry(settings: ConfirmationSettings, channel: Channel, now: datetime) -> datetime | None:
@@ -139,14 +141,15 @@ async def cancel_queued(uow: UnitOfWork, request_ids: Any) -> None:
 def _message(
     settings: ConfirmationSettings, q: Question, token: str, reminder_no: int
 ) -> tuple[str, str]:
+    words = wording_for(q.language)
     if q.channel == Channel.email:
         subject = (
-            texts.reminder_subject(q.reference, token)
+            words.reminder_subject(q.reference, token)
             if reminder_no
-            else emails.subject_line(q.reference, token)
+            else words.subject_line(q.reference, token)
         )
-        return subject, emails.body_text(q.reference, token, q.outcome, q.summary)
+        return subject, words.body_text(q.reference, token, q.outcome, q.summary)
     if q.channel == Channel.sms:
-        return "", texts.sms_text(q.reference, token, q.outcome, q.summary, reminder_no)
+        return "", words.sms_text(q.reference, token, q.outcome, q.summary, reminder_no)
     url = texts.link_url(settings.public_base_url, token)
-    return "", texts.link_text(q.reference, url, q.outcome, reminder_no)
+    return "", words.link_text(q.reference, url, q.outcome, reminder_no)

@@ -73,7 +73,7 @@ async def _remind(
     async with rt.uow() as uow:
         row = (
             await uow.conn.execute(
-                select(requests, complaints.c.reference)
+                select(requests, complaints.c.reference, complaints.c.language)
                 .join(complaints, complaints.c.id == requests.c.complaint_id)
                 .where(requests.c.id == request_id)
             )
@@ -152,6 +152,7 @@ async def _queue_reminder(
         outcome=row.outcome,
         summary=row.summary,
         correlation_id=stored_correlation_id(current_correlation_id()),
+        language=row.language,
     )
     token = await issue_reminder_token(uow, settings, question, now)
     await queue_question(uow, settings, question, token, now, reminder_no=number)

@@ -42,12 +42,12 @@ class RequestPublic(BaseModel):
 
 class OutboundPublic(BaseModel):
     id: str
-    request_id: str
+    request_id: str | None = Field(None, description="None on an acknowledgement: asks nothing.")
     channel: Channel
     recipient: str
     subject: str = Field(description="As sent, with the token replaced by `#…` (`#[token]`).")
     status: str = Field(description="queued, sent or cancelled.")
-    kind: str = Field("request", description="request or reminder.")
+    kind: str = Field("request", description="request, reminder or acknowledgement.")
     reminder_no: int = 0
     attempts: int
     last_error: str | None

@@ -70,6 +70,9 @@ class ConfirmationSettings(ServiceSettings):
     visitor_hash_secret: str = _env("visitor_hash_secret", DEV_VISITOR_HASH_SECRET)
     delivery_timeout_seconds: float = _env("delivery_timeout_seconds", 10.0)
 
+    # Tell the customer, on their channel, that their case is opened and who owns it.
+    acknowledgement_enabled: bool = _env("acknowledgement_enabled", True)
+
     # No answer: reminders at these hours after the request, then confirmation.no_answer.
     reminder_schedule_hours: str = _env("reminder_schedule_hours", "48,120")
     no_answer_after_hours: float = _env("no_answer_after_hours", 48.0)

@@ -1,8 +1,10 @@
-"""What the customer reads on SMS and on the web/chat link message. No I/O.
+"""What the customer reads in English: SMS, the web/chat link message, acknowledgements. No I/O.
 
 A text message has little room: the summary is shortened, the code is short, and the customer
 may answer with a bare YES or NO because the sender's number is checked as well.
 """
+
+from datetime import UTC, datetime
 
 CANNOT_FULFIL = "cannot_fulfil"
 SMS_SUMMARY_LIMIT = 300
@@ -43,3 +45,44 @@ def link_text(reference: str, url: str, outcome: str, reminder: int = 0) -> str:
 
 def reminder_subject(reference: str, token: str) -> str:
     return f"Reminder: is your complaint {reference} resolved? [ref {reference} #{token}]"
+
+
+def due_text(due_at: datetime | None) -> str:
+    return "" if due_at is None else f"{due_at.astimezone(UTC):%d %B %Y, %H:%M} UTC"
+
+
+def acknowledgement_subject(reference: str) -> str:
+    """Carries the reference for a reply to be attributed, and no token: it asks nothing."""
+    return f"We have received your complaint {reference} [ref {reference}]"
+
+
+def acknowledgement_body(reference: str, team: str, due_at: datetime | None) -> str:
+    expected = [f"We aim to have a resolution for you by {due_text(due_at)}.", ""] if due_at else []
+    return "\n".join(
+        [
+            "Hello,",
+            "",
+            f"Thank you for telling us. Your complaint is registered under reference {reference}.",
+            "",
+            f"It is with our {team} team now: one person there is responsible for it from",
+            "now until it is resolved, and you will not need to tell your story again.",
+            "",
+            *expected,
+            "When we have a resolution we will write to you here and ask whether it solves",
+            "your problem. Your complaint stays open until you tell us it is resolved.",
+            "",
+            "Please quote the reference whenever you contact us about it.",
+            "",
+            f"Reference: {reference}",
+            "",
+        ]
+    )
+
+
+def acknowledgement_text(reference: str, team: str, due_at: datetime | None) -> str:
+    """SMS, web and chat: the same news in a few words."""
+    expected = f" We aim to resolve it by {due_text(due_at)}." if due_at else ""
+    return (
+        f"We have received your complaint {reference}. Our {team} team owns it until it is "
+        f"resolved.{expected} We will ask you before we close it."
+    )

@@ -92,6 +92,13 @@ async def _walk_the_loop(
         "case assigned and prioritised",
     )
     owner_id = assigned["owner_id"]
+    # Before anything is proposed the customer hears that the case is opened, with no token.
+    acknowledged = await system.mail.wait_for(customer)
+    reference = created.json()["reference"]
+    assert str(acknowledged["Subject"]) == (
+        f"We have received your complaint {reference} [ref {reference}]"
+    )
+    assert not TOKEN.search(str(acknowledged["Subject"]))
     owner = system.client("ownership", "owner", owner_id)
     try:
         task = await owner.post(
@@ -114,7 +121,7 @@ async def _walk_the_loop(
             json={"outcome": "resolved", "summary": "We refunded the duplicate charge of $42."},
         )
         assert first.status_code == 200, first.text
-        mail = await system.mail.wait_for(customer)
+        mail = await system.mail.wait_for_question(customer)
         token = token_of(mail)
         assert "refunded the duplicate charge" in mail.get_body(("plain",)).get_content()
 
@@ -156,7 +163,7 @@ async def _walk_the_loop(
             json={"outcome": "resolved", "summary": "The second charge is now reversed as well."},
         )
         assert again.status_code == 200, again.text
-        second = await system.mail.wait_for(customer, count=2)
+        second = await system.mail.wait_for_question(customer, count=2)
         assert token_of(second) != token
         await send(system, reply(mail, customer, "yes"), customer)
         await until(lambda: _when(verdicts(), lambda v: "token_used" in v), "used token refused")

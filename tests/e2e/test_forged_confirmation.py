@@ -91,7 +91,7 @@ async def test_forged_confirmations_leave_the_case_proposed(system: System) -> N
                 json={"outcome": "resolved", "summary": "We refunded the duplicate charge."},
             )
             assert proposed.status_code == 200, proposed.text
-        await system.mail.wait_for(customer)  # confirmation has asked: the request is recorded
+        await system.mail.wait_for_question(customer)  # asked: the request is recorded
 
         queue = f"{system.queue_prefix}ownership"
         accepted = 0

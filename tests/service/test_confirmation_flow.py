@@ -77,7 +77,9 @@ class Loop:
     def as_(self, role: str, subject: str = "tester") -> dict[str, str]:
         return auth(self.settings, role, subject)
 
-    async def complaint(self, channel: str, contact: str) -> dict[str, Any]:
+    async def complaint(
+        self, channel: str, contact: str, language: str | None = None
+    ) -> dict[str, Any]:
         """A complaint as intake publishes it; returns the case once it has its owner."""
         case_id = str(uuid.uuid4())
         data = ComplaintReceived(
@@ -88,6 +90,7 @@ class Loop:
             category="billing",
             description="I was charged twice.",
             received_at=datetime.now(UTC),
+            language=language,
         )
         await self.bus.publish(
             new_event("complaint.received", data, producer="intake", complaint_id=case_id)
@@ -200,6 +203,9 @@ async def closure_loop(env: Any, database: Any, **extra: Any) -> AsyncIterator[L
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     clock = FakeClock()
+    # The tests of this harness read the customer's first message as the question; the
+    # acknowledgement that comes before it is tested on its own (test_confirmation_ack.py).
+    extra.setdefault("acknowledgement_enabled", False)
     async with AsyncExitStack() as stack:
         gateway = SmsGateway()
         await gateway.start()

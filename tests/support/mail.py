@@ -2,12 +2,16 @@
 
 import asyncio
 import email
+import re
 import socket
 from email.message import EmailMessage, Message
 from email.policy import default
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+# A confirmation question's subject ends "[ref CMP-… #TOKEN]"; an acknowledgement has no token.
+QUESTION = re.compile(r"\[ref [^\]]*#[A-Z0-9]{6,}\]")
 
 
 def free_port() -> int:
@@ -44,6 +48,18 @@ class MailSink:
             while len(self.to(address)) < count:
                 await asyncio.sleep(0.1)
         return self.to(address)[count - 1]
+
+    def questions_to(self, address: str) -> list[Message]:
+        return [m for m in self.to(address) if QUESTION.search(str(m["Subject"]))]
+
+    async def wait_for_question(
+        self, address: str, count: int = 1, timeout: float = 20.0
+    ) -> Message:
+        """The `count`-th confirmation question to `address` (acknowledgements left aside)."""
+        async with asyncio.timeout(timeout):
+            while len(self.questions_to(address)) < count:
+                await asyncio.sleep(0.1)
+        return self.questions_to(address)[count - 1]
 
 
 def reply(original: Message, sender: str, text: str, subject: str | None = None) -> EmailMessage:

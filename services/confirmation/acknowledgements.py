@@ -1,0 +1,80 @@
+"""The acknowledgement: once the case is opened and owned, the customer hears so on their channel.
+
+It carries the complaint's reference, the team that owns it and the time the owner aims for;
+it asks nothing, so it has no token and no request: a reply to it is like any tokenless
+message (recorded, attributed by the reference, and it answers nothing). It is queued once per
+complaint (a partial unique index on the outbound table backs the check) and sent by the same
+sender as every other message; phone, walk-in and letter have nothing to send it through.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from services.confirmation import domain, emails
+from services.confirmation.handlers import ComplaintNotYetKnown
+from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
+from services.confirmation.outbound import ACKNOWLEDGEMENT
+from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.wording import wording_for
+from shared.events import CaseAssigned, Channel, Envelope
+from shared.logging import get_logger
+from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+
+async def acknowledge(
+    uow: UnitOfWork, envelope: Envelope, settings: ConfirmationSettings, now: datetime
+) -> None:
+    """Queue the acknowledgement of the case `case.assigned` opened, unless it was queued."""
+    if not settings.acknowledgement_enabled:
+        return
+    data = envelope.parsed()
+    assert isinstance(data, CaseAssigned)
+    complaint_id = str(envelope.complaint_id)
+    query = select(complaints).where(complaints.c.id == complaint_id).with_for_update()
+    complaint = (await uow.conn.execute(query)).first()
+    if complaint is None:
+        # The address is only known from complaint.received: wait for it.
+        raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
+    channel = Channel(complaint.channel)
+    if channel not in domain.MESSAGE_CHANNELS:
+        return
+    queued = await uow.conn.scalar(
+        select(outbound_messages.c.id).where(
+            outbound_messages.c.complaint_id == complaint_id,
+            outbound_messages.c.kind == ACKNOWLEDGEMENT,
+        )
+    )
+    if queued is not None:
+        log.info("acknowledgement_already_queued", outbound_id=queued)
+        return
+    words = wording_for(complaint.language)
+    if channel == Channel.email:
+        subject = words.acknowledgement_subject(complaint.reference)
+        body = words.acknowledgement_body(complaint.reference, data.team, data.due_at)
+    else:
+        subject, body = "", words.acknowledgement_text(complaint.reference, data.team, data.due_at)
+    await uow.conn.execute(
+        outbound_messages.insert().values(
+            id=str(uuid.uuid4()),
+            request_id=None,
+            complaint_id=complaint_id,
+            channel=channel.value,
+            recipient=complaint.contact,
+            subject=subject,
+            body=body,
+            message_id=emails.new_message_id(settings.smtp_from),
+            correlation_id=stored_correlation_id(envelope.correlation_id),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            kind=ACKNOWLEDGEMENT,
+            reminder_no=0,
+            expires_at=None,
+        )
+    )
+    log.info("acknowledgement_queued", complaint_id=complaint_id, channel=channel.value)

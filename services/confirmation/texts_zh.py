@@ -1,0 +1,114 @@
+# ruff: noqa: RUF001  (Chinese punctuation is full-width by design)
+"""What the customer reads in Chinese, for a complaint whose language is zh*. No I/O.
+
+The shapes the replies are read by stay as in English: the subject ends with
+`[ref CMP-… #TOKEN]`, an SMS code is `#XXXXXX`, a link is `/c/<token>`; YES and NO are
+understood beside 是 and 否.
+"""
+
+from datetime import UTC, datetime
+
+from services.confirmation.texts import CANNOT_FULFIL, SMS_SUMMARY_LIMIT, _shorten
+
+
+def subject_line(reference: str, token: str) -> str:
+    return f"您的投诉 {reference} 是否已解决？ [ref {reference} #{token}]"
+
+
+def reminder_subject(reference: str, token: str) -> str:
+    return f"提醒：您的投诉 {reference} 是否已解决？ [ref {reference} #{token}]"
+
+
+def body_text(reference: str, token: str, outcome: str, summary: str) -> str:
+    if outcome == CANNOT_FULFIL:
+        opening = f"关于您的投诉 {reference}：非常抱歉，我们无法满足您的要求。原因如下："
+        question = "请告诉我们您已阅读此答复："
+        yes = "回复“是”（YES）表示您已知悉。"
+        no = "回复“否”（NO）表示您不接受，并请告诉我们原因。"
+    else:
+        opening = f"我们认为您的投诉 {reference} 已经解决。我们所做的处理如下："
+        question = "您的投诉是否已解决？"
+        yes = "如已解决，请回复“是”（YES）。"
+        no = "如未解决，请回复“否”（NO），并告诉我们仍有什么问题。"
+    return "\n".join(
+        [
+            "您好，",
+            "",
+            opening,
+            "",
+            summary.strip(),
+            "",
+            question,
+            f"  * {yes}",
+            f"  * {no}",
+            "",
+            "请直接回复此邮件，并保持邮件主题不变：主题中包含您的编号和一个验证码，",
+            "用于确认答复来自您本人。在您答复之前，您的投诉将保持未结状态。",
+            "",
+            f"编号：{reference} #{token}",
+            "",
+        ]
+    )
+
+
+def sms_text(reference: str, token: str, outcome: str, summary: str, reminder: int = 0) -> str:
+    lead = f"提醒{reminder}：" if reminder else ""
+    summary = _shorten(summary, SMS_SUMMARY_LIMIT)
+    if outcome == CANNOT_FULFIL:
+        return (
+            f"{lead}投诉 {reference}：抱歉，我们无法满足您的要求。{summary} "
+            f"回复 是 #{token} 表示知悉，或回复 否 #{token} 表示不接受。"
+        )
+    return (
+        f"{lead}投诉 {reference}：{summary} 问题是否已解决？"
+        f"请回复 是 #{token} 或 否 #{token}。在您答复之前，投诉将保持未结状态。"
+    )
+
+
+def link_text(reference: str, url: str, outcome: str, reminder: int = 0) -> str:
+    lead = f"提醒{reminder}：" if reminder else ""
+    if outcome == CANNOT_FULFIL:
+        return f"{lead}关于您的投诉 {reference}：我们无法满足您的要求。请在此查看原因并确认：{url}"
+    return f"{lead}您的投诉 {reference} 是否已解决？请在此告诉我们：{url}"
+
+
+def due_text(due_at: datetime | None) -> str:
+    if due_at is None:
+        return ""
+    utc = due_at.astimezone(UTC)
+    return f"{utc.year}年{utc.month}月{utc.day}日 {utc:%H:%M}（UTC）"
+
+
+def acknowledgement_subject(reference: str) -> str:
+    return f"我们已收到您的投诉 {reference} [ref {reference}]"
+
+
+def acknowledgement_body(reference: str, team: str, due_at: datetime | None) -> str:
+    expected = [f"我们争取在 {due_text(due_at)} 之前给您解决方案。", ""] if due_at else []
+    return "\n".join(
+        [
+            "您好，",
+            "",
+            f"感谢您告诉我们。您的投诉已登记，编号为 {reference}。",
+            "",
+            f"您的投诉现由我们的 {team} 团队处理：从现在起到问题解决，由一位专人负责，",
+            "您无需再次重复您的情况。",
+            "",
+            *expected,
+            "有了解决方案后，我们会在这里写信给您，询问问题是否已经解决。",
+            "在您确认已解决之前，您的投诉将保持未结状态。",
+            "",
+            "与我们联系时请注明此编号。",
+            "",
+            f"编号：{reference}",
+            "",
+        ]
+    )
+
+
+def acknowledgement_text(reference: str, team: str, due_at: datetime | None) -> str:
+    expected = f"我们争取在 {due_text(due_at)} 之前解决。" if due_at else ""
+    return (
+        f"我们已收到您的投诉 {reference}，由 {team} 团队专人负责直至解决。"
+        f"{expected}结案前我们会先征求您的确认。"
+    )
