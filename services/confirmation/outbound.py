@@ -23,6 +23,7 @@ from services.confirmation.models import outbound_messages, requests
 from services.confirmation.ratelimit import rate_limited_until
 from services.confirmation.settings import ConfirmationSettings
 from shared.correlation import set_correlation_id
+from shared.errors import is_transient
 from shared.events import (
     Channel,
     ConfirmationReminderSent,
@@ -152,14 +153,30 @@ async def _deliver(
     if error is not None:
         await _failed(rt, settings, message, error, clock())
         return
-    await _sent(rt, message, clock())
+    await _record_sent(rt, message, clock())
+
+
+async def _record_sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
+    """The message is out: recording that is retried through a database outage, because giving
+    up would send it to the customer again once its lease ends."""
+    delay = 0.2
+    while True:
+        try:
+            await _sent(rt, message, sent_at)
+            return
+        except Exception as exc:
+            if not is_transient(exc) or _stopping():
+                raise
+            log.warning("outbound_sent_not_recorded_yet", outbound_id=message.id, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
     async with rt.uow() as uow:
-        await uow.conn.execute(
+        recorded = await uow.conn.execute(
             update(outbound_messages)
-            .where(outbound_messages.c.id == message.id)
+            .where(outbound_messages.c.id == message.id, outbound_messages.c.status != "sent")
             .values(
                 status="sent",
                 sent_at=sent_at,
@@ -169,6 +186,8 @@ async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
                 body=domain.scrub_token(message.body, None),
             )
         )
+        if recorded.rowcount != 1:
+            return  # an earlier try committed before its connection was lost
         channel = Channel(message.channel)
         data: EventData
         if message.kind == ACKNOWLEDGEMENT:

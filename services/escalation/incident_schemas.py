@@ -22,8 +22,13 @@ class IncidentSummary(BaseModel):
     first_at: datetime
     last_at: datetime
     merged_into: str | None = Field(description="The incident this one was merged into.")
+    raised_by: Literal["temporal", "cross_sectional", "both"] = Field(
+        description="Which test raised it: the key against its own past, against its siblings "
+        "in the same window, or both."
+    )
     evidence: dict[str, Any] = Field(
-        description="The detector's crossing: recent count, expected, ratio, z."
+        description="The detector's figures for each test that ran (recent count, expected, "
+        "ratio, z; for the cross-sectional test the siblings' counts)."
     )
     is_: dict[str, Any] = Field(alias="is", description="What, where, when and extent IS.")
     is_not: dict[str, Any] = Field(description="What, where, when and extent IS NOT.")
