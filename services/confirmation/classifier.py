@@ -66,13 +66,15 @@ _NO_PROBLEM_NOW = re.compile(r"没有?问题了|沒有?問題了")
 # Read as courtesy (never as a yes by itself), so that they do not reopen the case as a "no".
 _PROBLEM_GONE = re.compile(
     _en(
-        r"(?:no longer|not|never|no more|not any ?more)(?: (?:an?|any))? "
+        r"(?:(?:no longer|never)(?: (?:an?|any))?|not (?:an?|any)) "
         r"(?:issue|problem|trouble|concern)s?(?: (?:any ?more|now|at all))?",
         r"no (?:more |further )?(?:issues?|problems?|trouble|concerns?)"
-        r"(?: (?:any ?more|now|at all))?(?= ?(?:$|[,.!;:]| since))",
+        r"(?: (?:any ?more|now|at all))?",
         r"no further action (?:is )?(?:needed|required)",
         r"never (?:been|felt) better",
     )
+    # Only where the phrase ends its clause: "not a problem, sorted", never "not problem solved".
+    + r"(?= ?(?:$|[,.!;:]| since))"
 )
 # Asking us to close the case is a yes, although it says "please".
 _CLOSE_IT = re.compile(_en(r"please close (?:it|this|the (?:case|complaint|ticket))"))

@@ -102,8 +102,12 @@ def test_a_spoiler_anywhere_among_yeses_is_never_yes(
     assert read_reply(text, acknowledging=True).verdict != Verdict.yes, text
 
 
+# Noise on one line: a line break before ">" makes the rest a quote, which is rightly not read.
+ONE_LINE = st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=60)
+
+
 @settings(max_examples=300, deadline=None)
-@given(noise=st.text(max_size=60), phrase=st.sampled_from(PHRASES))
+@given(noise=ONE_LINE, phrase=st.sampled_from(PHRASES))
 def test_any_text_with_a_spoiler_is_never_yes(noise: str, phrase: str) -> None:
     for text in (f"{noise} {phrase}", f"{phrase} {noise}", f"yes {noise} {phrase}"):
         assert read_reply(text).verdict != Verdict.yes, text
