@@ -1,9 +1,9 @@
 # ruff: noqa: RUF001  (Chinese punctuation is full-width by design)
 """What the customer reads in Chinese, for a complaint whose language is zh*. No I/O.
 
-The shapes the replies are read by stay as in English: the subject ends with
-`[ref CMP-… #TOKEN]`, an SMS code is `#XXXXXX`, a link is `/c/<token>`; YES and NO are
-understood beside 是 and 否.
+The shapes the replies are read by stay as in English: the subject ends with the reference and
+the request's token in brackets, an SMS carries `#` and the six-symbol code, a link is the page
+path with its token; YES and NO are understood beside 是 and 否.
 """
 
 from datetime import UTC, datetime
