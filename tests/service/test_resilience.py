@@ -245,7 +245,7 @@ async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, ca
         assert first.event_id in shown and second.event_id in shown
         assert await DeadLetterQueue(settings).count() == 2  # show leaves them there
 
-        # The cause fixed, a replay hands them back in order; a second copy of the first
+        # The cause fixed, a replay hands them back; a second copy of the first
         # (a double replay) is taken as the duplicate it is.
         behaviour.permanent.clear()
         await _copy_to_dead_letters(env, first)
@@ -254,8 +254,10 @@ async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, ca
         await eventually(lambda: _is(count_of(served.runtime, second.complaint_id), 1))
         await asyncio.sleep(0.5)
         assert await count_of(served.runtime, first.complaint_id) == 1
+        # Both come back once each; the two are of different complaints, which run side by
+        # side, so only the order within one complaint is promised (tested above).
         replayed = [label for _, label, _ in behaviour.calls[2:]]
-        assert replayed[:2] == ["one", "two"]
+        assert sorted(replayed) == ["one", "two"]
         assert await DeadLetterQueue(settings).count() == 0
         await eventually(lambda: _readyz_shows(served.client, dlq, 0))
 
