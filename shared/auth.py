@@ -16,8 +16,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import DomainError
 
-Role = Literal["frontend", "owner", "supervisor", "department", "analyst", "admin"]
-ROLES: tuple[str, ...] = ("frontend", "owner", "supervisor", "department", "analyst", "admin")
+Role = Literal[
+    "frontend", "owner", "supervisor", "department", "analyst", "admin", "data_protection"
+]
+ROLES: tuple[str, ...] = (
+    "frontend",
+    "owner",
+    "supervisor",
+    "department",
+    "analyst",
+    "admin",
+    "data_protection",
+)
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,63 @@ class ActionEvent(EventData):
     completed_at: datetime | None = None
 
 
+class RegulatoryClock(EventData):
+    clock: str = Field(description="The clock's name in its profile, e.g. 'final_response'.")
+    started_at: datetime
+    due_at: datetime
+    warning_at: datetime | None = None
+
+
+class CasePolicyApplied(EventData):
+    """The regulator's profile chosen for a case and the clocks it started."""
+
+    profile: str
+    clocks: list[RegulatoryClock]
+
+
+class RegulatoryClockEvent(EventData):
+    """A regulator's clock warned, breached or stopped; routed as `regulatory.<kind>.<profile>`."""
+
+    profile: str
+    clock: str
+    started_at: datetime
+    due_at: datetime
+    at: datetime
+
+
+FinalResponseOutcome = Literal["upheld", "partially_upheld", "not_upheld"]
+
+
+class CaseFinalResponseSent(EventData):
+    """The owner's final response: its outcome, reasons and the referral rights of the profile."""
+
+    owner_id: str
+    profile: str | None = None
+    outcome: FinalResponseOutcome
+    reasons: str
+    referral_rights: str
+    language: str | None = None
+    sent_at: datetime
+
+
+class CustomerErasureRequested(EventData):
+    """Erase the personal data of these complaints; no personal data travels with the request."""
+
+    request_id: str
+    customer_id: str
+    complaint_ids: list[str]
+    reason: Literal["request", "retention"] = "request"
+
+
+class CustomerErased(EventData):
+    """One service has erased (or masked) what it held for the request; type names the service."""
+
+    request_id: str
+    customer_id: str
+    complaint_ids: list[str]
+    erased_rows: int
+
+
 EVENT_DATA: dict[str, type[EventData]] = {
     "complaint.received": ComplaintReceived,
     "complaint.contact_added": ComplaintContactAdded,
@@ -292,6 +349,17 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "problem.effect_not_shown": ProblemEvent,
     "action.created": ActionEvent,
     "action.completed": ActionEvent,
+    "case.policy_applied": CasePolicyApplied,
+    "case.final_response_sent": CaseFinalResponseSent,
+    "regulatory.warning": RegulatoryClockEvent,
+    "regulatory.breached": RegulatoryClockEvent,
+    "regulatory.stopped": RegulatoryClockEvent,
+    "customer.erasure_requested": CustomerErasureRequested,
+    "customer.erased.intake": CustomerErased,
+    "customer.erased.escalation": CustomerErased,
+    "customer.erased.ownership": CustomerErased,
+    "customer.erased.confirmation": CustomerErased,
+    "customer.erased.analytics": CustomerErased,
 }
 
 

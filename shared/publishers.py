@@ -45,11 +45,22 @@ OWNERS: dict[str, str] = {
     "audit.requested": "confirmation",
     "audit.completed": "confirmation",
     "audit.overdue": "confirmation",
+    "case.policy_applied": "ownership",
+    "case.final_response_sent": "ownership",
+    "regulatory.warning": "ownership",
+    "regulatory.breached": "ownership",
+    "regulatory.stopped": "ownership",
+    "customer.erasure_requested": "intake",
+    "customer.erased.intake": "intake",
+    "customer.erased.escalation": "escalation",
+    "customer.erased.ownership": "ownership",
+    "customer.erased.confirmation": "confirmation",
+    "customer.erased.analytics": "analytics",
 }
 
-# Types whose routing key may carry a suffix (`task.created.<department>`, `case.escalated.<d>`):
-# department queues bind to their own department's keys.
-SCOPED_PREFIXES: tuple[str, ...] = ("task.", "sla.", "case.escalated")
+# Types whose routing key may carry a suffix (`task.created.<department>`, `case.escalated.<d>`,
+# `regulatory.breached.<profile>`): department queues bind to their own department's keys.
+SCOPED_PREFIXES: tuple[str, ...] = ("task.", "sla.", "case.escalated", "regulatory.")
 
 assert set(OWNERS) == set(EVENT_DATA), "every event type has exactly one owner"
 
