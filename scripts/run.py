@@ -193,7 +193,7 @@ def print_banner(host: str, var: Path, accounts: str) -> None:
     from shared.settings import DEV_AUTH_SECRET
 
     secret = os.environ.get("AUTH_SECRET", DEV_AUTH_SECRET)
-    lines = ["", "All five services are ready:"]
+    lines = ["", "The five services and the console are ready:"]
     lines += [f"  {s:<13} http://{host}:{port_of(s)}/docs" for s in SERVICES]
     listen = os.environ.get("CONFIRMATION_SMTP_LISTEN_PORT", "2525")
     lines += [
@@ -213,8 +213,9 @@ def print_banner(host: str, var: Path, accounts: str) -> None:
         ("analyst", "bi"),
         ("owner", "alice"),
         ("department", "finance"),
+        ("data_protection", "dpo"),
     ]:
-        lines.append(f"  {role:<10} {subject:<8} {mint_token(secret, role, subject)}")
+        lines.append(f"  {role:<15} {subject:<8} {mint_token(secret, role, subject)}")
     lines += ["", "Mint others: .venv/bin/python -m shared.auth owner <owner-id>"]
     lines += [
         "",
