@@ -150,7 +150,7 @@ async def lift_legal_hold(customer_id: str, rt: RuntimeDep, _: DataProtection) -
 
 @router.get(
     "/customers/{customer_id}/export",
-    responses={200: {"content": {"text/html": {}}}, 503: {"description": "A service is away."}},
+    responses={200: {"content": {"text/html": {}}}},
 )
 async def export_customer(
     customer_id: str,
