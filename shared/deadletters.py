@@ -144,6 +144,27 @@ class DeadLetterQueue:
                 dropped.append(message.message_id)
             return dropped
 
+    async def purge(self, complaint_ids: set[str]) -> int:
+        """Remove for good the messages of these complaints (an erasure); the others stay, in
+        their order: they return to the queue when the channel closes unacknowledged."""
+        async with await aio_pika.connect(self.settings.broker_url) as connection:
+            _, queue = await self._open(connection)
+            waiting = queue.declaration_result.message_count or 0
+            purged = 0
+            for message in await _take(queue, waiting):
+                if _complaint_of(message.body) in complaint_ids:
+                    await message.ack()
+                    purged += 1
+            return purged
+
+
+def _complaint_of(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("complaint_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
 
 async def _take(queue: AbstractQueue, limit: int) -> list[AbstractIncomingMessage]:
     taken: list[AbstractIncomingMessage] = []

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -25,6 +25,10 @@ class UnitOfWork:
         self.events: list[Envelope] = []
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
+
+    @property
+    def outbox_table(self) -> Table:
+        return self._outbox
 
     @property
     def conn(self) -> AsyncConnection:

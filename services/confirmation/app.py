@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.confirmation import api_audits, audits, delivery_api, page, webhook_api
+from services.confirmation import api_audits, audits, delivery_api, erasure, page, webhook_api
 from services.confirmation.api import router
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.consumers import handlers_with
@@ -14,6 +14,7 @@ from services.confirmation.models import metadata
 from services.confirmation.outbound import sender
 from services.confirmation.reminders import reminder
 from services.confirmation.settings import ConfirmationSettings
+from shared.erasure import personal_data_router
 from shared.service import ServiceSpec, create_service_app
 
 DESCRIPTION = """\
@@ -44,7 +45,14 @@ def create_app(
         migrations_dir=Path(__file__).parent / "migrations",
         title="Confirmation",
         description=DESCRIPTION,
-        routers=[router, webhook_api.router, api_audits.router, delivery_api.router, page.router],
+        routers=[
+            router,
+            webhook_api.router,
+            api_audits.router,
+            delivery_api.router,
+            page.router,
+            personal_data_router("confirmation", erasure.HOLDINGS),
+        ],
         handlers=handlers_with(clock, rng or random.SystemRandom()),
         workers=[sender(clock), reminder(clock), audits.overdue_watch(clock)],
     )

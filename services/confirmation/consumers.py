@@ -3,9 +3,10 @@
 import random
 from collections.abc import Callable
 
-from services.confirmation import acknowledgements, audits, handlers, owners
+from services.confirmation import acknowledgements, audits, erasure, handlers, owners
 from services.confirmation.clock import Clock
 from services.confirmation.settings import ConfirmationSettings
+from shared.erasure import erasure_handler, with_dead_letter_purge
 from shared.events import Envelope
 from shared.service import EventHandler, Runtime
 from shared.uow import UnitOfWork
@@ -37,6 +38,9 @@ def handlers_with(clock: Clock, rng: random.Random) -> Callable[[Runtime], dict[
             "case.resolution_withdrawn": handlers.withdraw_requests,
             "case.closed": case_closed,
             "case.reopened": handlers.retire_open_requests,
+            "customer.erasure_requested": with_dead_letter_purge(
+                rt, erasure_handler("confirmation", erasure.erase)
+            ),
         }
 
     return build_handlers

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.escalation import catalogue
+from services.escalation import catalogue, erasure
 from services.escalation.actions import problem_worker
 from services.escalation.api import router
 from services.escalation.catalogue_api import router as catalogue_router
@@ -17,6 +17,7 @@ from services.escalation.ladder import EscalationConfig, parse_config
 from services.escalation.models import metadata
 from services.escalation.problem_api import router as problem_router
 from services.escalation.settings import EscalationSettings
+from shared.erasure import personal_data_router
 from shared.service import ServiceSpec, create_service_app
 
 
@@ -59,7 +60,13 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
             migrations_dir=Path(__file__).parent / "migrations",
             title="Escalation",
             description=("Priorities with reasons, the escalation ladder, incidents and problems."),
-            routers=[router, incident_router, problem_router, catalogue_router],
+            routers=[
+                router,
+                incident_router,
+                problem_router,
+                catalogue_router,
+                personal_data_router("escalation", erasure.HOLDINGS),
+            ],
             handlers=handlers_for(load_rules(settings.rules_path), config),
             workers=[problem_worker(config)],
         )

@@ -2,9 +2,10 @@
 
 from collections.abc import Callable
 
-from services.escalation import escalate, handlers
+from services.escalation import erasure, escalate, handlers
 from services.escalation.domain import RuleBook
 from services.escalation.ladder import EscalationConfig
+from shared.erasure import erasure_handler, with_dead_letter_purge
 from shared.events import Envelope
 from shared.service import EventHandler, Runtime
 from shared.uow import UnitOfWork
@@ -15,7 +16,7 @@ def handlers_for(
 ) -> Callable[[Runtime], dict[str, EventHandler]]:
     """The handler table, with the rules and the configuration loaded once at start-up."""
 
-    def build_handlers(_: Runtime) -> dict[str, EventHandler]:
+    def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
         async def complaint_received(uow: UnitOfWork, envelope: Envelope) -> None:
             await handlers.prioritize_complaint(uow, envelope, rules, config.detector)
 
@@ -32,6 +33,9 @@ def handlers_for(
             "sla.warning": sla_event,
             "sla.breached": sla_event,
             "audit.overdue": audit_overdue,
+            "customer.erasure_requested": with_dead_letter_purge(
+                rt, erasure_handler("escalation", erasure.erase)
+            ),
         }
 
     return build_handlers

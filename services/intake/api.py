@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from services.intake import handlers
+from services.intake import access, handlers
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from shared.auth import Principal, require
 from shared.idempotency import request_fingerprint
@@ -44,9 +44,11 @@ async def create_complaint(
 
 
 @router.get("/complaints/{complaint_id}", response_model=ComplaintPublic)
-async def read_complaint(complaint_id: str, rt: RuntimeDep, _: Reader) -> ComplaintPublic:
+async def read_complaint(complaint_id: str, rt: RuntimeDep, who: Reader) -> ComplaintPublic:
     """A complaint as received, with its follow-up contacts."""
-    return await handlers.get_complaint(rt, complaint_id)
+    complaint = await handlers.get_complaint(rt, complaint_id)
+    await access.record(rt, who, complaint_id, "GET /v1/complaints/{id}")
+    return complaint
 
 
 @router.post("/complaints/{complaint_id}/contacts", status_code=201, response_model=ContactPublic)

@@ -5,10 +5,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.intake import access, erasure_api
 from services.intake.api import router
 from services.intake.consumers import build_handlers
 from services.intake.customer_api import router as customer_router
 from services.intake.models import metadata
+from services.intake.retention import retention_worker
 from services.intake.search import router as search_router
 from services.intake.settings import IntakeSettings
 from shared.runner import stop_when_orphaned
@@ -25,9 +27,12 @@ def create_app(settings: IntakeSettings | None = None, *, supervised: bool = Fal
             migrations_dir=Path(__file__).parent / "migrations",
             title="Intake",
             description="Complaints from every channel enter here and become `complaint.received`.",
-            routers=[router, search_router, customer_router],
+            routers=[router, search_router, customer_router, erasure_api.router, access.router],
             handlers=build_handlers,
-            workers=[lambda _: stop_when_orphaned(parent)] if supervised else [],
+            workers=[
+                retention_worker,
+                *([lambda _: stop_when_orphaned(parent)] if supervised else []),
+            ],
         )
     )
 

@@ -5,10 +5,18 @@ the priority. Each event is applied once (the inbox) and only if it is not older
 that set the current status, so a late or redelivered step never takes the status back.
 """
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from services.intake import erasure
 from services.intake.models import complaints
-from shared.events import CaseAssigned, CaseReassigned, ComplaintPrioritized, Envelope
+from services.intake.settings import IntakeSettings
+from shared.events import (
+    EVENT_DATA,
+    CaseAssigned,
+    CaseReassigned,
+    ComplaintPrioritized,
+    Envelope,
+)
 from shared.logging import get_logger
 from shared.service import EventHandler, Runtime
 from shared.uow import UnitOfWork
@@ -49,6 +57,11 @@ async def case_changed(uow: UnitOfWork, envelope: Envelope) -> None:
             .values(**values)
         )
     log.info("case_status_learnt", type=envelope.type, complaint_id=envelope.complaint_id)
+    if status == "closed":  # the last open complaint may have held an erasure back
+        customer = await uow.conn.scalar(
+            select(complaints.c.customer_id).where(row.id == envelope.complaint_id)
+        )
+        await erasure.proceed_for_customer(uow, customer)
 
 
 async def prioritized(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -61,7 +74,16 @@ async def prioritized(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
-def build_handlers(_: Runtime) -> dict[str, EventHandler]:
+def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
+    settings = rt.settings
+    assert isinstance(settings, IntakeSettings)
+
+    async def erased(uow: UnitOfWork, envelope: Envelope) -> None:
+        await erasure.confirmed(uow, envelope, settings.erasure_services)
+
     table: dict[str, EventHandler] = {t: case_changed for t in STATUS_AFTER}
     table["complaint.prioritized"] = prioritized
+    for event_type in EVENT_DATA:
+        if event_type.startswith("customer.erased."):
+            table[event_type] = erased
     return table

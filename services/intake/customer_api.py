@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from services.intake import customers, domain
+from services.intake import access, customers, domain
 from services.intake.models import complaints, customer_identifiers
 from services.intake.models import customers as customer_table
 from services.intake.settings import IntakeSettings
@@ -79,10 +79,12 @@ async def _customer(uow: UnitOfWork, customer_id: str) -> CustomerPublic:
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)
-async def read_customer(customer_id: str, rt: RuntimeDep, _: Reader) -> CustomerPublic:
+async def read_customer(customer_id: str, rt: RuntimeDep, who: Reader) -> CustomerPublic:
     """A customer with every identifier they hold and their complaints."""
     async with rt.uow() as uow:
-        return await _customer(uow, customer_id)
+        customer = await _customer(uow, customer_id)
+    await access.record(rt, who, customer_id, "GET /v1/customers/{id}")
+    return customer
 
 
 @router.post("/{customer_id}/merge", response_model=CustomerPublic)

@@ -1,4 +1,15 @@
-from sqlalchemy import JSON, Column, ForeignKey, Index, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from shared.tables import add_messaging_tables
 from shared.timestamps import UtcDateTime
@@ -84,6 +95,58 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     # How the request was answered when that was not by creating: `joined`.
     Column("outcome", String(16)),
+)
+
+# A customer's erasure, coordinated here: `waiting` (see waiting_reason) until nothing holds it
+# back, then `sent` (customer.erasure_requested is in the outbox), `completed` once every
+# service confirmed.
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False, index=True),
+    Column("reason", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("waiting_reason", String(32)),
+    Column("complaint_ids", JSON, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+    Index("ix_erasure_requests_status", "status"),
+)
+
+erasure_confirmations = Table(
+    "erasure_confirmations",
+    metadata,
+    Column("request_id", String(36), ForeignKey("erasure_requests.id"), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("erased_rows", Integer, nullable=False),
+    Column("confirmed_at", UtcDateTime(), nullable=False),
+)
+
+# A legal hold stops a customer's erasure (by request or by retention) until it is lifted.
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("customer_id", String(36), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+)
+
+# Who read personal data through the API: the principal, when, which record, which endpoint.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("record", String(64), nullable=False),
+    Column("endpoint", String(200), nullable=False),
+    Index("ix_access_log_record", "record", "at"),
+    Index("ix_access_log_subject", "subject", "at"),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

@@ -36,3 +36,28 @@ class IntakeSettings(ServiceSettings):
         return self.workers or len(os.sched_getaffinity(0))
 
     join_window_days: float = service_field("intake", "join_window_days", 30.0)
+
+    # Data protection: how long after its last complaint closed a customer's data is kept, how
+    # often the background pass looks, and which services must confirm an erasure.
+    retention_days: float = service_field("intake", "retention_days", 2192.0)
+    erasure_poll_seconds: float = service_field("intake", "erasure_poll_seconds", 60.0)
+    erasure_services: list[str] = service_field(
+        "intake",
+        "erasure_services",
+        ["intake", "escalation", "ownership", "confirmation", "analytics"],
+    )
+    # Where the services answer for a subject access export; by default where scripts/run.py
+    # starts them (their <SERVICE>_PORT).
+    escalation_url: str = service_field("intake", "escalation_url", "")
+    ownership_url: str = service_field("intake", "ownership_url", "")
+    confirmation_url: str = service_field("intake", "confirmation_url", "")
+    analytics_url: str = service_field("intake", "analytics_url", "")
+    export_timeout_seconds: float = 10.0
+
+    def service_url(self, service: str) -> str:
+        configured: str = getattr(self, f"{service}_url")
+        if configured:
+            return configured.rstrip("/")
+        default = {"escalation": 8002, "ownership": 8003, "confirmation": 8004, "analytics": 8005}
+        port = os.environ.get(f"{service.upper()}_PORT", str(default[service]))
+        return f"http://{self.host}:{port}"

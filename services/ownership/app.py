@@ -4,13 +4,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.ownership import orgsync, timers
+from services.ownership import erasure, orgsync, timers
 from services.ownership.admin_api import router as admin_router
 from services.ownership.api import router
 from services.ownership.consumers import build_handlers
 from services.ownership.models import metadata
 from services.ownership.organisation import read_organisation
 from services.ownership.settings import OwnershipSettings
+from shared.erasure import personal_data_router
 from shared.logging import get_logger
 from shared.service import Runtime, ServiceSpec, create_service_app
 
@@ -43,7 +44,7 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
                 "assignment, department tasks with SLAs, resolution proposals and hand-overs. "
                 "There is no endpoint that closes a case."
             ),
-            routers=[router, admin_router],
+            routers=[router, admin_router, personal_data_router("ownership", erasure.HOLDINGS)],
             handlers=build_handlers,
             on_start=[load_organisation],
             workers=[timers.timer_worker(settings.timer_poll_seconds, settings.timer_batch)],

@@ -1,10 +1,11 @@
 """The events ownership reacts to, in one table."""
 
-from services.ownership import answers, audits, reactions
+from services.ownership import answers, audits, erasure, reactions
+from shared.erasure import erasure_handler, with_dead_letter_purge
 from shared.service import EventHandler, Runtime
 
 
-def build_handlers(_: Runtime) -> dict[str, EventHandler]:
+def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
     return {
         "complaint.received": reactions.open_case,
         "complaint.prioritized": reactions.prioritize,
@@ -16,4 +17,7 @@ def build_handlers(_: Runtime) -> dict[str, EventHandler]:
         "confirmation.no_answer": audits.note_no_answer,
         "audit.requested": audits.note_audit_requested,
         "audit.completed": audits.audit_completed,
+        "customer.erasure_requested": with_dead_letter_purge(
+            rt, erasure_handler("ownership", erasure.erase)
+        ),
     }

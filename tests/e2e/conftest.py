@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -37,6 +37,8 @@ class System:
     log_dir: Path
     exchange: str = "complaints"
     queue_prefix: str = ""
+    # Each service's database, as the services were started with it.
+    databases: dict[str, str] = field(default_factory=dict)
 
     def token(self, role: str, subject: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(self.secret, role, subject)}"}
@@ -101,6 +103,11 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             tmp_path / "var" / "log",
             env["BUS_EXCHANGE"],
             env["BUS_QUEUE_PREFIX"],
+            {
+                s: env.get(f"{s.upper()}_DATABASE_URL")
+                or f"sqlite+aiosqlite:///{tmp_path / 'var' / f'{s}.db'}"
+                for s in SERVICES
+            },
         )
         await _wait_ready(launcher, urls)
         yield system

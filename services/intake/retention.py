@@ -1,0 +1,44 @@
+"""Intake's data-protection pass: waiting erasures that may now go ahead, and customers whose
+retention period has run out since their last complaint closed."""
+
+import asyncio
+from datetime import UTC, datetime
+
+from services.intake import erasure
+from services.intake.settings import IntakeSettings
+from shared.logging import get_logger
+from shared.service import Runtime
+
+log = get_logger(__name__)
+
+
+async def run_once(rt: Runtime, now: datetime) -> int:
+    """One pass; how many requests it filed or sent."""
+    settings = rt.settings
+    assert isinstance(settings, IntakeSettings)
+    done = 0
+    async with rt.uow() as uow:
+        for request_id in await erasure.waiting_requests(uow.conn):
+            done += await erasure.proceed_if_free(uow, request_id)
+        await uow.commit()
+    async with rt.engine.connect() as conn:
+        due = await erasure.due_for_retention(conn, now, settings.retention_days)
+    for customer_id in due:
+        async with rt.uow() as uow:
+            await erasure.request_erasure(uow, customer_id, "retention", "retention")
+            await uow.commit()
+        done += 1
+    return done
+
+
+async def retention_worker(rt: Runtime) -> None:
+    settings = rt.settings
+    assert isinstance(settings, IntakeSettings)
+    while True:
+        try:
+            await run_once(rt, datetime.now(UTC))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a database hiccup must not end the loop
+            log.warning("erasure_pass_failed", error=str(exc))
+        await asyncio.sleep(settings.erasure_poll_seconds)
