@@ -31,7 +31,7 @@ from services.analytics.state_cache import CACHE, Entry
 from shared.events import Envelope
 
 CHUNK = 1000
-CHILDREN = ("task_facts", "confirmation_facts", "audit_facts")
+CHILDREN = ("task_facts", "confirmation_facts", "audit_facts", "regulatory_clock_facts")
 
 
 def archive_row(envelope: Envelope) -> dict[str, Any] | None:
@@ -165,8 +165,8 @@ async def _complaints(
 
 def _keyed(table: str, rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     """The rows by primary key, to compare two sets of rows whatever their order."""
-    (key,) = metadata.tables[table].primary_key.columns
-    return {row[key.name]: row for row in rows}
+    keys = [c.name for c in metadata.tables[table].primary_key.columns]
+    return {tuple(row[k] for k in keys): row for row in rows}
 
 
 async def _current(
