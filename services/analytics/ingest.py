@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.analytics import bulk, domain, rollup
+from services.analytics import bulk, domain, erasure, rollup
+from services.analytics.domain import IDENTIFYING
 from services.analytics.models import (
     PROJECTIONS,
     complaint_facts,
@@ -58,6 +59,12 @@ async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
     touched = sorted({row["stream"] for row in rows})
     token = secrets.randbits(62)
     previous = await _lock_streams(conn, touched, token)
+    # An erased complaint's late events are masked before they are archived.
+    identifying = [r for r in rows if r["complaint_id"] and set(r["attributes"]) & set(IDENTIFYING)]
+    erased = await erasure.erased_among(conn, sorted({r["complaint_id"] for r in identifying}))
+    for row in identifying:
+        if row["complaint_id"] in erased:
+            row["attributes"] = erasure.mask(row["attributes"])
     inserted = set(await bulk.insert(conn, fact_events, rows, returning=fact_events.c.event_id))
     fresh: dict[str, list[domain.FactEvent]] = defaultdict(list)
     for row in rows:
