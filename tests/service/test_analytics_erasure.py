@@ -92,3 +92,17 @@ async def test_erasure_masks_the_customer_and_keeps_every_kpi(analytics, env) ->
     assert KEY not in stored and REFERENCE not in stored
     row = await eventually(analytics, erased.id, lambda r: r.closed_at is not None)
     assert row.customer_key is None and row.reference is None and row.channel == "email"
+
+    # Retention erases the same way; what is already erased (or never known) confirms, with
+    # nothing left to mask.
+    again = CustomerErasureRequested(
+        request_id=str(uuid.uuid4()),
+        customer_id="cust-1",
+        complaint_ids=[erased.id, str(uuid.uuid4())],
+        reason="retention",
+    )
+    await publish(
+        env, new_event("customer.erasure_requested", again, producer="intake", complaint_id=None)
+    )
+    (second,) = await erased_event(analytics, again.request_id)
+    assert second.data["erased_rows"] == 0
