@@ -1,11 +1,12 @@
 """Analytics HTTP routes: they only translate to handlers."""
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from services.analytics import export, handlers
+from services.analytics import export, handlers, reports
 from services.analytics.kpis import GROUP_COLUMNS
 from services.analytics.models import EXPORTABLE
 from services.analytics.schemas import KpiReport, RebuildResult
@@ -62,3 +63,71 @@ async def export_table(
 async def rebuild(rt: RuntimeDep, _: Admin) -> RebuildResult:
     """Recompute every fact table from the archived events (same KPIs as before)."""
     return await handlers.rebuild_read_model(rt)
+
+
+Period = Annotated[IsoDateTime | None, Query(description="ISO 8601; UTC without an offset.")]
+Format = Annotated[Literal["json", "csv"] | None, Query(description="json (default) or csv.")]
+
+
+def _report(
+    request: Request,
+    fmt: str | None,
+    name: str,
+    rows: list[dict[str, Any]],
+    columns: Any,
+    start: datetime,
+    end: datetime,
+) -> Response:
+    wants_csv = fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
+    if wants_csv:
+        return Response(
+            reports.as_csv(rows, columns),
+            media_type=export.FORMATS["csv"],
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return JSONResponse(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "rows": rows,
+            "definitions": reports.__doc__,
+        }
+    )
+
+
+@router.get(
+    "/reports/fca-complaints-return",
+    tags=["reports"],
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def fca_complaints_return(
+    rt: RuntimeDep,
+    _: Analyst,
+    request: Request,
+    from_: Annotated[Period, Query(alias="from")] = None,
+    to: Period = None,
+    format: Format = None,
+) -> Response:
+    """The FCA complaints return by product group over [from, to) (definitions in the body)."""
+    start, end = reports.period(from_, to)
+    rows = await reports.fca_return(rt, start, end)
+    return _report(request, format, "fca-complaints-return", rows, reports.FCA_COLUMNS, start, end)
+
+
+@router.get(
+    "/reports/cfpb-timeliness",
+    tags=["reports"],
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def cfpb_timeliness(
+    rt: RuntimeDep,
+    _: Analyst,
+    request: Request,
+    from_: Annotated[Period, Query(alias="from")] = None,
+    to: Period = None,
+    format: Format = None,
+) -> Response:
+    """CFPB timeliness of the complaints received in [from, to) by product group."""
+    start, end = reports.period(from_, to)
+    rows = await reports.cfpb_timeliness(rt, start, end)
+    return _report(request, format, "cfpb-timeliness", rows, reports.CFPB_COLUMNS, start, end)

@@ -19,6 +19,7 @@ _SLA = ("subject", "id", "department", "due_at", "level")
 _INCIDENT = ("incident_id", "status", "pattern", "complaint_ids", "merged_into")
 _PROBLEM = ("problem_id", "incident_id", "rate_before", "rate_after")
 _ACTION = ("action_id", "problem_id", "kind", "owner_id", "due_at", "completed_at")
+_CLOCK = ("profile", "clock", "started_at", "due_at", "at")
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "complaint.received": (
         "reference",
@@ -60,7 +61,15 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "problem.effect_not_shown": _PROBLEM,
     "action.created": _ACTION,
     "action.completed": _ACTION,
+    # Reasons and referral rights are the owner's free text: not kept.
+    "case.policy_applied": ("profile", "clocks"),
+    "case.final_response_sent": ("owner_id", "profile", "outcome", "language", "sent_at"),
+    "regulatory.warning": _CLOCK,
+    "regulatory.breached": _CLOCK,
+    "regulatory.stopped": _CLOCK,
 }
+# What of a complaint identifies its customer: masked on erasure (services/analytics/erasure.py).
+IDENTIFYING = ("reference", "customer_key")
 
 
 class FactEvent(NamedTuple):

@@ -4,7 +4,7 @@ import gc
 from datetime import UTC, datetime
 from typing import cast
 
-from services.analytics import domain, kpis, rollup, state_cache
+from services.analytics import domain, erasure, kpis, rollup, state_cache
 from services.analytics.grouped import grouped_kpis
 from services.analytics.ingest import ingest, rebuild
 from services.analytics.schemas import KpiReport, RebuildResult
@@ -19,8 +19,12 @@ log = get_logger(__name__)
 
 
 async def record_events(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
-    """Archive the events' non-personal attributes and re-project what they concern."""
-    await ingest(uow.conn, envelopes)
+    """Archive the events' non-personal attributes and re-project what they concern; erase what
+    identifies the customers of erasure requests (after the batch's other events)."""
+    requests = [e for e in envelopes if e.type == erasure.REQUESTED]
+    await ingest(uow.conn, [e for e in envelopes if e.type != erasure.REQUESTED])
+    for request in requests:
+        await erasure.erase(uow, request)
 
 
 async def rebuild_read_model(rt: Runtime) -> RebuildResult:

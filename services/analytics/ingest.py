@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.analytics import bulk, domain, rollup
+from services.analytics import bulk, domain, erasure, rollup
+from services.analytics.domain import IDENTIFYING
 from services.analytics.models import (
     PROJECTIONS,
     complaint_facts,
@@ -31,7 +32,7 @@ from services.analytics.state_cache import CACHE, Entry
 from shared.events import Envelope
 
 CHUNK = 1000
-CHILDREN = ("task_facts", "confirmation_facts", "audit_facts")
+CHILDREN = ("task_facts", "confirmation_facts", "audit_facts", "regulatory_clock_facts")
 
 
 def archive_row(envelope: Envelope) -> dict[str, Any] | None:
@@ -58,6 +59,12 @@ async def ingest(conn: AsyncConnection, envelopes: Sequence[Envelope]) -> int:
     touched = sorted({row["stream"] for row in rows})
     token = secrets.randbits(62)
     previous = await _lock_streams(conn, touched, token)
+    # An erased complaint's late events are masked before they are archived.
+    identifying = [r for r in rows if r["complaint_id"] and set(r["attributes"]) & set(IDENTIFYING)]
+    erased = await erasure.erased_among(conn, sorted({r["complaint_id"] for r in identifying}))
+    for row in identifying:
+        if row["complaint_id"] in erased:
+            row["attributes"] = erasure.mask(row["attributes"])
     inserted = set(await bulk.insert(conn, fact_events, rows, returning=fact_events.c.event_id))
     fresh: dict[str, list[domain.FactEvent]] = defaultdict(list)
     for row in rows:
@@ -165,8 +172,8 @@ async def _complaints(
 
 def _keyed(table: str, rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     """The rows by primary key, to compare two sets of rows whatever their order."""
-    (key,) = metadata.tables[table].primary_key.columns
-    return {row[key.name]: row for row in rows}
+    keys = [c.name for c in metadata.tables[table].primary_key.columns]
+    return {tuple(row[k] for k in keys): row for row in rows}
 
 
 async def _current(

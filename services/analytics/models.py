@@ -97,6 +97,19 @@ complaint_facts = Table(
     Column("resolved_on_time", Boolean),
     Column("confirmed_on_time", Boolean),
     Column("status", String(32)),
+    # Regulators (services/analytics/regulatory.py): the profile ownership applied, the final
+    # response, and when the regulator counts the complaint closed (the earlier of the final
+    # response and the customer's confirmed closure), with its FCA time band.
+    Column("profile", String(32)),
+    Column("final_response_at", DateTime(timezone=True)),
+    Column("final_response_outcome", String(32)),
+    Column("first_response_at", DateTime(timezone=True)),
+    Column("reg_closed_at", DateTime(timezone=True)),
+    Column("reg_closed_month", String(7)),
+    Column("business_days_to_close", Integer),
+    Column("fca_band", String(16)),
+    Column("upheld", Boolean),
+    Column("regulatory_breaches", Integer, nullable=False, default=0),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The unconfirmed backlog reads the open complaints of the last 30 days.
     Index(
@@ -148,6 +161,32 @@ audit_facts = Table(
     Column("requested_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
     Column("outcome", String(16)),
+)
+
+# One row per regulator's clock of a complaint (case.policy_applied, regulatory.*).
+regulatory_clock_facts = Table(
+    "regulatory_clock_facts",
+    metadata,
+    Column("complaint_id", String(36), primary_key=True),
+    Column("clock", String(64), primary_key=True),
+    Column("profile", String(32)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("due_at", DateTime(timezone=True)),
+    Column("warning_at", DateTime(timezone=True)),
+    Column("warned_at", DateTime(timezone=True)),
+    Column("breached_at", DateTime(timezone=True)),
+    Column("stopped_at", DateTime(timezone=True)),
+    Column("met", Boolean),
+)
+
+# Complaints whose customer asked to be erased: their pseudonym and reference are masked in the
+# archive and facts, and stay masked whatever arrives later. Not a projection: a rebuild keeps it.
+erased_complaints = Table(
+    "erased_complaints",
+    metadata,
+    Column("complaint_id", String(36), primary_key=True),
+    Column("request_id", String(100), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
 )
 
 incident_facts = Table(
@@ -235,6 +274,7 @@ EXPORTABLE = {
         task_facts,
         confirmation_facts,
         audit_facts,
+        regulatory_clock_facts,
         incident_facts,
         incident_links,
         problem_facts,

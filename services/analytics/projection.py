@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from services.analytics import regulatory
 from services.analytics.children import audits, confirmations, tasks
 from services.analytics.domain import FactEvent, as_utc, iso_week, month, parse_time
 
@@ -39,6 +40,7 @@ def project_complaint(
         "task_facts": tasks(complaint_id, events),
         "confirmation_facts": confirmations(complaint_id, events, facts["channel"]),
         "audit_facts": audits(complaint_id, events),
+        "regulatory_clock_facts": regulatory.clocks(complaint_id, events),
     }
     task_rows = sorted(
         children["task_facts"], key=lambda t: (t["created_at"] is None, t["created_at"] or 0)
@@ -94,6 +96,7 @@ def _project(events: list[FactEvent]) -> dict[str, Any]:
     facts["resolved_on_time"] = _on_time(facts["first_proposed_at"], facts["due_at"])
     facts["confirmed_on_time"] = _on_time(facts["confirmed_at"], facts["due_at"])
     facts["status"] = _status(events)
+    facts.update(regulatory.facts(events, facts))
     return facts
 
 

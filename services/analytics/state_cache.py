@@ -53,6 +53,9 @@ class StateCache:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
+    def drop(self, stream: str) -> None:
+        self._entries.pop(stream, None)
+
     def clear(self) -> None:
         self._entries.clear()
 

@@ -89,6 +89,19 @@ EXPECTED = {
     "confirmed_on_time": None,
     "hours_to_confirmation": 6.5,
     "hours_claimed_to_confirmed": 4.5,
+    # No regulator's policy or final response: closed when the customer's yes closed it, the
+    # same day (3 business days' band), on `cannot_fulfil`, so not upheld; first answered by the
+    # first proposal.
+    "profile": None,
+    "final_response_at": None,
+    "final_response_outcome": None,
+    "first_response_at": at(2),
+    "reg_closed_at": at(7.1),
+    "reg_closed_month": "2026-11",
+    "business_days_to_close": 0,
+    "fca_band": "3_business_days",
+    "upheld": False,
+    "regulatory_breaches": 0,
 }
 
 
