@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from services.intake import access, handlers
+from services.intake import handlers
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
+from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.idempotency import request_fingerprint
 from shared.service import RuntimeDep

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.intake import access, erasure_api
+from services.intake import erasure_api
 from services.intake.api import router
 from services.intake.consumers import build_handlers
 from services.intake.customer_api import router as customer_router
@@ -13,6 +13,7 @@ from services.intake.models import metadata
 from services.intake.retention import retention_worker
 from services.intake.search import router as search_router
 from services.intake.settings import IntakeSettings
+from shared import accesslog
 from shared.runner import stop_when_orphaned
 from shared.service import ServiceSpec, create_service_app
 
@@ -27,7 +28,7 @@ def create_app(settings: IntakeSettings | None = None, *, supervised: bool = Fal
             migrations_dir=Path(__file__).parent / "migrations",
             title="Intake",
             description="Complaints from every channel enter here and become `complaint.received`.",
-            routers=[router, search_router, customer_router, erasure_api.router, access.router],
+            routers=[router, search_router, customer_router, erasure_api.router, accesslog.router],
             handlers=build_handlers,
             workers=[
                 retention_worker,

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from services.intake import access, customers, domain
+from services.intake import customers, domain
 from services.intake.models import complaints, customer_identifiers
 from services.intake.models import customers as customer_table
 from services.intake.settings import IntakeSettings
+from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, NotFound
 from shared.service import RuntimeDep

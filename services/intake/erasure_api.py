@@ -8,10 +8,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
-from services.intake import access, erasure, export
 from services.intake import customers as customer_records
+from services.intake import erasure, export
 from services.intake.models import customers, erasure_confirmations, erasure_requests, legal_holds
 from services.intake.settings import IntakeSettings
+from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.errors import Conflict, NotFound
 from shared.service import Runtime, RuntimeDep

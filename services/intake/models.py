@@ -11,6 +11,7 @@ from sqlalchemy import (
     text,
 )
 
+from shared.accesslog import add_access_log
 from shared.tables import add_messaging_tables
 from shared.timestamps import UtcDateTime
 
@@ -135,18 +136,7 @@ legal_holds = Table(
     Column("set_at", UtcDateTime(), nullable=False),
 )
 
-# Who read personal data through the API: the principal, when, which record, which endpoint.
-access_log = Table(
-    "access_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime(), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("role", String(32), nullable=False),
-    Column("record", String(64), nullable=False),
-    Column("endpoint", String(200), nullable=False),
-    Index("ix_access_log_record", "record", "at"),
-    Index("ix_access_log_subject", "subject", "at"),
-)
+# Who read personal data through the API (shared.accesslog).
+access_log = add_access_log(metadata)
 
 outbox, inbox = add_messaging_tables(metadata)

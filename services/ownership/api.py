@@ -20,6 +20,7 @@ from services.ownership.schemas import (
     Timeline,
     WithdrawCreate,
 )
+from shared import accesslog
 from shared.auth import Principal, require
 from shared.errors import Forbidden
 from shared.openapi import error_responses
@@ -78,10 +79,12 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
-async def read_case(case_id: str, rt: RuntimeDep, _: Reader) -> CasePublic:
+async def read_case(case_id: str, rt: RuntimeDep, who: Reader) -> CasePublic:
     """One case: status, owner, priority and its SLA."""
     async with rt.uow() as uow:
-        return await queries.case_view(uow.conn, case_id)
+        case = await queries.case_view(uow.conn, case_id)
+    await accesslog.record(rt, who, case_id, "GET /v1/cases/{id}")
+    return case
 
 
 @router.get("/cases/{case_id}/timeline", response_model=Timeline)

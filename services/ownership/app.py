@@ -11,6 +11,7 @@ from services.ownership.consumers import build_handlers
 from services.ownership.models import metadata
 from services.ownership.organisation import read_organisation
 from services.ownership.settings import OwnershipSettings
+from shared import accesslog
 from shared.erasure import personal_data_router
 from shared.logging import get_logger
 from shared.service import Runtime, ServiceSpec, create_service_app
@@ -44,7 +45,12 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
                 "assignment, department tasks with SLAs, resolution proposals and hand-overs. "
                 "There is no endpoint that closes a case."
             ),
-            routers=[router, admin_router, personal_data_router("ownership", erasure.HOLDINGS)],
+            routers=[
+                router,
+                admin_router,
+                personal_data_router("ownership", erasure.HOLDINGS),
+                accesslog.router,
+            ],
             handlers=build_handlers,
             on_start=[load_organisation],
             workers=[timers.timer_worker(settings.timer_poll_seconds, settings.timer_batch)],

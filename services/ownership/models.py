@@ -15,6 +15,7 @@ from sqlalchemy import (
     text,
 )
 
+from shared.accesslog import add_access_log
 from shared.tables import add_messaging_tables
 
 metadata = MetaData()
@@ -230,5 +231,8 @@ org_audit = Table(
     Column("after", JSON),
     Index("ix_org_audit_entity", "entity", "entity_id", "id"),
 )
+
+# Who read a case through the API (shared.accesslog).
+access_log = add_access_log(metadata)
 
 outbox, inbox = add_messaging_tables(metadata)

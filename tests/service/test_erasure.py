@@ -231,3 +231,11 @@ async def test_ownership_masks_the_case_and_confirms(desk: Desk, env: conftest.T
     )
     assert held.status_code == 200, held.text
     assert NAME not in held.text and held.json()["tables"]["cases"][0]["id"] == case_id
+    log = await desk.client.get(
+        "/v1/access-log",
+        params={"record": case_id, "subject": "tester"},
+        headers=desk.as_("data_protection", "dpo"),
+    )
+    assert log.status_code == 200, log.text
+    entry = log.json()["entries"][0]
+    assert entry["role"] == "supervisor" and entry["endpoint"] == "GET /v1/cases/{id}"

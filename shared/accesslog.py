@@ -6,18 +6,38 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, select
 
-from services.intake.models import access_log
 from shared.auth import Principal, require
 from shared.service import Runtime, RuntimeDep
+from shared.timestamps import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["data protection"])
 
 DataProtection = Annotated[Principal, Depends(require("data_protection"))]
 
 
+def add_access_log(metadata: MetaData) -> Table:
+    return Table(
+        "access_log",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", UtcDateTime(), nullable=False),
+        Column("subject", String(200), nullable=False),
+        Column("role", String(32), nullable=False),
+        Column("record", String(64), nullable=False),
+        Column("endpoint", String(200), nullable=False),
+        Index("ix_access_log_record", "record", "at"),
+        Index("ix_access_log_subject", "subject", "at"),
+    )
+
+
+def _table(rt: Runtime) -> Table:
+    return rt.metadata.tables["access_log"]
+
+
 async def record(rt: Runtime, who: Principal, record_id: str, endpoint: str) -> None:
+    access_log = _table(rt)
     async with rt.engine.begin() as conn:
         await conn.execute(
             access_log.insert().values(
@@ -40,6 +60,7 @@ async def read_access_log(
 ) -> dict[str, Any]:
     """Reads of personal data, newest first, by record (a customer or complaint id) and/or by
     who read."""
+    access_log = _table(rt)
     log = access_log.c
     query = select(access_log).order_by(log.id.desc()).limit(limit)
     if record_id is not None:
