@@ -190,15 +190,14 @@ async def _erase_end_to_end(
     before = await counts(system)
     lifted = await dpo.delete(f"/v1/customers/{customer_id}/legal-hold")
     assert lifted.status_code == 204, lifted.text
-    wanted = {"intake", "escalation", "ownership", "confirmation"}
+    wanted = {"intake", "escalation", "ownership", "confirmation", "analytics"}
     done = await until(
-        lambda: _when(
-            dpo.get(status_path), lambda r: wanted <= {c["service"] for c in r["confirmed"]}
-        ),
+        lambda: _when(dpo.get(status_path), lambda r: r["status"] == "completed"),
         "every service confirmed",
         timeout=30,
     )
-    assert done["status"] in ("sent", "completed") and done["complaint_ids"] == [complaint_id]
+    assert {c["service"] for c in done["confirmed"]} == wanted and done["awaiting"] == []
+    assert done["complaint_ids"] == [complaint_id]
 
     needles = [name.lower(), email.lower(), phone]
     assert await mentions_in_databases(system, needles) == []
