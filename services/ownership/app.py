@@ -10,6 +10,8 @@ from services.ownership.api import router
 from services.ownership.consumers import build_handlers
 from services.ownership.models import metadata
 from services.ownership.organisation import read_organisation
+from services.ownership.policies import read_policies
+from services.ownership.policy_api import router as policy_router
 from services.ownership.settings import OwnershipSettings
 from shared.logging import get_logger
 from shared.service import Runtime, ServiceSpec, create_service_app
@@ -32,7 +34,9 @@ async def load_organisation(rt: Runtime) -> None:
 
 def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
     settings = settings or OwnershipSettings()
-    return create_service_app(
+    # Read before anything starts: a bad profiles file stops the service with its reason.
+    policies = read_policies(settings.policy_profiles_path)
+    app = create_service_app(
         ServiceSpec(
             settings=settings,
             metadata=metadata,
@@ -43,9 +47,11 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
                 "assignment, department tasks with SLAs, resolution proposals and hand-overs. "
                 "There is no endpoint that closes a case."
             ),
-            routers=[router, admin_router],
+            routers=[router, admin_router, policy_router],
             handlers=build_handlers,
             on_start=[load_organisation],
             workers=[timers.timer_worker(settings.timer_poll_seconds, settings.timer_batch)],
         )
     )
+    app.state.policies = policies
+    return app
