@@ -1,16 +1,20 @@
 """Regulators' clocks on the real broker and databases: the profile chosen as the case opens."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from services.ownership.app import create_app
+from services.ownership.models import timers
 from services.ownership.policies import PolicyError
 from services.ownership.settings import OwnershipSettings
+from services.ownership.timers import fire_due
 from tests import conftest
-from tests.service.test_ownership import Desk, at
+from tests.service.test_ownership import Desk, at, eventually
 from tests.service.test_ownership import desk as desk  # the fixture
 
 # Friday 27 November 2026, 15:00 UTC (London is on UTC): three business days end Wednesday 17:00.
@@ -69,8 +73,6 @@ async def test_a_redelivered_complaint_applies_the_policy_once(
         await probe.wait_for("case.policy_applied", case_id)
         await desk.receive(case_id, received_at=FRIDAY, region="UK")
         await desk.wait_entry(case_id, "policy_applied")
-        import asyncio
-
         await asyncio.sleep(1.0)
         assert len(probe.of_type("case.policy_applied", case_id)) == 1
     assert len(await desk.wait_entry(case_id, "policy_applied")) == 1
@@ -92,3 +94,82 @@ def test_a_bad_profiles_file_stops_the_service_at_start(tmp_path: Path) -> None:
     bad.write_text('default = "nobody"\n[profiles]\n')
     with pytest.raises(PolicyError, match="policy profiles"):
         create_app(OwnershipSettings(policy_profiles_file=bad))
+
+
+async def fire(desk: Desk, when: datetime) -> int:
+    return await fire_due(desk.app.state.runtime, at=when)
+
+
+async def test_fca_clocks_warn_and_breach_once_on_a_controlled_clock(
+    desk: Desk, env: conftest.TestEnv
+) -> None:
+    async with env.probe("regulatory.#") as probe:
+        case_id = await desk.receive(received_at=FRIDAY, region="UK", product="Mortgage")
+        await desk.wait_case(case_id)
+        summary_due = datetime(2026, 12, 2, 17, tzinfo=UTC)
+        await fire(desk, FRIDAY + timedelta(hours=1))
+        assert not probe.of_type("regulatory.warning", case_id)
+        await fire(desk, summary_due)  # the summary resolution's warning and breach
+        assert await fire(desk, summary_due) == 0
+        breach = await probe.wait_for("regulatory.breached", case_id)
+        assert breach.data["clock"] == "summary_resolution"
+        assert at(breach.data["started_at"]) == FRIDAY and at(breach.data["due_at"]) == summary_due
+        assert await fire(desk, FRIDAY + timedelta(weeks=9)) == 2  # the final response's
+        await eventually(lambda: _count(probe, case_id), lambda n: n >= 5)
+        keys = sorted(probe.routing_keys)
+    assert keys == sorted(
+        ["regulatory.stopped.fca"] + ["regulatory.warning.fca", "regulatory.breached.fca"] * 2
+    )
+    kinds = [e["kind"] for e in await desk.timeline(case_id)]
+    assert kinds.count("regulatory_warning") == 2 and kinds.count("regulatory_breached") == 2
+
+
+async def _count(probe: Any, case_id: str) -> int:
+    return len([e for e in probe.events if e.complaint_id == case_id])
+
+
+async def test_a_cfpb_response_clock_stops_on_the_proposal_and_never_fires(
+    desk: Desk, env: conftest.TestEnv
+) -> None:
+    async with env.probe("regulatory.#") as probe:
+        case_id = await desk.receive(region="CA", received_at=datetime.now(UTC))
+        case = await desk.wait_case(case_id)
+        response = await desk.client.post(
+            f"/v1/cases/{case_id}/resolution",
+            json={"outcome": "resolved", "summary": "Refunded."},
+            headers=desk.as_("owner", case["owner_id"]),
+        )
+        assert response.status_code == 200, response.text
+        stopped = await probe.wait_for("regulatory.stopped", case_id)
+        assert stopped.data["clock"] == "response" and probe.routing_keys == [
+            "regulatory.stopped.cfpb"
+        ]
+        # Only the final response clock is left: its warning and breach.
+        await fire(desk, datetime.now(UTC) + timedelta(days=61))
+        await eventually(lambda: _count(probe, case_id), lambda n: n >= 3)
+        fired = [e.data["clock"] for e in probe.events if e.type != "regulatory.stopped"]
+    assert fired == ["final_response", "final_response"]
+    [entry] = await desk.wait_entry(case_id, "regulatory_stopped")
+    assert entry["detail"]["step"] == "resolution_proposed" and entry["detail"]["in_time"]
+
+
+async def test_two_workers_fire_each_clock_timer_exactly_once(
+    desk: Desk, env: conftest.TestEnv
+) -> None:
+    ids = [await desk.receive(received_at=FRIDAY, region="AU") for _ in range(5)]
+    for case_id in ids:
+        await desk.wait_case(case_id)
+    when = FRIDAY + timedelta(days=31)
+    runtime = desk.app.state.runtime
+    if env.backend == "postgresql":
+        counts = await asyncio.gather(*(fire_due(runtime, at=when, limit=3) for _ in range(4)))
+        counts += [await fire_due(runtime, at=when) for _ in range(2)]
+    else:  # one writer at a time: the guarded update is what holds
+        counts = [await fire_due(runtime, at=when, limit=3) for _ in range(8)]
+    # Per case its SLA's warning and breach, and its final response clock's.
+    assert sum(counts) == 5 * 4
+    async with desk.app.state.engine.connect() as conn:
+        left = await conn.scalar(
+            select(func.count()).select_from(timers).where(timers.c.fired_at.is_(None))
+        )
+    assert left == 0
