@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events import Outcome
+from shared.events import FinalResponseOutcome, Outcome
 
 
 class _Body(BaseModel):
@@ -29,6 +29,19 @@ class ResolutionCreate(_Body):
         max_length=5_000,
         description="What was done, or why the request cannot be fulfilled; sent to the customer.",
     )
+
+
+class FinalResponseCreate(_Body):
+    outcome: FinalResponseOutcome
+    reasons: str = Field(min_length=1, max_length=10_000, description="Sent to the customer.")
+    language: str | None = Field(None, max_length=16, description="BCP 47; default: the case's.")
+
+    @field_validator("reasons")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reasons must say something")
+        return value
 
 
 class ReaskCreate(_Body):
