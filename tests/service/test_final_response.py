@@ -1,9 +1,12 @@
 """The final response step: who may send it, what it carries, what it stops, what it leaves."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from tests import conftest
+from tests.service.test_confirmation_flow import EMAIL, closure_loop
 from tests.service.test_ownership import Desk
 from tests.service.test_ownership import desk as desk  # the fixture
 
@@ -58,3 +61,28 @@ async def test_bad_input_is_refused_with_a_code(desk: Desk) -> None:
             f"/v1/cases/{case_id}/final-response", json=body, headers=desk.as_("supervisor")
         )
         assert refused.status_code == 422, refused.text
+
+
+async def test_confirmation_sends_the_final_response_once_on_the_customers_channel(
+    env: conftest.TestEnv, database: Any
+) -> None:
+    async with closure_loop(env, database) as loop, env.probe("#") as probe:
+        case = await loop.complaint("email", EMAIL)
+        response = await loop.ownership.post(
+            f"/v1/cases/{case['id']}/final-response",
+            json={"outcome": "not_upheld", "reasons": "The charge was authorised twice."},
+            headers=loop.as_("owner", case["owner_id"]),
+        )
+        assert response.status_code == 200, response.text
+        _, message = await loop.sink.next()
+        sent = await probe.wait_for("case.final_response_sent", case["id"])
+        await loop.bus.publish(sent)  # the real event, redelivered
+        await asyncio.sleep(1.0)
+        assert loop.sink.messages.empty(), "a redelivered final response was sent again"
+        assert (await loop.case(case["id"]))["status"] != "closed"
+        assert str(message["Subject"]).startswith("Our final response to your complaint")
+    assert "#" not in str(message["Subject"])  # no token: it asks nothing
+    text = message.get_body().get_content()
+    assert "we do not uphold your complaint" in text
+    assert "The charge was authorised twice." in text
+    assert "consumerfinance.gov" not in text and "review" in text  # the default profile's words
