@@ -61,6 +61,17 @@ class ReassignCreate(_Body):
     reason: str = Field(min_length=1, max_length=1_000)
 
 
+class ClockPublic(BaseModel):
+    clock: str
+    started_at: datetime
+    due_at: datetime
+    warning_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stopped_by: str | None = Field(None, description="The step that stopped it.")
+    warned: bool = False
+    breached: bool = False
+
+
 class CasePublic(BaseModel):
     id: str
     reference: str
@@ -93,6 +104,8 @@ class CasePublic(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    policy_profile: str | None = Field(None, description="The regulator's profile applied.")
+    clocks: list[ClockPublic] = Field(default_factory=list, description="Its clocks.")
 
 
 class CaseList(BaseModel):

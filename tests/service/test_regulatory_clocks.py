@@ -122,6 +122,12 @@ async def test_fca_clocks_warn_and_breach_once_on_a_controlled_clock(
     )
     kinds = [e["kind"] for e in await desk.timeline(case_id)]
     assert kinds.count("regulatory_warning") == 2 and kinds.count("regulatory_breached") == 2
+    shown = await desk.case(case_id)
+    assert shown["policy_profile"] == "fca"
+    clocks = {c["clock"]: c for c in shown["clocks"]}
+    assert clocks["acknowledgement"]["stopped_by"] == "assigned"
+    assert clocks["summary_resolution"]["breached"] and clocks["final_response"]["warned"]
+    assert at(clocks["summary_resolution"]["due_at"]) == summary_due
 
 
 async def _count(probe: Any, case_id: str) -> int:
