@@ -3,7 +3,14 @@
 import random
 from collections.abc import Callable
 
-from services.confirmation import acknowledgements, audits, erasure, handlers, owners
+from services.confirmation import (
+    acknowledgements,
+    audits,
+    erasure,
+    final_responses,
+    handlers,
+    owners,
+)
 from services.confirmation.clock import Clock
 from services.confirmation.settings import ConfirmationSettings
 from shared.erasure import erasure_handler, with_dead_letter_purge
@@ -28,7 +35,11 @@ def handlers_with(clock: Clock, rng: random.Random) -> Callable[[Runtime], dict[
             await handlers.close_requests(uow, envelope)
             await audits.maybe_audit(uow, envelope, settings, rng, clock())
 
+        async def final_response_sent(uow: UnitOfWork, envelope: Envelope) -> None:
+            await final_responses.send_final_response(uow, envelope, settings, clock())
+
         return {
+            "case.final_response_sent": final_response_sent,
             "complaint.received": handlers.remember_complaint,
             "case.assigned": case_assigned,
             "case.reassigned": owners.track_owner,

@@ -20,6 +20,10 @@ from shared.service import Runtime
 PAYLOAD_TYPE = "confirmation.link"
 # An acknowledgement carries no link: the front end shows its text in the customer's session.
 ACKNOWLEDGEMENT_TYPE = "confirmation.acknowledgement"
+PAYLOAD_TYPES = {
+    "acknowledgement": ACKNOWLEDGEMENT_TYPE,
+    "final_response": "confirmation.final_response",
+}
 _LINK = re.compile(r"\S+/c/[A-Za-z0-9]{1,64}")
 
 
@@ -71,7 +75,7 @@ def payload(message: Row[Any], reference: str | None, now: datetime) -> bytes:
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     body = {
-        "type": ACKNOWLEDGEMENT_TYPE if message.kind == "acknowledgement" else PAYLOAD_TYPE,
+        "type": PAYLOAD_TYPES.get(message.kind, PAYLOAD_TYPE),
         "delivery_id": message.id,
         "complaint_id": message.complaint_id,
         "reference": reference,

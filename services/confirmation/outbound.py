@@ -39,6 +39,7 @@ log = get_logger(__name__)
 PRODUCER = "confirmation"
 BATCH = 20
 ACKNOWLEDGEMENT = "acknowledgement"
+FINAL_RESPONSE = "final_response"
 
 
 def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:
@@ -190,7 +191,7 @@ async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
             return  # an earlier try committed before its connection was lost
         channel = Channel(message.channel)
         data: EventData
-        if message.kind == ACKNOWLEDGEMENT:
+        if message.kind in (ACKNOWLEDGEMENT, FINAL_RESPONSE):
             await uow.commit()  # it asked nothing: there is no request to announce
             log.info("acknowledgement_sent", outbound_id=message.id, channel=message.channel)
             return

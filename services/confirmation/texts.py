@@ -86,3 +86,32 @@ def acknowledgement_text(reference: str, team: str, due_at: datetime | None) -> 
         f"We have received your complaint {reference}. Our {team} team owns it until it is "
         f"resolved.{expected} We will ask you before we close it."
     )
+
+
+FINAL_OUTCOMES = {
+    "upheld": "we uphold your complaint",
+    "partially_upheld": "we uphold your complaint in part",
+    "not_upheld": "we do not uphold your complaint",
+}
+
+
+def final_response_subject(reference: str) -> str:
+    """The reference for a reply to be attributed, no token: it asks nothing."""
+    return f"Our final response to your complaint {reference} [ref {reference}]"
+
+
+def final_response_body(reference: str, outcome: str, reasons: str, referral: str) -> str:
+    return "\n".join(
+        [
+            "Hello,",
+            "",
+            f"This is our final response to your complaint {reference}: {FINAL_OUTCOMES[outcome]}.",
+            "",
+            reasons.strip(),
+            "",
+            referral.strip(),
+            "",
+            f"Reference: {reference}",
+            "",
+        ]
+    )

@@ -112,3 +112,32 @@ def acknowledgement_text(reference: str, team: str, due_at: datetime | None) -> 
         f"我们已收到您的投诉 {reference}，由 {team} 团队专人负责直至解决。"
         f"{expected}结案前我们会先征求您的确认。"
     )
+
+
+FINAL_OUTCOMES = {
+    "upheld": "我们支持您的投诉",
+    "partially_upheld": "我们部分支持您的投诉",
+    "not_upheld": "我们不支持您的投诉",
+}
+
+
+def final_response_subject(reference: str) -> str:
+    return f"关于您的投诉 {reference} 的最终答复 [ref {reference}]"
+
+
+def final_response_body(reference: str, outcome: str, reasons: str, referral: str) -> str:
+    # The referral rights are the profile's, in English: the regulator's own words.
+    return "\n".join(
+        [
+            "您好，",
+            "",
+            f"这是我们对您的投诉 {reference} 的最终答复：{FINAL_OUTCOMES[outcome]}。",
+            "",
+            reasons.strip(),
+            "",
+            referral.strip(),
+            "",
+            f"编号：{reference}",
+            "",
+        ]
+    )

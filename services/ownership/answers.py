@@ -6,7 +6,7 @@ redelivers, and an answer that may not act is kept on the timeline and changes n
 
 from typing import Any
 
-from services.ownership import orgstore, timers
+from services.ownership import orgstore, regulatory, timers
 from services.ownership.domain import closing_outcome, deadline, judge_answer, transition
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
@@ -116,6 +116,7 @@ async def _close(
         proposal_no=case["proposal_no"],
     )
     uow.emit(caused_event("case.closed", closed, case["id"], envelope))
+    await regulatory.reach_step(uow, case["id"], "closed", envelope)
 
 
 async def _reopen(

@@ -2,13 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from services.ownership import caselist, handlers, queries, resolution_handlers, task_handlers
+from services.ownership import (
+    caselist,
+    final_response,
+    handlers,
+    queries,
+    resolution_handlers,
+    task_handlers,
+)
 from services.ownership.domain import Status
 from services.ownership.schemas import (
     CaseList,
     CasePublic,
+    FinalResponseCreate,
     OrganisationPublic,
     ReaskCreate,
     ReassignCreate,
@@ -196,6 +204,29 @@ async def withdraw_resolution(
     """The owner takes the proposal back: the case is `in_progress` again, the reason on its
     timeline, and a late answer to the withdrawn proposal changes nothing."""
     case, replayed = await resolution_handlers.withdraw(rt, case_id, body, who, idempotency_key)
+    _mark_replay(response, replayed)
+    return case
+
+
+@router.post(
+    "/cases/{case_id}/final-response",
+    response_model=CasePublic,
+    responses=error_responses(404, 409),
+)
+async def send_final_response(
+    case_id: str,
+    body: FinalResponseCreate,
+    rt: RuntimeDep,
+    who: Annotated[Principal, Depends(require("owner", "supervisor"))],
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CasePublic:
+    """The final response (outcome, reasons, the profile's referral rights); stops the final
+    response clock. It does not close the case: the customer's yes still decides."""
+    case, replayed = await final_response.send_final_response(
+        rt, case_id, body, who, idempotency_key, request.app.state.policies
+    )
     _mark_replay(response, replayed)
     return case
 

@@ -10,6 +10,8 @@ from services.ownership.api import router
 from services.ownership.consumers import build_handlers
 from services.ownership.models import metadata
 from services.ownership.organisation import read_organisation
+from services.ownership.policies import read_policies
+from services.ownership.policy_api import router as policy_router
 from services.ownership.settings import OwnershipSettings
 from shared import accesslog
 from shared.erasure import personal_data_router
@@ -34,7 +36,9 @@ async def load_organisation(rt: Runtime) -> None:
 
 def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
     settings = settings or OwnershipSettings()
-    return create_service_app(
+    # Read before anything starts: a bad profiles file stops the service with its reason.
+    policies = read_policies(settings.policy_profiles_path)
+    app = create_service_app(
         ServiceSpec(
             settings=settings,
             metadata=metadata,
@@ -48,6 +52,7 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
             routers=[
                 router,
                 admin_router,
+                policy_router,
                 personal_data_router("ownership", erasure.HOLDINGS),
                 accesslog.router,
             ],
@@ -56,3 +61,5 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
             workers=[timers.timer_worker(settings.timer_poll_seconds, settings.timer_batch)],
         )
     )
+    app.state.policies = policies
+    return app

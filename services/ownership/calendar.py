@@ -107,6 +107,17 @@ def add_business_hours(start: datetime, hours: float, cal: Calendar) -> datetime
     return add_business_time(start, timedelta(hours=hours), cal)
 
 
+def working_day_closes(start: datetime, days: int, cal: Calendar) -> datetime:
+    """The close of the `days`-th working day after the (local) day of `start`."""
+    if days < 1:
+        raise CalendarError("count at least one working day")
+    day_of_start = _utc(start).astimezone(cal.zone).date()
+    for count, (_, closes) in enumerate(_windows(cal, day_of_start + timedelta(days=1)), 1):
+        if count == days:
+            return closes
+    raise CalendarError("unreachable")  # pragma: no cover - _windows raises first
+
+
 def business_time_between(start: datetime, end: datetime, cal: Calendar) -> timedelta:
     """Working time in [start, end): the inverse of add_business_time."""
     start, end = _utc(start), _utc(end)

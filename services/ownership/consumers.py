@@ -1,13 +1,27 @@
 """The events ownership reacts to, in one table."""
 
-from services.ownership import answers, audits, erasure, reactions
+from services.ownership import answers, audits, erasure, reactions, regulatory
+from services.ownership.policies import read_policies
+from services.ownership.settings import OwnershipSettings
 from shared.erasure import erasure_handler, with_dead_letter_purge
+from shared.events import ComplaintReceived, Envelope
 from shared.service import EventHandler, Runtime
+from shared.uow import UnitOfWork
 
 
 def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
+    settings = rt.settings
+    assert isinstance(settings, OwnershipSettings)
+    policies = read_policies(settings.policy_profiles_path)
+
+    async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
+        if await reactions.open_case(uow, envelope):
+            data = envelope.parsed()
+            assert isinstance(data, ComplaintReceived)
+            await regulatory.apply_policy(uow, envelope, data, policies)
+
     return {
-        "complaint.received": reactions.open_case,
+        "complaint.received": open_case,
         "complaint.prioritized": reactions.prioritize,
         "complaint.contact_added": reactions.add_contact,
         "confirmation.requested": answers.note_request,

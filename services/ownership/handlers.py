@@ -6,7 +6,7 @@ changes the case, its timeline and its outbox in one unit of work.
 
 from sqlalchemy import update
 
-from services.ownership import orgstore
+from services.ownership import orgstore, regulatory
 from services.ownership.domain import (
     actor,
     ensure_case_owner,
@@ -84,6 +84,7 @@ async def propose_resolution(
         )
         data = CaseResolutionProposed(owner_id=case["owner_id"], **detail)
         uow.emit(command_event("case.resolution_proposed", data, case_id))
+        await regulatory.reach_step(uow, case_id, "resolution_proposed", None)
         view = await case_view(uow.conn, case_id)
         await remember(uow.conn, scope, key, fp, view.model_dump(mode="json"))
         await uow.commit()

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import OPEN, hours_between
+from services.ownership.domain import OPEN, as_utc, hours_between
 from services.ownership.models import (
     calendars,
     case_targets,
@@ -22,6 +22,7 @@ from services.ownership.models import (
 from services.ownership.repository import load_case, now, open_task_count, utc_row
 from services.ownership.schemas import (
     CasePublic,
+    ClockPublic,
     DepartmentPublic,
     OrganisationPublic,
     OwnerLoad,
@@ -52,7 +53,41 @@ async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
     case = await load_case(conn, case_id)
     if case is None:
         raise NotFound("case_not_found", f"No case {case_id}.")
-    return case_public(case, await open_task_count(conn, case_id))
+    view = case_public(case, await open_task_count(conn, case_id))
+    profile, clocks = await _clocks(conn, case_id)
+    return view.model_copy(update={"policy_profile": profile, "clocks": clocks})
+
+
+REGULATORY_KINDS = ("policy_applied", "regulatory_warning", "regulatory_breached")
+
+
+async def _clocks(conn: AsyncConnection, case_id: str) -> tuple[str | None, list[ClockPublic]]:
+    """The regulator's clocks as their timeline entries tell them."""
+    rows = await conn.execute(
+        select(timeline.c.kind, timeline.c.at, timeline.c.detail)
+        .where(
+            timeline.c.case_id == case_id,
+            timeline.c.kind.in_([*REGULATORY_KINDS, "regulatory_stopped"]),
+        )
+        .order_by(timeline.c.id)
+    )
+    profile, clocks = None, {}
+    for kind, at, detail in rows:
+        if kind == "policy_applied":
+            profile = detail["profile"]
+            clocks = {c["clock"]: ClockPublic.model_validate(c) for c in detail["clocks"]}
+            continue
+        clock = clocks.get(detail.get("clock"))
+        if clock is None:
+            continue
+        if kind == "regulatory_warning":
+            update: dict[str, Any] = {"warned": True}
+        elif kind == "regulatory_breached":
+            update = {"breached": True}
+        else:
+            update = {"stopped_at": as_utc(at), "stopped_by": detail.get("step")}
+        clocks[clock.clock] = clock.model_copy(update=update)
+    return profile, list(clocks.values())
 
 
 async def case_timeline(conn: AsyncConnection, case_id: str) -> list[TimelineEntry]:

@@ -46,13 +46,13 @@ def caused_event(type_: str, data: Any, case_id: str, cause: Envelope) -> Envelo
     return new_event(type_, data, producer=PRODUCER, complaint_id=case_id, cause=cause)
 
 
-async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
-    """Create the case and give it exactly one owner, in the same transaction."""
+async def open_case(uow: UnitOfWork, envelope: Envelope) -> bool:
+    """Create the case and give it exactly one owner, in the same transaction; False: it was."""
     data, case_id, conn = envelope.parsed(), case_id_of(envelope), uow.conn
     assert isinstance(data, ComplaintReceived)
     await lock_key(conn, f"case:{case_id}")
     if await load_case(conn, case_id) is not None:
-        return
+        return False
     policy = await orgstore.case_policy(conn)
     team, owner_id, rule = await _assign(conn, data, case_id, policy.continuity_days)
     pending = await _take_pending(conn, case_id)
@@ -97,6 +97,7 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:
         await append(conn, case_id, "prioritized", pending.producer, detail)
     assignment = CaseAssigned(owner_id=owner_id, team=team, due_at=due_at)
     uow.emit(caused_event("case.assigned", assignment, case_id, envelope))
+    return True
 
 
 async def _assign(

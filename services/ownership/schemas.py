@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events import Outcome
+from shared.events import FinalResponseOutcome, Outcome
 
 
 class _Body(BaseModel):
@@ -31,6 +31,19 @@ class ResolutionCreate(_Body):
     )
 
 
+class FinalResponseCreate(_Body):
+    outcome: FinalResponseOutcome
+    reasons: str = Field(min_length=1, max_length=10_000, description="Sent to the customer.")
+    language: str | None = Field(None, max_length=16, description="BCP 47; default: the case's.")
+
+    @field_validator("reasons")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reasons must say something")
+        return value
+
+
 class ReaskCreate(_Body):
     note: str | None = Field(
         None, max_length=1_000, description="Why the customer is asked again; on the timeline."
@@ -46,6 +59,17 @@ class WithdrawCreate(_Body):
 class ReassignCreate(_Body):
     to_owner_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=1_000)
+
+
+class ClockPublic(BaseModel):
+    clock: str
+    started_at: datetime
+    due_at: datetime
+    warning_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stopped_by: str | None = Field(None, description="The step that stopped it.")
+    warned: bool = False
+    breached: bool = False
 
 
 class CasePublic(BaseModel):
@@ -80,6 +104,8 @@ class CasePublic(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    policy_profile: str | None = Field(None, description="The regulator's profile applied.")
+    clocks: list[ClockPublic] = Field(default_factory=list, description="Its clocks.")
 
 
 class CaseList(BaseModel):

@@ -14,6 +14,10 @@ class OwnershipSettings(ServiceSettings):
         "ownership", "organisation_file", Path("config/organisation.toml")
     )
 
+    policy_profiles_file: Path = service_field(
+        "ownership", "policy_profiles_file", Path("config/policy_profiles.toml")
+    )
+
     # How often each replica looks for due SLA timers, and how many it claims per transaction.
     timer_poll_seconds: float = service_field("ownership", "timer_poll_seconds", 1.0)
     timer_batch: int = service_field("ownership", "timer_batch", 200)
@@ -21,5 +25,13 @@ class OwnershipSettings(ServiceSettings):
     @property
     def organisation_path(self) -> Path:
         """A relative ORGANISATION_FILE is read from the repository root, whatever the cwd."""
-        path = self.organisation_file.expanduser()
-        return path if path.is_absolute() else REPO_ROOT / path
+        return _from_root(self.organisation_file)
+
+    @property
+    def policy_profiles_path(self) -> Path:
+        return _from_root(self.policy_profiles_file)
+
+
+def _from_root(path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership import orgstore
+from services.ownership import orgstore, regulatory
 from services.ownership.domain import OPEN, Deadline, as_utc, deadline
 from services.ownership.models import cases, tasks, timers
 from services.ownership.repository import now
@@ -84,7 +84,11 @@ async def fire_due(rt: Runtime, at: datetime | None = None, limit: int = 100) ->
                 .values(fired_at=at)
             )
             if claimed.rowcount:
-                uow.emit(sla_event(row._asdict()))
+                timer = row._asdict()
+                if timer["subject"] == regulatory.CLOCK:
+                    uow.emit(await regulatory.fired(uow.conn, timer, at))
+                else:
+                    uow.emit(sla_event(timer))
                 fired += 1
         await uow.commit()
     return fired

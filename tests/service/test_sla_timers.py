@@ -69,6 +69,18 @@ calendar = "always"
 tasks = { redelivery = 1 }
 """
 
+# No regulator's clock runs past assignment here: these tests count the SLA timers alone.
+QUIET_PROFILES = """
+default = "quiet"
+[profiles.quiet]
+name = "Quiet"
+referral_rights = "None."
+[profiles.quiet.clocks.acknowledgement]
+amount = 1
+unit = "calendar_hours"
+stops_on = ["assigned"]
+"""
+
 # Sunday 23 November 2025, 09:00 UTC: the case clock waits for Monday 09:00 London (= UTC).
 SUNDAY = datetime(2025, 11, 23, 9, 0, tzinfo=UTC)
 MONDAY = datetime(2025, 11, 24, tzinfo=UTC)
@@ -78,9 +90,12 @@ MONDAY = datetime(2025, 11, 24, tzinfo=UTC)
 async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
+    profiles = env.tmp / "policy_profiles.toml"
+    profiles.write_text(QUIET_PROFILES)
     async with database("ownership") as url:
         settings = OwnershipSettings(
-            **common_settings(env, url, organisation_file=organisation, timer_poll_seconds=3600)
+            **common_settings(env, url, organisation_file=organisation, timer_poll_seconds=3600),
+            policy_profiles_file=profiles,
         )
         bus = env.publisher()
         await bus.connect()

@@ -1,8 +1,6 @@
 """the access log: who read a case through the API
 
-Numbered 0005 beside the regulatory clocks' 0004, which is written alongside it; both follow 0003.
-
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-03 16:30:00
 """
@@ -12,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
