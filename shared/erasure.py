@@ -39,6 +39,9 @@ class Holding:
     table: Table
     key: str
     columns: tuple[str, ...]
+    # Rows kept as they are: (column, values) naming rows that hold nothing personal, such as
+    # the regulator's clock entries of a timeline (profile, clock names and times).
+    spare: tuple[str, tuple[str, ...]] | None = None
 
 
 def marker(table: Table, column: str) -> Any:
@@ -55,9 +58,11 @@ async def erase_holdings(
         if not holding.columns:
             continue
         values = {column: marker(table, column) for column in holding.columns}
-        result = await conn.execute(
-            update(table).where(table.c[holding.key].in_(complaint_ids)).values(**values)
-        )
+        rows = update(table).where(table.c[holding.key].in_(complaint_ids))
+        if holding.spare is not None:
+            column, kept = holding.spare
+            rows = rows.where(table.c[column].not_in(kept))
+        result = await conn.execute(rows.values(**values))
         changed += result.rowcount or 0
     return changed
 

@@ -4,11 +4,12 @@ answers, attestation notes), the tasks' descriptions and notes, stored responses
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership.models import cases, idempotency_keys, tasks, timeline
+from services.ownership.queries import CLOCK_KINDS
 from shared.erasure import Holding, erase_holdings, mask_stored_responses
 
 HOLDINGS = (
     Holding(cases, "id", ("resolution_summary",)),
-    Holding(timeline, "case_id", ("detail",)),
+    Holding(timeline, "case_id", ("detail",), spare=("kind", CLOCK_KINDS)),
     Holding(tasks, "case_id", ("description", "note")),
 )
 

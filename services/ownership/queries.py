@@ -59,6 +59,9 @@ async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
 
 
 REGULATORY_KINDS = ("policy_applied", "regulatory_warning", "regulatory_breached")
+# The timeline entries that tell the clocks: profile, clock names, times and steps, nothing
+# personal, so an erasure keeps them and the case still answers how its clocks went.
+CLOCK_KINDS = (*REGULATORY_KINDS, "regulatory_stopped")
 
 
 async def _clocks(conn: AsyncConnection, case_id: str) -> tuple[str | None, list[ClockPublic]]:
@@ -67,7 +70,7 @@ async def _clocks(conn: AsyncConnection, case_id: str) -> tuple[str | None, list
         select(timeline.c.kind, timeline.c.at, timeline.c.detail)
         .where(
             timeline.c.case_id == case_id,
-            timeline.c.kind.in_([*REGULATORY_KINDS, "regulatory_stopped"]),
+            timeline.c.kind.in_(CLOCK_KINDS),
         )
         .order_by(timeline.c.id)
     )
