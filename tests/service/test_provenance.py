@@ -34,9 +34,9 @@ def confirmed(case_id: str, request_id: str | None = None) -> Envelope:
     return new_event("confirmation.confirmed", data, producer="confirmation", complaint_id=case_id)
 
 
-def test_every_event_type_has_one_owner_and_analytics_speaks_none() -> None:
+def test_every_event_type_has_one_owner_and_analytics_speaks_only_of_erasure() -> None:
     assert set(OWNERS.values()) <= set(SERVICES)
-    assert owned_by("analytics") == []
+    assert owned_by("analytics") == ["customer.erased.analytics"]
     assert {t for t in OWNERS if t.startswith("confirmation.")} <= set(owned_by("confirmation"))
 
 
