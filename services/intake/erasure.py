@@ -133,24 +133,19 @@ async def proceed_if_free(uow: UnitOfWork, request_id: str) -> bool:
     state = waiting(
         [cid for cid, status in found if status != CLOSED], await _held(conn, row.customer_id)
     )
+    # Both writes are conditional on the request still waiting: a background pass that read it
+    # before a hold was lifted must not put the old reason back on a sent request, and of two
+    # that find it free only the one whose claim changes the row sends it.
+    still_waiting = (erasure_requests.c.id == request_id) & (erasure_requests.c.status == "waiting")
     if state.reason is not None:
         await conn.execute(
-            update(erasure_requests)
-            .where(erasure_requests.c.id == request_id)
-            .values(waiting_reason=state.reason)
+            update(erasure_requests).where(still_waiting).values(waiting_reason=state.reason)
         )
         return False
     complaint_ids = [cid for cid, _ in found]
-    request = CustomerErasureRequested(
-        request_id=request_id,
-        customer_id=row.customer_id,
-        complaint_ids=complaint_ids,
-        reason=row.reason,
-    )
-    rows = await erase_own(conn, row.customer_id, complaint_ids, uow)
-    await conn.execute(
+    claimed = await conn.execute(
         update(erasure_requests)
-        .where(erasure_requests.c.id == request_id)
+        .where(still_waiting)
         .values(
             status="sent",
             waiting_reason=None,
@@ -158,6 +153,15 @@ async def proceed_if_free(uow: UnitOfWork, request_id: str) -> bool:
             sent_at=datetime.now(UTC),
         )
     )
+    if claimed.rowcount != 1:
+        return False
+    request = CustomerErasureRequested(
+        request_id=request_id,
+        customer_id=row.customer_id,
+        complaint_ids=complaint_ids,
+        reason=row.reason,
+    )
+    rows = await erase_own(conn, row.customer_id, complaint_ids, uow)
     uow.emit(
         new_event("customer.erasure_requested", request, producer=PRODUCER, complaint_id=None),
         erased_event(PRODUCER, request, rows),
