@@ -9,6 +9,7 @@ sender as every other message; phone, walk-in and letter have nothing to send it
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -25,6 +26,27 @@ from shared.uow import UnitOfWork
 log = get_logger(__name__)
 
 
+async def not_yet_sent(uow: UnitOfWork, complaint_id: str, kind: str) -> Any:
+    """The complaint, locked, if a message of `kind` is still to be queued for it on a channel
+    that carries messages; None if it was queued already or cannot be sent."""
+    query = select(complaints).where(complaints.c.id == complaint_id).with_for_update()
+    complaint = (await uow.conn.execute(query)).first()
+    if complaint is None:
+        # The address is only known from complaint.received: wait for it.
+        raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
+    if Channel(complaint.channel) not in domain.MESSAGE_CHANNELS:
+        return None
+    queued = await uow.conn.scalar(
+        select(outbound_messages.c.id).where(
+            outbound_messages.c.complaint_id == complaint_id, outbound_messages.c.kind == kind
+        )
+    )
+    if queued is not None:
+        log.info("message_already_queued", kind=kind, outbound_id=queued)
+        return None
+    return complaint
+
+
 async def acknowledge(
     uow: UnitOfWork, envelope: Envelope, settings: ConfirmationSettings, now: datetime
 ) -> None:
@@ -34,23 +56,10 @@ async def acknowledge(
     data = envelope.parsed()
     assert isinstance(data, CaseAssigned)
     complaint_id = str(envelope.complaint_id)
-    query = select(complaints).where(complaints.c.id == complaint_id).with_for_update()
-    complaint = (await uow.conn.execute(query)).first()
+    complaint = await not_yet_sent(uow, complaint_id, ACKNOWLEDGEMENT)
     if complaint is None:
-        # The address is only known from complaint.received: wait for it.
-        raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
+        return
     channel = Channel(complaint.channel)
-    if channel not in domain.MESSAGE_CHANNELS:
-        return
-    queued = await uow.conn.scalar(
-        select(outbound_messages.c.id).where(
-            outbound_messages.c.complaint_id == complaint_id,
-            outbound_messages.c.kind == ACKNOWLEDGEMENT,
-        )
-    )
-    if queued is not None:
-        log.info("acknowledgement_already_queued", outbound_id=queued)
-        return
     words = wording_for(complaint.language)
     if channel == Channel.email:
         subject = words.acknowledgement_subject(complaint.reference)

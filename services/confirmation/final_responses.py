@@ -7,11 +7,9 @@ complaint row is locked before the check, so a redelivered or republished event 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
-
-from services.confirmation import domain, emails, texts, texts_zh
-from services.confirmation.handlers import ComplaintNotYetKnown
-from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
+from services.confirmation import emails, texts, texts_zh
+from services.confirmation.acknowledgements import not_yet_sent
+from services.confirmation.models import outbound_messages, stored_correlation_id
 from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.wording import is_chinese
 from shared.events import CaseFinalResponseSent, Channel, Envelope
@@ -26,21 +24,10 @@ async def send_final_response(
     data = envelope.parsed()
     assert isinstance(data, CaseFinalResponseSent)
     complaint_id = str(envelope.complaint_id)
-    query = select(complaints).where(complaints.c.id == complaint_id).with_for_update()
-    complaint = (await uow.conn.execute(query)).first()
+    complaint = await not_yet_sent(uow, complaint_id, FINAL_RESPONSE)
     if complaint is None:
-        raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
+        return
     channel = Channel(complaint.channel)
-    if channel not in domain.MESSAGE_CHANNELS:
-        return
-    queued = await uow.conn.scalar(
-        select(outbound_messages.c.id).where(
-            outbound_messages.c.complaint_id == complaint_id,
-            outbound_messages.c.kind == FINAL_RESPONSE,
-        )
-    )
-    if queued is not None:
-        return
     words = texts_zh if is_chinese(data.language or complaint.language) else texts
     body = words.final_response_body(
         complaint.reference, data.outcome, data.reasons, data.referral_rights
