@@ -21,6 +21,7 @@ from tests.service.test_ownership import (
     handled,
     handled_reader,
     outbox_count,
+    regulatory,
     running_desk,
 )
 
@@ -126,7 +127,8 @@ async def test_task_is_due_by_the_catalogue_and_routed_to_its_department(
         "/v1/tasks?status=completed", headers=desk.as_("department", "finance")
     )
     assert [t["id"] for t in own.json()["items"]] == [task["id"]]
-    kinds = [e["kind"] for e in await desk.timeline(case["id"])]
+    # A regulator's clock may warn at any moment (the case was received days ago).
+    kinds = [e["kind"] for e in await desk.timeline(case["id"]) if not regulatory(e)]
     assert kinds[-2:] == ["task_created", "task_completed"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.ownership.app import create_app
-from services.ownership.models import timers
+from services.ownership.models import outbox, timers
 from services.ownership.policies import PolicyError
 from services.ownership.settings import OwnershipSettings
 from services.ownership.timers import fire_due
@@ -172,10 +172,15 @@ async def test_two_workers_fire_each_clock_timer_exactly_once(
         counts += [await fire_due(runtime, at=when) for _ in range(2)]
     else:  # one writer at a time: the guarded update is what holds
         counts = [await fire_due(runtime, at=when, limit=3) for _ in range(8)]
-    # Per case its SLA's warning and breach, and its final response clock's.
-    assert sum(counts) == 5 * 4
+    # Per case its SLA's warning and breach, and its final response clock's. The service's own
+    # timer pass runs beside the workers and fires what is already due by the wall clock, so
+    # the workers may fire fewer; each timer is still fired, and emitted, exactly once.
+    assert sum(counts) <= 5 * 4
     async with desk.app.state.engine.connect() as conn:
         left = await conn.scalar(
             select(func.count()).select_from(timers).where(timers.c.fired_at.is_(None))
         )
+        keys = list(await conn.scalars(select(outbox.c.routing_key)))
     assert left == 0
+    fired = [k for k in keys if k.startswith(("sla.", "regulatory.warning", "regulatory.breach"))]
+    assert len(fired) == 5 * 4, sorted(fired)
