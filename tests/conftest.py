@@ -1,7 +1,9 @@
 """Fixtures: every test gets its own exchange, queue names and databases on the real services."""
 
+import fcntl
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +50,20 @@ class TestEnv:
         return OwnerBus(self.exchange)
 
 
+# `async with database("intake") as url`: a fresh database for that service.
+Database = Callable[[str], AbstractAsyncContextManager[str]]
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _broker_users() -> None:
-    """Every service's broker user exists; services started in tests find their login in env."""
-    os.environ.update(broker_users())
+def _broker_users(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every service's broker user exists; services started in tests find their login in env.
+
+    Parallel workers take turns: two creating the same user at once would fail on the second.
+    """
+    lock = tmp_path_factory.getbasetemp().parent / "broker-users.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        os.environ.update(broker_users())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -69,9 +81,8 @@ async def env(backend: str, tmp_path: Path) -> AsyncIterator[TestEnv]:
 
 
 @pytest.fixture
-def database(env: TestEnv):  # type: ignore[no-untyped-def]
+def database(env: TestEnv) -> Database:
     """A factory: `async with database("intake") as url` gives that service a fresh database."""
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def make(service: str) -> AsyncIterator[str]:
