@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.service.escalation_support import publisher, received, started
 from tests.service.test_incidents_fresh import ordinary, spike
+from tests.support.escalation import publisher, received, started
 from tests.support.services import auth
 
 

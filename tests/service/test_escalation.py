@@ -13,7 +13,7 @@ from services.escalation.app import create_app
 from services.escalation.domain import InvalidRules
 from services.escalation.settings import REPO_ROOT, EscalationSettings
 from shared.events import ComplaintReceived, Envelope, Facts, new_event
-from tests.service.escalation_support import publisher, started
+from tests.support.escalation import publisher, started
 from tests.support.services import auth
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.escalation.actions import run_checks
 from shared.events import Envelope
-from tests.service.escalation_support import (
+from tests.support.escalation import (
     burst,
     hour_start,
     noise,

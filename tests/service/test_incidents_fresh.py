@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.events import Envelope
-from tests.service.escalation_support import PRODUCTS, REGIONS, publisher, received, started
+from tests.support.escalation import PRODUCTS, REGIONS, publisher, received, started
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from shared.events import (
     SlaEvent,
     new_event,
 )
-from tests.service.escalation_support import publisher, received, started
+from tests.support.escalation import publisher, received, started
 
 
 @pytest.fixture

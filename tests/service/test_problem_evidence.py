@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from services.escalation.actions import run_checks
-from tests.service.escalation_support import (
+from tests.service.test_problems import ANALYSIS, PATTERN, add_action, analysed_problem
+from tests.support.escalation import (
     burst,
     hour_start,
     noise,
@@ -19,7 +20,6 @@ from tests.service.escalation_support import (
     received,
     started,
 )
-from tests.service.test_problems import ANALYSIS, PATTERN, add_action, analysed_problem
 
 
 @pytest.fixture

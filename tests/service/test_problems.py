@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.escalation.actions import run_checks
-from tests.service.escalation_support import publisher, received, started
+from tests.support.escalation import publisher, received, started
 from tests.support.services import auth, outbox_events
 
 PATTERN = {"pattern": "product+region", "product": "Kettle K9", "region": "TX"}

@@ -12,7 +12,7 @@ from services.escalation import crosssection as cross
 from services.escalation import detector as det
 from services.escalation.keys import normalised_key
 from services.escalation.ladder import parse_config
-from tests.service.escalation_support import PRODUCTS, REGIONS, cfpb_background, noise
+from tests.support.escalation import PRODUCTS, REGIONS, cfpb_background, noise
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "escalation.toml"
 START = datetime(2026, 1, 1, tzinfo=UTC)

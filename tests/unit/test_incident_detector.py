@@ -9,7 +9,7 @@ import pytest
 from services.escalation import detector as det
 from services.escalation.ladder import parse_config
 from services.escalation.spec import Sibling, specify
-from tests.service.escalation_support import burst, cfpb_background, noise
+from tests.support.escalation import burst, cfpb_background, noise
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "escalation.toml"
 START = datetime(2026, 1, 1, tzinfo=UTC)
