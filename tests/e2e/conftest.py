@@ -1,9 +1,7 @@
 """The system as `make run` starts it: scripts/run.py and five service processes."""
 
-import asyncio
 import os
 import secrets
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -22,10 +20,8 @@ from tests.support.infra import (
     postgres_database,
     run_id,
 )
+from tests.support.launcher import ROOT, SERVICES, stop, wait_ready
 from tests.support.mail import MailSink, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
 
 
 @dataclass
@@ -93,7 +89,7 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        stack.callback(_stop, launcher)
+        stack.callback(stop, launcher)
         urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
         system = System(
             urls,
@@ -109,30 +105,5 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
                 for s in SERVICES
             },
         )
-        await _wait_ready(launcher, urls)
+        await wait_ready(launcher, urls)
         yield system
-
-
-async def _wait_ready(launcher: subprocess.Popen[bytes], urls: dict[str, str]) -> None:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(300):
-            if launcher.poll() is not None:
-                out = launcher.stdout.read().decode() if launcher.stdout else ""
-                raise RuntimeError(f"scripts/run.py exited early:\n{out}")
-            try:
-                codes = [(await client.get(f"{u}/readyz")).status_code for u in urls.values()]
-                if all(c == 200 for c in codes):
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the services did not become ready in 60 s")
-
-
-def _stop(launcher: subprocess.Popen[bytes]) -> None:
-    if launcher.poll() is None:
-        launcher.send_signal(signal.SIGTERM)
-        try:
-            launcher.wait(30)
-        except subprocess.TimeoutExpired:
-            launcher.kill()

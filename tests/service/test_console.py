@@ -20,8 +20,10 @@ import pytest_asyncio
 from services.console import accounts
 from shared.auth import mint_token
 from shared.db import make_engine
-from tests.e2e.conftest import ROOT, SERVICES, _stop, _wait_ready
 from tests.support.infra import broker_users, delete_broker_objects, grant_topics, run_id
+from tests.support.launcher import ROOT, SERVICES
+from tests.support.launcher import stop as _stop
+from tests.support.launcher import wait_ready as _wait_ready
 from tests.support.mail import MailSink, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]

@@ -1,0 +1,36 @@
+"""The system as `make run` starts it, from a test: scripts/run.py's process, ready or stopped."""
+
+import asyncio
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
+
+
+async def wait_ready(launcher: subprocess.Popen[bytes], urls: dict[str, str]) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            if launcher.poll() is not None:
+                out = launcher.stdout.read().decode() if launcher.stdout else ""
+                raise RuntimeError(f"scripts/run.py exited early:\n{out}")
+            try:
+                codes = [(await client.get(f"{u}/readyz")).status_code for u in urls.values()]
+                if all(c == 200 for c in codes):
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the services did not become ready in 60 s")
+
+
+def stop(launcher: subprocess.Popen[bytes]) -> None:
+    if launcher.poll() is None:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.wait(30)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
