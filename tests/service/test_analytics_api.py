@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.service.test_analytics import at, started
+from tests.support.analytics import at, started
 from tests.support.services import auth
 
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from shared.events import CustomerErasureRequested, new_event
-from tests.service.test_analytics import Story, at, eventually, publish, started
 from tests.service.test_analytics_privacy import every_stored_text
+from tests.support.analytics import Story, at, eventually, publish, started
 from tests.support.services import auth, outbox_events
 
 KEY, REFERENCE = "e" * 64, "CMP-ERASEME1"

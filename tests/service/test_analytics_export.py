@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from services.analytics.models import EXPORTABLE, complaint_facts
-from tests.service.test_analytics import started
 from tests.service.test_analytics_kpis import loaded
+from tests.support.analytics import started
 from tests.support.services import auth
 
 

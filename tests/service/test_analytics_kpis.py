@@ -30,7 +30,7 @@ from shared.events import (
     TaskCreated,
     new_event,
 )
-from tests.service.test_analytics import T0, Story, at, eventually, publish, scalar, started
+from tests.support.analytics import T0, Story, at, eventually, publish, scalar, started
 from tests.support.services import auth
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from services.analytics.models import EXPORTABLE
 from shared.events import AuditCompleted, ComplaintContactAdded, Facts, ProblemEvent, new_event
-from tests.service.test_analytics import Story, at, eventually, publish, started
+from tests.support.analytics import Story, at, eventually, publish, started
 
 NAME, STREET = "Zebediah Quux", "12 Wobble Lane"
 EMAIL, PHONE = "zebediah.quux@example.org", "+14155550199"

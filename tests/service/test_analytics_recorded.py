@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared.events import EVENT_DATA, Envelope
-from tests.service.test_analytics import publish, started
+from tests.support.analytics import publish, started
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "recorded_events.jsonl"
 

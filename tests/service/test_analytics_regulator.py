@@ -26,7 +26,7 @@ from shared.events import (
     RegulatoryClockEvent,
     new_event,
 )
-from tests.service.test_analytics import eventually, publish, scalar, started
+from tests.support.analytics import eventually, publish, scalar, started
 
 
 @pytest.fixture

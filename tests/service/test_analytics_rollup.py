@@ -17,8 +17,8 @@ from services.analytics.models import ROLLUP_COUNTS, complaint_facts, kpi_rollup
 from services.analytics.queries import exact_durations, raw_counts
 from shared.db import make_engine, upgrade_database_async
 from shared.events import Envelope
-from tests.service.test_analytics import T0, at, started
 from tests.service.test_analytics_kpis import BY_CHANNEL, TOTALS, Case, kpis, loaded
+from tests.support.analytics import T0, at, started
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 DURATIONS = ("median_hours_to_confirmation", "p90_hours_to_confirmation")

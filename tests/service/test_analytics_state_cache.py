@@ -147,7 +147,7 @@ def test_the_cache_keeps_the_most_recently_used_complaints() -> None:
 
 async def test_the_service_sizes_its_cache_and_collector_as_configured(env, database) -> None:  # type: ignore[no-untyped-def]
     from services.analytics import state_cache
-    from tests.service.test_analytics import started
+    from tests.support.analytics import started
 
     size, thresholds = state_cache.CACHE.size, gc.get_threshold()
     try:
