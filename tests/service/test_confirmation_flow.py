@@ -27,8 +27,8 @@ from services.ownership.settings import OwnershipSettings
 from shared.bus import Bus
 from shared.events import ComplaintReceived, new_event
 from tests.service.test_confirmation import MailSink, free_port
-from tests.service.test_ownership import ORGANISATION
 from tests.support.frontend_hook import FrontEndHook
+from tests.support.ownership import ORGANISATION
 from tests.support.services import auth, common_settings, running
 from tests.support.sms_gateway import SmsGateway
 

@@ -17,8 +17,8 @@ import pytest
 
 from shared.events import CaseResolutionProposed, new_event
 from tests import conftest
-from tests.service.test_ownership import complaint
 from tests.support.mail import MailSink
+from tests.support.ownership import complaint
 from tests.support.replica import Replica
 
 CASES = 8

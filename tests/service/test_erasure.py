@@ -19,7 +19,7 @@ from services.ownership.models import cases
 from shared.events import CaseClosed, CustomerErased, CustomerErasureRequested, new_event
 from tests import conftest
 from tests.service.test_intake import complaint_body
-from tests.service.test_ownership import Desk, running_desk
+from tests.support.ownership import Desk, running_desk
 from tests.support.services import auth, common_settings, running
 
 NAME, EMAIL = "Zebedee Quillfeather", "zebedee.quill@example.org"

@@ -7,8 +7,8 @@ from typing import Any
 
 from tests import conftest
 from tests.service.test_confirmation_flow import EMAIL, closure_loop
-from tests.service.test_ownership import Desk
-from tests.service.test_ownership import desk as desk  # the fixture
+from tests.support.ownership import Desk
+from tests.support.ownership import desk as desk  # the fixture
 
 
 async def test_the_owner_sends_the_final_response_with_the_profiles_referral_rights(

@@ -10,7 +10,7 @@ import pytest
 from services.ownership.app import create_app
 from services.ownership.settings import OwnershipSettings
 from tests import conftest
-from tests.service.test_ownership import Desk
+from tests.support.ownership import Desk
 from tests.support.services import common_settings, running
 
 ORGANISATION = """

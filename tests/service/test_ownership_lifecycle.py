@@ -13,7 +13,7 @@ from services.ownership.domain import as_utc
 from services.ownership.models import timers
 from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope
 from tests import conftest
-from tests.service.test_ownership import (
+from tests.support.ownership import (
     Desk,
     at,
     event,

@@ -16,7 +16,7 @@ import pytest
 
 from shared.events import new_event
 from tests import conftest
-from tests.service.test_ownership import complaint
+from tests.support.ownership import complaint
 from tests.support.probe import BusProbe
 from tests.support.replica import Replica
 

@@ -19,9 +19,9 @@ from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope,
 from shared.provenance import refusal
 from shared.publishers import OWNERS, SERVICES, owned_by, owner_of
 from tests import conftest
-from tests.service.test_ownership import Desk, running_desk
 from tests.service.test_ownership_lifecycle import REQUESTS, open_case, propose
 from tests.support.infra import AMQP_URL, grant_topics, service_url
+from tests.support.ownership import Desk, running_desk
 
 
 def confirmed(case_id: str, request_id: str | None = None) -> Envelope:

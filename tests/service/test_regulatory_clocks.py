@@ -14,8 +14,8 @@ from services.ownership.policies import PolicyError
 from services.ownership.settings import OwnershipSettings
 from services.ownership.timers import fire_due
 from tests import conftest
-from tests.service.test_ownership import Desk, at, eventually
-from tests.service.test_ownership import desk as desk  # the fixture
+from tests.support.ownership import Desk, at, eventually
+from tests.support.ownership import desk as desk  # the fixture
 
 # Friday 27 November 2026, 15:00 UTC (London is on UTC): three business days end Wednesday 17:00.
 FRIDAY = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from services.ownership.timers import due_query, fire_due, plan_missing
 from shared.bus import Bus
 from shared.events import ComplaintPrioritized, Envelope
 from tests import conftest
-from tests.service.test_ownership import Desk, at, event
+from tests.support.ownership import Desk, at, event
 from tests.support.services import common_settings, running
 
 ORGANISATION = """
@@ -199,7 +199,7 @@ async def test_a_department_queue_receives_exactly_its_tasks_and_breaches_in_ord
         async def settled() -> bool:
             return len(received) >= 6
 
-        from tests.service.test_ownership import eventually
+        from tests.support.ownership import eventually
 
         await eventually(settled, bool)
         per_task: dict[str, list[str]] = {}
