@@ -3,7 +3,7 @@
 import uuid
 
 from services.confirmation.models import CORRELATION_ID_WIDTH
-from tests.service.test_confirmation import (
+from tests.support.confirmation import (
     complaint_received,
     confirmation_service,
     resolution_proposed,

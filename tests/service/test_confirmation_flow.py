@@ -26,7 +26,7 @@ from services.ownership.app import create_app as create_ownership
 from services.ownership.settings import OwnershipSettings
 from shared.bus import Bus
 from shared.events import ComplaintReceived, new_event
-from tests.service.test_confirmation import MailSink, free_port
+from tests.support.confirmation import MailSink, free_port
 from tests.support.frontend_hook import FrontEndHook
 from tests.support.ownership import ORGANISATION
 from tests.support.services import auth, common_settings, running

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from services.confirmation.models import inbox
 from shared.events import CaseClosed, CaseReopened, CaseResolutionWithdrawn, new_event
-from tests.service.test_confirmation import Harness, confirmation_service
+from tests.support.confirmation import Harness, confirmation_service
 
 
 async def handled(h: Harness, *event_ids: str) -> None:

@@ -5,7 +5,7 @@ import asyncio
 from sqlalchemy import select
 
 from services.confirmation.models import inbound_messages
-from tests.service.test_confirmation import CUSTOMER, confirmation_service
+from tests.support.confirmation import CUSTOMER, confirmation_service
 
 STRANGER = "mallory@example.net"
 ZH_RESOLVED_THANKS = "已解决，谢谢"  # noqa: RUF001

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from services.confirmation import webhooks
-from tests.service.test_confirmation import CUSTOMER, Harness, confirmation_service
+from tests.support.confirmation import CUSTOMER, Harness, confirmation_service
 from tests.support.hostile_mail import many_parts, nested
 
 TRUSTED_HOST = "mx.complaints.example"
