@@ -2,6 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# Test workers: the tests mostly wait on the broker, databases and service processes, so more
+# workers than cores keep both cores busy. `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 4
 
 .PHONY: install run test lint typecheck unit bench faults clean
 
@@ -25,7 +28,7 @@ typecheck: install
 
 test: install lint typecheck
 	$(PY) scripts/infra.py --postgres
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: install
 	$(VENV)/bin/pytest tests/unit
