@@ -11,7 +11,7 @@ from typing import Any
 
 from services.confirmation.audits import escalate_overdue
 from tests.service.test_channels_attested import attest, request_id_of
-from tests.service.test_confirmation_flow import PHONE, Loop, closure_loop
+from tests.support.closure import PHONE, Loop, closure_loop
 
 EVERY_CASE = {
     "audit_sample_rate": 1.0,

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from tests.service.test_confirmation_flow import Loop, closure_loop
+from tests.support.closure import Loop, closure_loop
 from tests.support.services import outbox_events
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from tests.service.test_confirmation_flow import PHONE, closure_loop
+from tests.support.closure import PHONE, closure_loop
 
 
 async def test_sms_yes_from_the_customers_number_closes_the_case(env, database) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.test_confirmation_flow import Loop, _link, closure_loop, eventually
+from tests.support.closure import Loop, _link, closure_loop, eventually
 from tests.support.sms_gateway import _free_port
 
 CUSTOMER = "web.customer@example.com"

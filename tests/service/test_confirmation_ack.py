@@ -17,8 +17,8 @@ from services.confirmation.domain import TOKEN_PATTERN
 from services.confirmation.models import outbound_messages
 from shared.db import make_engine
 from shared.events import CaseAssigned, Envelope, new_event
-from tests.service.test_confirmation_flow import EMAIL, MAIL_TOKEN, PHONE, SMS_CODE, closure_loop
 from tests.service.test_confirmation_migrations import migrate
+from tests.support.closure import EMAIL, MAIL_TOKEN, PHONE, SMS_CODE, closure_loop
 
 ACK = {"acknowledgement_enabled": True}
 

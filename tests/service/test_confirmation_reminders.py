@@ -5,7 +5,7 @@ Confirmation's clock is moved forward instead of sleeping; its reminder worker p
 
 import asyncio
 
-from tests.service.test_confirmation_flow import PHONE, SMS_CODE, closure_loop
+from tests.support.closure import PHONE, SMS_CODE, closure_loop
 
 
 async def test_reminders_follow_the_schedule_then_the_owner_is_asked_to_follow_up(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from services.confirmation import domain
 from services.confirmation.models import metadata
 from tests.service.test_channels_web import path_of
-from tests.service.test_confirmation_flow import (
+from tests.support.closure import (
     EMAIL,
     MAIL_TOKEN,
     PHONE,

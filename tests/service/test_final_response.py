@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests import conftest
-from tests.service.test_confirmation_flow import EMAIL, closure_loop
+from tests.support.closure import EMAIL, closure_loop
 from tests.support.ownership import Desk
 from tests.support.ownership import desk as desk  # the fixture
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.service.test_channels_attested import attest
 from tests.service.test_channels_web import path_of
-from tests.service.test_confirmation_flow import MAIL_TOKEN, PHONE, SMS_CODE, Loop, closure_loop
+from tests.support.closure import MAIL_TOKEN, PHONE, SMS_CODE, Loop, closure_loop
 
 EMAIL = "ana.lima@example.com"
 WEB = "web.customer@example.com"
