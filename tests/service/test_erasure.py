@@ -18,7 +18,7 @@ from services.intake.settings import IntakeSettings
 from services.ownership.models import cases
 from shared.events import CaseClosed, CustomerErased, CustomerErasureRequested, new_event
 from tests import conftest
-from tests.service.test_intake import complaint_body
+from tests.support.intake import complaint_body
 from tests.support.ownership import Desk, running_desk
 from tests.support.services import auth, common_settings, running
 

@@ -3,31 +3,14 @@
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from services.intake.app import create_app
-from services.intake.models import complaints
 from services.intake.settings import IntakeSettings
+from tests.support.intake import complaint_body, stored_count
 from tests.support.services import auth, common_settings, running
-
-
-def complaint_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "customer": {"name": "Ana Lima", "email": "ana@example.com"},
-        "channel": "email",
-        "contact": "Ana@Example.com",
-        "category": "billing",
-        "product": "Credit card",
-        "region": "CA",
-        "description": "I was charged twice for the same purchase.",
-        "facts": {"what": "double charge", "where": "online store", "when": "2026-11-20"},
-    }
-    body.update(overrides)
-    return body
 
 
 @pytest.fixture
@@ -37,12 +20,6 @@ async def intake(env, database) -> AsyncIterator[tuple[httpx.AsyncClient, Intake
         async with running(create_app(settings)) as client:
             client.headers.update(auth(settings, "frontend", "desk-1"))
             yield client, settings
-
-
-async def stored_count(client: httpx.AsyncClient) -> int:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(complaints)))
 
 
 async def test_complaint_is_stored_and_announced(intake, env) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from services.intake import domain
 from services.intake.app import create_app
 from services.intake.models import customers
 from services.intake.settings import IntakeSettings
-from tests.service.test_intake import complaint_body, stored_count
+from tests.support.intake import complaint_body, stored_count
 from tests.support.services import auth, common_settings, running
 
 

@@ -18,7 +18,7 @@ from shared.events import (
     EventData,
     new_event,
 )
-from tests.service.test_intake import complaint_body
+from tests.support.intake import complaint_body
 from tests.support.services import auth, common_settings, running
 
 
