@@ -7,13 +7,17 @@ These frozen models are the contract between services; a consumer validates the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.correlation import current_correlation_id
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def utcnow() -> datetime:
@@ -39,7 +43,24 @@ OUTCOME_CANNOT_FULFIL: Final = "cannot_fulfil"
 
 
 class EventData(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow")
+    """The data of one event type: strict to build, tolerant to read.
+
+    A producer cannot add a field its event type does not declare (`extra="forbid"`): building
+    the model refuses it, so every field on the bus is declared here and in docs/asyncapi.json.
+    A consumer reads with `read` (Envelope.parsed does), which ignores a field it does not
+    know, one a newer producer added, and logs it, instead of failing the event.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], type_: str | None = None) -> Self:
+        """The declared fields of `data`; undeclared ones are left out and logged."""
+        declared = {field.alias or name for name, field in cls.model_fields.items()}
+        unknown = sorted(set(data) - declared)
+        if unknown:
+            log.warning("event_fields_unknown", type=type_ or cls.__name__, fields=unknown)
+        return cls.model_validate(data, extra="ignore")
 
 
 class Facts(BaseModel):
@@ -165,6 +186,8 @@ class IncidentDetected(EventData):
     complaint_ids: list[str]
     is_: dict[str, Any] = Field(default_factory=dict, alias="is")
     is_not: dict[str, Any] = Field(default_factory=dict)
+    # What sets the pattern apart from its siblings, in words ("only product X, not Y").
+    distinctions: list[str] = Field(default_factory=list)
     # "temporal" (the key's own past), "cross_sectional" (its siblings now) or "both".
     raised_by: str | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -387,7 +410,7 @@ class Envelope(BaseModel):
         model = EVENT_DATA.get(self.type)
         if model is None:
             raise UnknownEventType(self.type)
-        return model.model_validate(self.data)
+        return model.read(self.data, self.type)
 
 
 class UnknownEventType(ValueError):

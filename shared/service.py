@@ -10,11 +10,12 @@ import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
+from typing_extensions import TypeVar
 
 from shared import asyncapi
 from shared.bus import Bus
@@ -38,11 +39,19 @@ EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 # correlation id in effect is the batch's own; set an event's before emitting what it causes.
 BatchEventHandler = Callable[[UnitOfWork, list[Envelope]], Awaitable[None]]
 ANY_EVENT = "*"
+# A service's own settings class; a bare Runtime or ServiceSpec holds the base ServiceSettings.
+# Covariant: code written for any service (Runtime) takes a Runtime[IntakeSettings] too.
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings, default=ServiceSettings, covariant=True)
+# A spec's handlers and workers take its own runtime, so a spec is invariant in its settings.
+SpecSettingsT = TypeVar("SpecSettingsT", bound=ServiceSettings, default=ServiceSettings)
 
 
 @dataclass
-class Runtime:
-    settings: ServiceSettings
+class Runtime(Generic[SettingsT]):
+    """A running service's adapters; `Runtime[IntakeSettings]` in intake's code, so that its
+    handlers read intake's own settings, checked by mypy."""
+
+    settings: SettingsT
     engine: AsyncEngine
     metadata: MetaData
     bus: Bus
@@ -55,19 +64,23 @@ class Runtime:
 
 
 @dataclass
-class ServiceSpec:
-    settings: ServiceSettings
+class ServiceSpec(Generic[SpecSettingsT]):
+    settings: SpecSettingsT
     metadata: MetaData
     migrations_dir: Path
     title: str
     description: str = ""
     routers: list[APIRouter] = field(default_factory=list)
-    handlers: Callable[[Runtime], dict[str, EventHandler]] | None = None
+    handlers: Callable[[Runtime[SpecSettingsT]], dict[str, EventHandler]] | None = None
     # Instead of `handlers`: every event of `bindings`, many per transaction (see Bus).
-    batch_handler: Callable[[Runtime], BatchEventHandler] | None = None
+    batch_handler: Callable[[Runtime[SpecSettingsT]], BatchEventHandler] | None = None
     bindings: list[str] | None = None
-    workers: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    on_start: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
+    workers: list[Callable[[Runtime[SpecSettingsT]], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
+    on_start: list[Callable[[Runtime[SpecSettingsT]], Awaitable[None]]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         if self.batch_handler is not None and self.handlers is not None:
@@ -76,15 +89,16 @@ class ServiceSpec:
             raise ValueError("a batch handler needs the bindings of the events it takes")
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> Runtime[Any]:
+    """The app's runtime; a route's annotation names its service's settings (see RuntimeDep)."""
+    runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def create_service_app(spec: ServiceSpec) -> FastAPI:
+def create_service_app(spec: ServiceSpec[Any]) -> FastAPI:
     app = FastAPI(title=spec.title, description=spec.description, lifespan=_lifespan(spec))
     app.state.settings = spec.settings
     app.state.spec = spec
@@ -99,7 +113,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     return app
 
 
-def build_runtime(spec: ServiceSpec) -> Runtime:
+def build_runtime(spec: ServiceSpec[SpecSettingsT]) -> Runtime[SpecSettingsT]:
     """The service's adapters, not yet connected: nothing is opened until first used."""
     settings = spec.settings
     engine = make_engine(settings.db_url)
@@ -122,7 +136,7 @@ def build_runtime(spec: ServiceSpec) -> Runtime:
     return Runtime(settings, engine, spec.metadata, bus, relay)
 
 
-def bindings_of(spec: ServiceSpec, table: dict[str, EventHandler]) -> list[str]:
+def bindings_of(spec: ServiceSpec[Any], table: dict[str, EventHandler]) -> list[str]:
     """The routing keys the service's queue is bound to."""
     if spec.batch_handler is not None:
         return list(spec.bindings or [])
@@ -132,7 +146,7 @@ def bindings_of(spec: ServiceSpec, table: dict[str, EventHandler]) -> list[str]:
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 
-def _lifespan(spec: ServiceSpec) -> Lifespan:
+def _lifespan(spec: ServiceSpec[Any]) -> Lifespan:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = spec.settings
@@ -178,7 +192,7 @@ async def _stop(tasks: list[asyncio.Task[None]], grace_seconds: float = 5.0) -> 
         log.error("task_did_not_stop", task=task.get_name(), stack=frames)
 
 
-async def _consume(spec: ServiceSpec, runtime: Runtime) -> None:
+async def _consume(spec: ServiceSpec[Any], runtime: Runtime) -> None:
     settings, bus = runtime.settings, runtime.bus
     if spec.batch_handler is not None and spec.bindings:
         await bus.consume_batches(

@@ -10,8 +10,8 @@ from services.analytics import export, handlers, reports
 from services.analytics.kpis import GROUP_COLUMNS
 from services.analytics.models import EXPORTABLE
 from services.analytics.schemas import KpiReport, RebuildResult
+from services.analytics.settings import AnalyticsRuntimeDep
 from shared.auth import Principal, require
-from shared.service import RuntimeDep
 from shared.timestamps import IsoDateTime
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
@@ -22,7 +22,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 @router.get("/kpis", response_model=KpiReport)
 async def read_kpis(
-    rt: RuntimeDep,
+    rt: AnalyticsRuntimeDep,
     _: Analyst,
     from_: Annotated[
         IsoDateTime | None,
@@ -44,7 +44,7 @@ async def read_kpis(
     responses={200: {"content": {t: {} for t in export.FORMATS.values()}}},
 )
 async def export_table(
-    rt: RuntimeDep,
+    rt: AnalyticsRuntimeDep,
     _: Analyst,
     table: Annotated[str, Path(description="One of: " + ", ".join(EXPORTABLE) + ".")],
     fmt: Annotated[Literal["csv", "parquet"], Path(description="csv or parquet.")],
@@ -60,7 +60,7 @@ async def export_table(
 
 
 @router.post("/admin/rebuild", response_model=RebuildResult, tags=["admin"])
-async def rebuild(rt: RuntimeDep, _: Admin) -> RebuildResult:
+async def rebuild(rt: AnalyticsRuntimeDep, _: Admin) -> RebuildResult:
     """Recompute every fact table from the archived events (same KPIs as before)."""
     return await handlers.rebuild_read_model(rt)
 
@@ -101,7 +101,7 @@ def _report(
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
 async def fca_complaints_return(
-    rt: RuntimeDep,
+    rt: AnalyticsRuntimeDep,
     _: Analyst,
     request: Request,
     from_: Annotated[Period, Query(alias="from")] = None,
@@ -120,7 +120,7 @@ async def fca_complaints_return(
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
 async def cfpb_timeliness(
-    rt: RuntimeDep,
+    rt: AnalyticsRuntimeDep,
     _: Analyst,
     request: Request,
     from_: Annotated[Period, Query(alias="from")] = None,

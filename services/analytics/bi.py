@@ -2,14 +2,13 @@
 
 from sqlalchemy import text
 
-from services.analytics.settings import AnalyticsSettings
-from shared.service import Runtime
+from services.analytics.settings import AnalyticsRuntime
 
 
-async def enable_bi_login(rt: Runtime) -> None:
+async def enable_bi_login(rt: AnalyticsRuntime) -> None:
     """Let `bi_reader` log in with the configured password (PostgreSQL only)."""
     settings = rt.settings
-    password = settings.bi_reader_password if isinstance(settings, AnalyticsSettings) else None
+    password = settings.bi_reader_password
     if not password or rt.engine.dialect.name != "postgresql":
         return
     # ALTER ROLE takes no bind parameters; the literal is quoted the standard SQL way.

@@ -104,7 +104,8 @@ def parse_time(value: str | datetime | None) -> datetime | None:
 
 def event_attributes(envelope: Envelope) -> dict[str, Any]:
     """The allow-listed attributes of an event, validated and JSON-ready; nothing for types not
-    listed. Attributes the event type does not declare are kept as sent (`extra="allow"`)."""
+    listed. Kept attributes the event type does not declare (from a newer producer) are kept as
+    sent."""
     kept = _kept(envelope.type)
     if kept is None:
         return {}

@@ -64,8 +64,8 @@ def _add(counts: Keyed, key: str | None, values: list[int]) -> None:
 
 def _tally(values: list[int], recent: list[int] | None) -> Tally:
     recent = recent or [0] * (len(_BACKLOG) + 1)
-    named = dict(zip(ROLLUP_COUNTS[:_OPEN], values, strict=False))
-    backlog = dict(zip(_BACKLOG, recent, strict=False))
+    named = dict(zip(ROLLUP_COUNTS, values, strict=True))
+    backlog = dict(zip(_BACKLOG, recent[: len(_BACKLOG)], strict=True))
     return Tally(**named, **backlog, over_30d=values[_OPEN] - sum(recent))
 
 

@@ -5,6 +5,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.analytics.kpi_counts import KpiCounts
+
 # API name of each grouping → complaint_facts column (department: the first task's department,
 # except for department_sla_compliance, which groups each task by its own department).
 GROUP_COLUMNS = {
@@ -89,26 +91,10 @@ DEFINITIONS = {
 
 
 @dataclass(frozen=True)
-class Tally:
-    """Counts of one group; additive, so totals are the sum of the groups."""
+class Tally(KpiCounts):
+    """Counts of one group (services/analytics/kpi_counts.py) and its open complaints by age;
+    additive, so totals are the sum of the groups."""
 
-    received: int = 0
-    closed_confirmed: int = 0
-    rejected_resolutions: int = 0
-    reopened: int = 0
-    proposed: int = 0
-    resolved_proposals: int = 0
-    resolved_rejected: int = 0
-    audited: int = 0
-    audit_failed: int = 0
-    attested: int = 0
-    cannot_fulfil: int = 0
-    first_contact: int = 0
-    tasks_met: int = 0
-    tasks_missed: int = 0
-    with_due: int = 0
-    resolved_on_time: int = 0
-    confirmed_on_time: int = 0
     under_1d: int = 0
     b1d_to_3d: int = 0
     b3d_to_7d: int = 0

@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
 )
 
+from services.analytics import kpi_counts
 from shared.tables import add_messaging_tables
 
 metadata = MetaData()
@@ -228,28 +229,9 @@ problem_facts = Table(
     Column("actions_late", Integer, nullable=False, default=0),
 )
 
-# Additive counts of complaint_facts kept per rollup row (services/analytics/rollup.py).
-ROLLUP_COUNTS = (
-    "received",
-    "closed_confirmed",
-    "rejected_resolutions",
-    "reopened",
-    "proposed",
-    "resolved_proposals",
-    "resolved_rejected",
-    "audited",
-    "audit_failed",
-    "attested",
-    "cannot_fulfil",
-    "first_contact",
-    "tasks_met",
-    "tasks_missed",
-    "with_due",
-    "resolved_on_time",
-    "confirmed_on_time",
-    "open",
-    "confirmed",
-)
+# Additive counts of complaint_facts kept per rollup row (services/analytics/rollup.py), as
+# declared in services/analytics/kpi_counts.py.
+ROLLUP_COUNTS = kpi_counts.NAMES
 
 # Per dimension (channel, owner, ..., "all"), key, and UTC day ("d") or month ("m") of receipt:
 # the complaints' ROLLUP_COUNTS summed, and histograms of the hours to the customer's yes and

@@ -20,10 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.analytics import kpi_counts
 from services.analytics.kpis import Durations, durations
 from services.analytics.models import ROLLUP_COUNTS, complaint_facts, task_facts
 from services.analytics.periods import Span
-from shared.events import OUTCOME_CANNOT_FULFIL
 
 c = complaint_facts.c
 Keyed = dict[str | None, Any]
@@ -36,35 +36,12 @@ def _count(condition: Any) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
-def _sum(column: Any) -> ColumnElement[int]:
-    return func.coalesce(func.sum(column), 0).cast(Integer)
-
-
 def count_columns(*, tasks: bool = True) -> list[Any]:
     """The ROLLUP_COUNTS of a set of complaints, in that order (tasks=False: no task counts)."""
-    closed, proposed = c.closed_at.is_not(None), c.first_proposed_at.is_not(None)
-    columns = [
-        func.count(),
-        _count(closed),
-        _sum(c.rejections),
-        _count(and_(proposed, c.reopen_count > 0)),
-        _count(proposed),
-        _sum(c.resolved_proposals),
-        _sum(c.resolved_rejected),
-        _count(c.audit_outcome.is_not(None)),
-        _count(c.audit_outcome == "failed"),
-        _count(and_(closed, c.attested.is_(True))),
-        _count(and_(closed, c.outcome == OUTCOME_CANNOT_FULFIL)),
-        _count(c.first_contact_resolution.is_(True)),
-        _sum(c.tasks_met) if tasks else literal(0),
-        _sum(c.tasks_missed) if tasks else literal(0),
-        _count(c.due_at.is_not(None)),
-        _count(c.resolved_on_time.is_(True)),
-        _count(c.confirmed_on_time.is_(True)),
-        _count(c.closed_at.is_(None)),
-        _count(c.hours_to_confirmation.is_not(None)),
+    return [
+        (literal(0) if rule.per_task and not tasks else rule.sql(c)).label(name)
+        for name, rule in kpi_counts.RULES
     ]
-    return [column.label(name) for column, name in zip(columns, ROLLUP_COUNTS, strict=True)]
 
 
 def within(spans: Sequence[Span]) -> ColumnElement[bool]:

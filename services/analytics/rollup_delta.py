@@ -6,7 +6,7 @@ per (dimension, key, day) and (dimension, key, month) with numpy, one pass per d
 grain, instead of a Python call per complaint and rollup row.
 """
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.analytics import sketch
+from services.analytics import kpi_counts, sketch
 from services.analytics.domain import as_utc
 from services.analytics.models import ROLLUP_COUNTS
-from shared.events import OUTCOME_CANNOT_FULFIL
 
 # Rollup dimension → complaint_facts column; "all" is the one key of every complaint (weeks and
 # months are read from its day rows). Unknown values are kept under the key "".
@@ -34,7 +33,7 @@ DIMENSIONS: dict[str, str | None] = {
 }
 DAY, MONTH = "d", "m"
 RowKey = tuple[str, str, date, str]
-Facts = Mapping[Any, Any]
+Facts = kpi_counts.Facts
 Pairs = Sequence[tuple[int, int]]  # (histogram bin, amount)
 _TASKS = [ROLLUP_COUNTS.index("tasks_met"), ROLLUP_COUNTS.index("tasks_missed")]
 _DEPARTMENT = list(DIMENSIONS).index("department")
@@ -42,28 +41,7 @@ _DEPARTMENT = list(DIMENSIONS).index("department")
 
 def counts(f: Facts) -> list[int]:
     """One complaint's contribution to each of ROLLUP_COUNTS, as the raw KPI query counts it."""
-    closed, proposed = f["closed_at"] is not None, f["first_proposed_at"] is not None
-    return [
-        1,
-        int(closed),
-        f["rejections"] or 0,
-        int(proposed and (f["reopen_count"] or 0) > 0),
-        int(proposed),
-        f["resolved_proposals"] or 0,
-        f["resolved_rejected"] or 0,
-        int(f["audit_outcome"] is not None),
-        int(f["audit_outcome"] == "failed"),
-        int(closed and f["attested"] is True),
-        int(closed and f["outcome"] == OUTCOME_CANNOT_FULFIL),
-        int(f["first_contact_resolution"] is True),
-        f["tasks_met"] or 0,
-        f["tasks_missed"] or 0,
-        int(f["due_at"] is not None),
-        int(f["resolved_on_time"] is True),
-        int(f["confirmed_on_time"] is True),
-        int(not closed),
-        int(f["hours_to_confirmation"] is not None),
-    ]
+    return [rule.python(f) for _, rule in kpi_counts.RULES]
 
 
 def key_of(value: Any) -> str:

@@ -1,3 +1,8 @@
+from typing import Annotated
+
+from fastapi import Depends
+
+from shared.service import Runtime, get_runtime
 from shared.settings import ServiceSettings, service_field
 
 
@@ -30,3 +35,8 @@ class AnalyticsSettings(ServiceSettings):
     # Percentiles are exact up to this many confirmed complaints in the period; above, they come
     # from the rollup's histograms (within 1%), so that a year of a large organisation stays fast.
     kpi_exact_limit: int = service_field("analytics", "kpi_exact_limit", 20_000)
+
+
+# The service's runtime, its settings typed as its own (see shared.service.Runtime).
+AnalyticsRuntime = Runtime[AnalyticsSettings]
+AnalyticsRuntimeDep = Annotated[AnalyticsRuntime, Depends(get_runtime)]

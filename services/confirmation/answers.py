@@ -17,10 +17,9 @@ from sqlalchemy import Row, update
 from services.confirmation import domain, lookup
 from services.confirmation.domain import Reason, Status, Verdict
 from services.confirmation.models import inbound_messages, requests
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntime
 from shared.events import Channel, ConfirmationAnswered, new_event
 from shared.logging import get_logger
-from shared.service import Runtime
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -69,10 +68,9 @@ class ReplyResult:
     channel: Channel
 
 
-async def receive_reply(rt: Runtime, reply: Reply) -> ReplyResult:
+async def receive_reply(rt: ConfirmationRuntime, reply: Reply) -> ReplyResult:
     """Record the reply and, when it is the customer's answer, act on it."""
     settings = rt.settings
-    assert isinstance(settings, ConfirmationSettings)
     async with rt.uow() as uow:
         result = await answer(uow, reply, settings.token_hash_secret)
         await uow.commit()

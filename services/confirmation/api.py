@@ -8,10 +8,10 @@ from services.confirmation.attestations import receive_attestation
 from services.confirmation.domain import Reason
 from services.confirmation.queries import confirmations_of
 from services.confirmation.schemas import AnswerPublic, AttestationCreate, ConfirmationsPublic
+from services.confirmation.settings import ConfirmationRuntimeDep
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.openapi import error_responses
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["confirmations"])
 
@@ -31,7 +31,7 @@ IdempotencyKey = Annotated[
 
 @router.get("/confirmations", response_model=ConfirmationsPublic, responses=error_responses(404))
 async def list_confirmations(
-    rt: RuntimeDep,
+    rt: ConfirmationRuntimeDep,
     who: Reader,
     complaint_id: Annotated[str, Query(min_length=1, max_length=36)],
 ) -> ConfirmationsPublic:
@@ -68,7 +68,7 @@ _MESSAGES = {
     "/confirmations/{request_id}/attestations", response_model=AnswerPublic, status_code=201
 )
 async def attest(
-    rt: RuntimeDep,
+    rt: ConfirmationRuntimeDep,
     who: Owner,
     request: Request,
     body: AttestationCreate,

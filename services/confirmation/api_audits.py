@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.confirmation import audits
 from services.confirmation.schemas import AuditPublic, AuditResult
+from services.confirmation.settings import ConfirmationRuntimeDep
 from shared.auth import Principal, require
 from shared.openapi import error_responses
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["audits"])
 
@@ -17,7 +17,7 @@ Auditor = Annotated[Principal, Depends(require("supervisor", "admin"))]
 
 @router.get("/audits", response_model=list[AuditPublic])
 async def list_audits(
-    rt: RuntimeDep,
+    rt: ConfirmationRuntimeDep,
     who: Auditor,
     status: Annotated[Literal["open", "overdue", "passed", "failed"] | None, Query()] = None,
 ) -> list[AuditPublic]:
@@ -31,7 +31,7 @@ async def list_audits(
     "/audits/{audit_id}/result", response_model=AuditPublic, responses=error_responses(409)
 )
 async def record_result(
-    rt: RuntimeDep,
+    rt: ConfirmationRuntimeDep,
     who: Auditor,
     request: Request,
     body: AuditResult,

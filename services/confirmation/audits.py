@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from services.confirmation import lookup
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import audits, requests
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import (
@@ -31,7 +31,6 @@ from shared.events import (
     new_event,
 )
 from shared.logging import get_logger
-from shared.service import Runtime
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -103,9 +102,8 @@ BATCH = 50
 
 
 def overdue_watch(clock: Clock = system_clock) -> Any:
-    async def watch_forever(rt: Runtime) -> None:
+    async def watch_forever(rt: ConfirmationRuntime) -> None:
         settings = rt.settings
-        assert isinstance(settings, ConfirmationSettings)
         while True:
             try:
                 await escalate_overdue(rt, clock())
@@ -118,7 +116,7 @@ def overdue_watch(clock: Clock = system_clock) -> Any:
     return watch_forever
 
 
-async def escalate_overdue(rt: Runtime, now: datetime) -> int:
+async def escalate_overdue(rt: ConfirmationRuntime, now: datetime) -> int:
     """Escalate each open audit past its due time once; returns how many this replica did."""
     async with rt.engine.connect() as conn:
         due = (
@@ -164,7 +162,9 @@ async def escalate_overdue(rt: Runtime, now: datetime) -> int:
     return escalated
 
 
-async def list_audits(rt: Runtime, who: Principal, status: str | None) -> list[dict[str, Any]]:
+async def list_audits(
+    rt: ConfirmationRuntime, who: Principal, status: str | None
+) -> list[dict[str, Any]]:
     """An auditor (supervisor) sees the audits given to them; an admin sees all."""
     query = select(audits).order_by(audits.c.created_at)
     if status == "overdue":
@@ -178,7 +178,12 @@ async def list_audits(rt: Runtime, who: Principal, status: str | None) -> list[d
 
 
 async def record_result(
-    rt: Runtime, audit_id: str, outcome: str, notes: str | None, who: Principal, now: datetime
+    rt: ConfirmationRuntime,
+    audit_id: str,
+    outcome: str,
+    notes: str | None,
+    who: Principal,
+    now: datetime,
 ) -> dict[str, Any]:
     async with rt.uow() as uow:
         audit = (await uow.conn.execute(select(audits).where(audits.c.id == audit_id))).first()
@@ -216,7 +221,7 @@ async def record_result(
     return row
 
 
-async def _reload(rt: Runtime, audit_id: str) -> dict[str, Any]:
+async def _reload(rt: ConfirmationRuntime, audit_id: str) -> dict[str, Any]:
     async with rt.engine.connect() as conn:
         row = (await conn.execute(select(audits).where(audits.c.id == audit_id))).one()
     return dict(row._asdict())

@@ -12,17 +12,18 @@ from services.confirmation import (
     owners,
 )
 from services.confirmation.clock import Clock
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntime
 from shared.erasure import erasure_handler, with_dead_letter_purge
 from shared.events import Envelope
-from shared.service import EventHandler, Runtime
+from shared.service import EventHandler
 from shared.uow import UnitOfWork
 
 
-def handlers_with(clock: Clock, rng: random.Random) -> Callable[[Runtime], dict[str, EventHandler]]:
-    def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
+def handlers_with(
+    clock: Clock, rng: random.Random
+) -> Callable[[ConfirmationRuntime], dict[str, EventHandler]]:
+    def build_handlers(rt: ConfirmationRuntime) -> dict[str, EventHandler]:
         settings = rt.settings
-        assert isinstance(settings, ConfirmationSettings)
 
         async def resolution_proposed(uow: UnitOfWork, envelope: Envelope) -> None:
             await handlers.request_confirmation(uow, envelope, settings, clock())

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from services.confirmation import delivery
 from services.confirmation.schemas import DeliveryWebhookPublic, DeliveryWebhookSet
+from services.confirmation.settings import ConfirmationRuntimeDep
 from shared.auth import Principal, require
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["delivery webhooks"])
 
@@ -17,7 +17,11 @@ LinkChannel = Annotated[Literal["web", "chat"], Path(description="web or chat")]
 
 @router.put("/delivery-webhooks/{channel}", response_model=DeliveryWebhookPublic)
 async def register(
-    rt: RuntimeDep, who: FrontEnd, request: Request, channel: LinkChannel, body: DeliveryWebhookSet
+    rt: ConfirmationRuntimeDep,
+    who: FrontEnd,
+    request: Request,
+    channel: LinkChannel,
+    body: DeliveryWebhookSet,
 ) -> DeliveryWebhookPublic:
     """Create or replace where the channel's links are POSTed, signed with `secret`."""
     row = await delivery.register(
@@ -27,6 +31,6 @@ async def register(
 
 
 @router.get("/delivery-webhooks", response_model=list[DeliveryWebhookPublic])
-async def list_webhooks(rt: RuntimeDep, who: FrontEnd) -> list[DeliveryWebhookPublic]:
+async def list_webhooks(rt: ConfirmationRuntimeDep, who: FrontEnd) -> list[DeliveryWebhookPublic]:
     """The registered webhooks; their secrets are never shown."""
     return [DeliveryWebhookPublic.model_validate(r) for r in await delivery.registered(rt)]

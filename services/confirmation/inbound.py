@@ -22,12 +22,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from services.confirmation import emails
 from services.confirmation.answers import Reply, ReplyResult, receive_reply
 from services.confirmation.domain import Reason
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
 from services.confirmation.source_limits import RateLimited, check, limiter_for
 from shared.correlation import set_correlation_id
 from shared.events import Channel
 from shared.logging import get_logger
-from shared.service import Runtime
 
 log = get_logger(__name__)
 
@@ -90,10 +89,11 @@ def mail_refusal(settings: ConfirmationSettings, parsed: emails.ParsedReply) -> 
     return None
 
 
-async def receive_email(rt: Runtime, raw: bytes, envelope_sender: str | None) -> ReplyResult:
+async def receive_email(
+    rt: ConfirmationRuntime, raw: bytes, envelope_sender: str | None
+) -> ReplyResult:
     """Handle one raw RFC 5322 reply; `envelope_sender` is SMTP's MAIL FROM when known."""
     settings = rt.settings
-    assert isinstance(settings, ConfirmationSettings)
     parsed = await parse_in_worker(settings, raw)
     if parsed.automatic_rule is not None:
         log.info("reply_automatic", rule=parsed.automatic_rule, message_id=parsed.message_id)
@@ -115,7 +115,7 @@ async def receive_email(rt: Runtime, raw: bytes, envelope_sender: str | None) ->
 
 
 class _ReplyHandler:
-    def __init__(self, rt: Runtime, limits_state: Any):
+    def __init__(self, rt: ConfirmationRuntime, limits_state: Any):
         self._rt = rt
         self._limits_state = limits_state
 
@@ -123,7 +123,6 @@ class _ReplyHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         settings = self._rt.settings
-        assert isinstance(settings, ConfirmationSettings)
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         try:
             check(limiter_for(self._limits_state, "smtp", settings), "smtp", peer)
@@ -152,7 +151,7 @@ class SmtpListener:
         self._sessions: set[SMTP] = set()
         self._hostname = settings.reply_address.rpartition("@")[2] or "localhost"
 
-    async def start(self, rt: Runtime) -> None:
+    async def start(self, rt: ConfirmationRuntime) -> None:
         """on_start hook: bind the listening socket (fails the start-up if it cannot)."""
         loop = asyncio.get_running_loop()
         settings = self._settings
@@ -169,7 +168,7 @@ class SmtpListener:
             return None
         return int(self._server.sockets[0].getsockname()[1])
 
-    def _session(self, rt: Runtime, loop: asyncio.AbstractEventLoop) -> SMTP:
+    def _session(self, rt: ConfirmationRuntime, loop: asyncio.AbstractEventLoop) -> SMTP:
         session = _TrackedSMTP(
             _ReplyHandler(rt, self),
             hostname=self._hostname,
@@ -183,7 +182,7 @@ class SmtpListener:
         self._sessions.add(session)
         return session
 
-    async def serve_until_stopped(self, _: Runtime) -> None:
+    async def serve_until_stopped(self, _: ConfirmationRuntime) -> None:
         """Worker: holds the listener open and closes it, and its sessions, on shutdown."""
         try:
             await asyncio.Event().wait()

@@ -21,7 +21,7 @@ from services.confirmation import delivery, domain, transports
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import outbound_messages, requests
 from services.confirmation.ratelimit import rate_limited_until
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
 from shared.correlation import set_correlation_id
 from shared.errors import is_transient
 from shared.events import (
@@ -32,7 +32,6 @@ from shared.events import (
     new_event,
 )
 from shared.logging import get_logger
-from shared.service import Runtime
 
 log = get_logger(__name__)
 
@@ -49,16 +48,15 @@ def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:
 
 
 def sender(clock: Clock = system_clock) -> Any:
-    async def send_queued_messages(rt: Runtime) -> None:
+    async def send_queued_messages(rt: ConfirmationRuntime) -> None:
         await _send_forever(rt, clock)
 
     return send_queued_messages
 
 
-async def _send_forever(rt: Runtime, clock: Clock) -> None:
+async def _send_forever(rt: ConfirmationRuntime, clock: Clock) -> None:
     """Background worker: runs until cancelled and survives every error."""
     settings = rt.settings
-    assert isinstance(settings, ConfirmationSettings)
     while not _stopping():
         try:
             while await send_due(rt, settings, clock) and not _stopping():
@@ -77,7 +75,9 @@ def _stopping() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def send_due(rt: Runtime, settings: ConfirmationSettings, clock: Clock = system_clock) -> int:
+async def send_due(
+    rt: ConfirmationRuntime, settings: ConfirmationSettings, clock: Clock = system_clock
+) -> int:
     """Try every due message once; returns how many were attempted."""
     now = clock()
     async with rt.engine.connect() as conn:
@@ -105,7 +105,7 @@ async def send_due(rt: Runtime, settings: ConfirmationSettings, clock: Clock = s
 
 
 async def _claim(
-    rt: Runtime, settings: ConfirmationSettings, message_id: str, now: datetime
+    rt: ConfirmationRuntime, settings: ConfirmationSettings, message_id: str, now: datetime
 ) -> Row[Any] | None:
     lease = now + timedelta(seconds=settings.smtp_timeout * 6)
     async with rt.uow() as uow:
@@ -140,7 +140,7 @@ async def _claim(
 
 
 async def _deliver(
-    rt: Runtime, settings: ConfirmationSettings, message: Row[Any], clock: Clock
+    rt: ConfirmationRuntime, settings: ConfirmationSettings, message: Row[Any], clock: Clock
 ) -> None:
     set_correlation_id(message.correlation_id)  # the proposal's, so the request traces back
     if message.channel == Channel.email.value:
@@ -157,7 +157,7 @@ async def _deliver(
     await _record_sent(rt, message, clock())
 
 
-async def _record_sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
+async def _record_sent(rt: ConfirmationRuntime, message: Row[Any], sent_at: datetime) -> None:
     """The message is out: recording that is retried through a database outage, because giving
     up would send it to the customer again once its lease ends."""
     delay = 0.2
@@ -173,7 +173,7 @@ async def _record_sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> Non
             delay = min(delay * 2, 5.0)
 
 
-async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
+async def _sent(rt: ConfirmationRuntime, message: Row[Any], sent_at: datetime) -> None:
     async with rt.uow() as uow:
         recorded = await uow.conn.execute(
             update(outbound_messages)
@@ -233,7 +233,11 @@ async def _sent(rt: Runtime, message: Row[Any], sent_at: datetime) -> None:
 
 
 async def _failed(
-    rt: Runtime, settings: ConfirmationSettings, message: Row[Any], error: str, now: datetime
+    rt: ConfirmationRuntime,
+    settings: ConfirmationSettings,
+    message: Row[Any],
+    error: str,
+    now: datetime,
 ) -> None:
     attempts = message.attempts + 1
     delay = retry_delay(settings, attempts)

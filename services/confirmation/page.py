@@ -19,10 +19,9 @@ from services.confirmation import lookup
 from services.confirmation.answers import Reply, receive_reply
 from services.confirmation.domain import LINK_CHANNELS, Status, Verdict, visitor_hash
 from services.confirmation.models import page_opens
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntimeDep
 from services.confirmation.source_limits import per_source
 from shared.events import Channel
-from shared.service import RuntimeDep
 
 # Calls per client address are limited (PAGE_RATE_PER_MINUTE); bodies by PAGE_MAX_BODY_BYTES.
 router = APIRouter(tags=["confirmation page"], dependencies=[Depends(per_source("page"))])
@@ -114,7 +113,7 @@ class _Lookup:
 
 
 @router.get("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def show(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse:
+async def show(rt: ConfirmationRuntimeDep, request: Request, token: Token) -> HTMLResponse:
     """The resolution and two buttons (no script: works on any phone)."""
     asked = await _usable(rt, token, request.app.state.clock(), visitor=request)
     if asked is None:
@@ -141,7 +140,7 @@ async def show(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse:
 
 
 @router.post("/c/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def answer(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse:
+async def answer(rt: ConfirmationRuntimeDep, request: Request, token: Token) -> HTMLResponse:
     """Record the customer's answer; the link is spent whatever it was."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     choice = (form.get("answer") or [""])[0]
@@ -150,7 +149,6 @@ async def answer(rt: RuntimeDep, request: Request, token: Token) -> HTMLResponse
         return _page("Please choose an answer", "<p>Please go back and press a button.</p>", 422)
     async with rt.uow() as uow:
         settings = rt.settings
-        assert isinstance(settings, ConfirmationSettings)
         found, _ = await lookup.find_request(uow, _Lookup(token), settings.token_hash_secret)
     # The page answers web and chat requests only; any other token here is on the wrong channel.
     channel = Channel(found.channel) if found and found.channel in LINK_CHANNELS else Channel.web

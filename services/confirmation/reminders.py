@@ -19,11 +19,10 @@ from services.confirmation.questions import (
     issue_reminder_token,
     queue_question,
 )
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
 from shared.correlation import current_correlation_id, set_correlation_id
 from shared.events import Channel, ConfirmationNoAnswer, new_event
 from shared.logging import get_logger
-from shared.service import Runtime
 
 log = get_logger(__name__)
 
@@ -31,9 +30,8 @@ BATCH = 50
 
 
 def reminder(clock: Clock = system_clock) -> Any:
-    async def remind_forever(rt: Runtime) -> None:
+    async def remind_forever(rt: ConfirmationRuntime) -> None:
         settings = rt.settings
-        assert isinstance(settings, ConfirmationSettings)
         while True:
             try:
                 await remind_due(rt, settings, clock())
@@ -46,7 +44,7 @@ def reminder(clock: Clock = system_clock) -> Any:
     return remind_forever
 
 
-async def remind_due(rt: Runtime, settings: ConfirmationSettings, now: datetime) -> int:
+async def remind_due(rt: ConfirmationRuntime, settings: ConfirmationSettings, now: datetime) -> int:
     """Act on every pending request whose next reminder is due; returns how many."""
     async with rt.engine.connect() as conn:
         due = (
@@ -67,7 +65,7 @@ async def remind_due(rt: Runtime, settings: ConfirmationSettings, now: datetime)
 
 
 async def _remind(
-    rt: Runtime, settings: ConfirmationSettings, request_id: str, now: datetime
+    rt: ConfirmationRuntime, settings: ConfirmationSettings, request_id: str, now: datetime
 ) -> None:
     schedule = settings.reminder_hours
     async with rt.uow() as uow:

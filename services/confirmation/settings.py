@@ -1,9 +1,11 @@
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from pydantic import model_validator
 
+from shared.service import Runtime, get_runtime
 from shared.settings import ServiceSettings, service_field
 
 DEV_TOKEN_HASH_SECRET = "development-only-token-hash-secret-0123456789"
@@ -164,3 +166,8 @@ def _auditors_in(file: Path) -> list[str]:
     except FileNotFoundError:
         return []
     return [str(a).strip() for a in listed if str(a).strip()]
+
+
+# The service's runtime, its settings typed as its own (see shared.service.Runtime).
+ConfirmationRuntime = Runtime[ConfirmationSettings]
+ConfirmationRuntimeDep = Annotated[ConfirmationRuntime, Depends(get_runtime)]

@@ -106,8 +106,7 @@ def per_source(scope: str) -> Callable[[Request], Awaitable[None]]:
     """A route dependency: refuse the call with 429 when its client address is over the rate."""
 
     async def dependency(request: Request) -> None:
-        settings = request.app.state.settings
-        assert isinstance(settings, ConfirmationSettings)
+        settings: ConfirmationSettings = request.app.state.settings
         source = request.client.host if request.client else "unknown"
         check(limiter_for(request.app.state, scope, settings), scope, source)
 

@@ -16,12 +16,11 @@ from services.confirmation import emails, replytext, webhooks
 from services.confirmation.answers import Reply, ReplyResult, receive_reply
 from services.confirmation.domain import Reason
 from services.confirmation.schemas import AnswerPublic, EmailWebhook
-from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.settings import ConfirmationRuntimeDep
 from services.confirmation.source_limits import per_source
 from shared.errors import DomainError
 from shared.events import Channel
 from shared.openapi import error_responses
-from shared.service import RuntimeDep
 
 # Bodies are limited by the body-limit middleware (WEBHOOK_MAX_BODY_BYTES); calls per source here.
 router = APIRouter(
@@ -59,11 +58,13 @@ _TRANSPORT_REASONS = {"missing_signature", "bad_signature", "stale_timestamp", "
 
 @router.post("/sms", response_model=AnswerPublic)
 async def inbound_sms(
-    rt: RuntimeDep, request: Request, signature: Signature = None, timestamp: Timestamp = None
+    rt: ConfirmationRuntimeDep,
+    request: Request,
+    signature: Signature = None,
+    timestamp: Timestamp = None,
 ) -> AnswerPublic:
     """A customer's text message, posted by the SMS gateway as a form (From, To, Body)."""
     settings = rt.settings
-    assert isinstance(settings, ConfirmationSettings)
     raw, now = await request.body(), request.app.state.clock()
     form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
     refused = webhooks.check(
@@ -92,11 +93,13 @@ async def inbound_sms(
 
 @router.post("/email", response_model=AnswerPublic)
 async def inbound_email(
-    rt: RuntimeDep, request: Request, signature: Signature = None, timestamp: Timestamp = None
+    rt: ConfirmationRuntimeDep,
+    request: Request,
+    signature: Signature = None,
+    timestamp: Timestamp = None,
 ) -> AnswerPublic:
     """A reply to a confirmation email, posted as JSON by an inbound-mail provider."""
     settings = rt.settings
-    assert isinstance(settings, ConfirmationSettings)
     raw, now = await request.body(), request.app.state.clock()
     refused = webhooks.check(
         settings.email_webhook_secret,

@@ -51,7 +51,7 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     except catalogue.InvalidCatalogue as exc:
         raise InvalidRules(str(exc)) from exc
     config = dataclasses.replace(
-        config, detector=dataclasses.replace(config.detector, catalogue=known)
+        config, detector=config.detector.model_copy(update={"catalogue": known})
     )
     app = create_service_app(
         ServiceSpec(

@@ -19,29 +19,39 @@ effect size. Pure: no I/O.
 """
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+
+from pydantic import Field, field_validator
+
+from services.escalation.config_model import ConfigModel
 
 # Patterns whose two dimensions vary independently. A product belongs to one category, so the
 # product+category table has no second axis to compare across; it keeps the temporal baseline.
 CROSS_PATTERNS = ("product+region", "category+region")
 
 
-@dataclass(frozen=True)
-class CrossConfig:
+class CrossConfig(ConfigModel):
+    """The [detector.cross_sectional] table of config/escalation.toml."""
+
     enabled: bool = True
-    patterns: tuple[str, ...] = CROSS_PATTERNS
-    min_count: int = 10
-    min_ratio: float = 3.0
-    min_z: float = 4.5
-    prior_count: float = 1.0
+    patterns: tuple[str, ...] = Field(default=CROSS_PATTERNS, strict=False)
+    min_count: int = Field(default=10, ge=1)
+    min_ratio: float = Field(default=3.0, gt=0)
+    min_z: float = Field(default=4.5, gt=0)
+    prior_count: float = Field(default=1.0, gt=0)
     # Once a key has a learned baseline, it must also be this many times its own usual count:
     # a key as busy as it always is stands out from its siblings by nature, not by a burst.
-    min_ratio_to_history: float = 2.0
+    min_ratio_to_history: float = Field(default=2.0, gt=0)
     # Complaints outside the key the window must hold: without peers there is no comparison.
-    min_context: int = 20
+    min_context: int = Field(default=20, ge=1)
+
+    @field_validator("patterns")
+    @classmethod
+    def _known(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        if any(p not in CROSS_PATTERNS for p in patterns):
+            raise ValueError(f"must be among {', '.join(CROSS_PATTERNS)}")
+        return patterns
 
 
 @dataclass(frozen=True)
@@ -134,29 +144,3 @@ def crossing(window: Window, config: CrossConfig) -> CrossEvidence | None:
         others_here=window.col,
         others_elsewhere=window.rest,
     )
-
-
-def parse(document: Any, known_patterns: tuple[str, ...]) -> CrossConfig:
-    """The [detector.cross_sectional] table; ValueError says what is wrong."""
-    if not isinstance(document, Mapping):
-        raise ValueError("[detector.cross_sectional] must be a table")
-    known = set(CrossConfig.__dataclass_fields__)
-    unknown = set(document) - known
-    if unknown:
-        raise ValueError(f"[detector.cross_sectional]: unknown keys {sorted(unknown)}")
-    values = dict(document)
-    if "enabled" in values and not isinstance(values["enabled"], bool):
-        raise ValueError("[detector.cross_sectional] enabled must be true or false")
-    for name in ("min_count", "min_context"):
-        value = values.get(name, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"[detector.cross_sectional] {name} must be a whole number >= 1")
-    for name in ("min_ratio", "min_z", "prior_count", "min_ratio_to_history"):
-        value = values.get(name, 1.0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"[detector.cross_sectional] {name} must be a positive number")
-    patterns = tuple(values.pop("patterns", CROSS_PATTERNS))
-    allowed = [p for p in CROSS_PATTERNS if p in known_patterns]
-    if any(p not in allowed for p in patterns):
-        raise ValueError(f"[detector.cross_sectional] patterns must be among {', '.join(allowed)}")
-    return CrossConfig(**values, patterns=patterns)

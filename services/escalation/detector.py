@@ -7,13 +7,15 @@ So the cost of observing one complaint is constant as history grows. Pure: no I/
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import Field, field_validator, model_validator
+
 from services.escalation.catalogue import Catalogue
-from services.escalation.crosssection import CrossConfig
-from services.escalation.crosssection import parse as parse_cross
+from services.escalation.config_model import ConfigModel, table_rule, validate
+from services.escalation.crosssection import CROSS_PATTERNS, CrossConfig
 
 PATTERNS: dict[str, tuple[str, str]] = {
     "product+region": ("product", "region"),
@@ -24,20 +26,44 @@ PATTERNS: dict[str, tuple[str, str]] = {
 MAX_FOLD = 512
 
 
-@dataclass(frozen=True)
-class DetectorConfig:
-    bucket_minutes: int = 60
-    window_buckets: int = 6
-    alpha: float = 0.02
-    warmup_buckets: int = 24
-    min_count: int = 6
-    min_ratio: float = 3.0
-    min_z: float = 4.0
-    variance_floor: float = 0.25
-    patterns: tuple[str, ...] = tuple(PATTERNS)
+class DetectorConfig(ConfigModel):
+    """The [detector] table of config/escalation.toml (its catalogue is set at start)."""
+
+    bucket_minutes: int = Field(default=60, ge=1)
+    window_buckets: int = Field(default=6, ge=1)
+    alpha: float = Field(default=0.02, gt=0, lt=1)
+    warmup_buckets: int = Field(default=24, ge=1)
+    min_count: int = Field(default=6, ge=1)
+    min_ratio: float = Field(default=3.0, gt=0)
+    min_z: float = Field(default=4.0, gt=0)
+    variance_floor: float = Field(default=0.25, gt=0)
+    patterns: tuple[str, ...] = Field(default=tuple(PATTERNS), min_length=1, strict=False)
     # Canonical values, aliases and region neighbours (config/catalogue.toml), set at start.
-    catalogue: Catalogue = field(default_factory=Catalogue)
-    cross: CrossConfig = field(default_factory=CrossConfig)
+    catalogue: Catalogue = Field(default_factory=Catalogue, exclude=True)
+    cross: CrossConfig = Field(default_factory=CrossConfig, alias="cross_sectional")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_here(cls, document: Any) -> Any:
+        if isinstance(document, Mapping) and "neighbours" in document:
+            raise table_rule("neighbours are the catalogue's now (config/catalogue.toml)")
+        if isinstance(document, Mapping) and "catalogue" in document:
+            raise table_rule("the catalogue is its own file now (config/catalogue.toml)")
+        return document
+
+    @field_validator("patterns")
+    @classmethod
+    def _known(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        if any(p not in PATTERNS for p in patterns):
+            raise ValueError(f"must be among {', '.join(PATTERNS)}")
+        return patterns
+
+    @model_validator(mode="after")
+    def _cross_within(self) -> "DetectorConfig":
+        allowed = [p for p in CROSS_PATTERNS if p in self.patterns]
+        if any(p not in allowed for p in self.cross.patterns):
+            raise table_rule(f"cross_sectional patterns must be among {', '.join(allowed)}")
+        return self
 
     def bucket_of(self, at: datetime) -> int:
         return int(at.astimezone(UTC).timestamp() // (self.bucket_minutes * 60))
@@ -138,29 +164,5 @@ def crossing(state: KeyState, config: DetectorConfig) -> Crossing | None:
 
 def parse_config(document: Mapping[str, Any]) -> DetectorConfig:
     """The [detector] table of config/escalation.toml; ValueError says what is wrong."""
-    known = {f for f in DetectorConfig.__dataclass_fields__} - {"cross", "catalogue"} | {
-        "cross_sectional"
-    }
-    if "neighbours" in document:
-        raise ValueError("[detector] neighbours are the catalogue's now (config/catalogue.toml)")
-    unknown = set(document) - known
-    if unknown:
-        raise ValueError(f"[detector]: unknown keys {sorted(unknown)}")
-    values = dict(document)
-    for name in ("bucket_minutes", "window_buckets", "warmup_buckets", "min_count"):
-        if name in values and (not isinstance(values[name], int) or values[name] < 1):
-            raise ValueError(f"[detector] {name} must be a whole number of at least 1")
-    for name in ("min_ratio", "min_z", "variance_floor"):
-        if name in values and (not isinstance(values[name], int | float) or values[name] <= 0):
-            raise ValueError(f"[detector] {name} must be a positive number")
-    if "alpha" in values and not 0 < values["alpha"] < 1:
-        raise ValueError("[detector] alpha must be between 0 and 1")
-    patterns = tuple(values.pop("patterns", PATTERNS))
-    if not patterns or any(p not in PATTERNS for p in patterns):
-        raise ValueError(f"[detector] patterns must be among {', '.join(PATTERNS)}")
-    cross = parse_cross(values.pop("cross_sectional", {}), patterns)
-    return DetectorConfig(
-        **values,
-        patterns=patterns,
-        cross=cross,
-    )
+    config: DetectorConfig = validate(DetectorConfig, document, ("detector",))
+    return config

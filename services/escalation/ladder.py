@@ -1,36 +1,84 @@
 """The escalation ladder and the rest of config/escalation.toml: pure rules, no I/O."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
-from services.escalation import detector
+from pydantic import Field, model_validator
 
-CASE_STEPS = ("owner", "team_lead", "head_of_department", "executive")
-TASK_STEPS = ("department_lead", "department_head")
+from services.escalation.config_model import ConfigModel, table_rule, validate
+from services.escalation.detector import DetectorConfig
+
+CaseStep = Literal["owner", "team_lead", "head_of_department", "executive"]
+TaskStep = Literal["department_lead", "department_head"]
+CASE_STEPS: tuple[str, ...] = get_args(CaseStep)
+TASK_STEPS: tuple[str, ...] = get_args(TaskStep)
 KINDS = ("warning", "breached")
 
 
-@dataclass(frozen=True)
-class Contacts:
-    executive: str
-    head_of_department: str
-    team_leads: Mapping[str, str] = field(default_factory=dict)
-    departments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+class Contacts(ConfigModel):
+    """The [contacts] table: who the steps reach."""
+
+    executive: str = Field(min_length=1)
+    head_of_department: str = Field(min_length=1)
+    team_leads: Mapping[str, str] = Field(default_factory=dict)
+    departments: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ProblemRules:
-    period_days: float = 7
-    required_reduction: float = 0.5
+class ProblemRules(ConfigModel):
+    """The [problems] table: when the effect of a fix is measured, and what it must show."""
+
+    period_days: float = Field(default=7, gt=0)
+    required_reduction: float = Field(default=0.5, gt=0, le=1)
     check_seconds: float = 60
-    min_after_days: float = 7
-    clock_skew_seconds: float = 300
+    min_after_days: float = Field(default=7, gt=0)
+    clock_skew_seconds: float = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _after_within_period(self) -> "ProblemRules":
+        if self.min_after_days > self.period_days:
+            raise table_rule("min_after_days must be at most period_days")
+        return self
+
+
+class CaseKinds(ConfigModel):
+    """The steps an SLA warning and an SLA breach of a case reach."""
+
+    warning: tuple[CaseStep, ...] = Field(min_length=1, strict=False)
+    breached: tuple[CaseStep, ...] = Field(min_length=1, strict=False)
+
+
+class TaskKinds(ConfigModel):
+    """The steps an SLA warning and an SLA breach of a department task reach."""
+
+    warning: tuple[TaskStep, ...] = Field(min_length=1, strict=False)
+    breached: tuple[TaskStep, ...] = Field(min_length=1, strict=False)
+
+
+class CaseLadder(ConfigModel):
+    P1: CaseKinds
+    P2: CaseKinds
+    P3: CaseKinds
+    P4: CaseKinds
+
+
+class Ladder(ConfigModel):
+    case: CaseLadder
+    task: TaskKinds
+
+
+class EscalationFile(ConfigModel):
+    """config/escalation.toml as written."""
+
+    ladder: Ladder
+    contacts: Contacts
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    problems: ProblemRules = Field(default_factory=ProblemRules)
 
 
 @dataclass(frozen=True)
 class EscalationConfig:
-    detector: detector.DetectorConfig
+    detector: DetectorConfig
     case_steps: Mapping[str, Mapping[str, tuple[str, ...]]]
     task_steps: Mapping[str, tuple[str, ...]]
     contacts: Contacts
@@ -80,57 +128,16 @@ def recipients(
 
 def parse_config(document: Mapping[str, Any]) -> EscalationConfig:
     """The whole escalation.toml; ValueError says what is wrong."""
-    ladder = _table(document.get("ladder"), "[ladder]")
-    case = _table(ladder.get("case"), "[ladder.case]")
-    case_steps = {}
-    for priority in ("P1", "P2", "P3", "P4"):
-        case_steps[priority] = _kinds(case.get(priority), f"[ladder.case.{priority}]", CASE_STEPS)
-    task_steps = _kinds(ladder.get("task"), "[ladder.task]", TASK_STEPS)
-    raw = _table(document.get("contacts"), "[contacts]")
-    for name in ("executive", "head_of_department"):
-        if not isinstance(raw.get(name), str) or not raw[name]:
-            raise ValueError(f"[contacts] {name} must be a non-empty string")
-    contacts = Contacts(
-        executive=raw["executive"],
-        head_of_department=raw["head_of_department"],
-        team_leads=dict(_table(raw.get("team_leads", {}), "[contacts.team_leads]")),
-        departments={
-            k: dict(_table(v, f"[contacts.departments.{k}]"))
-            for k, v in _table(raw.get("departments", {}), "[contacts.departments]").items()
-        },
-    )
-    problems = _table(document.get("problems", {}), "[problems]")
-    unknown = set(problems) - set(ProblemRules.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"[problems]: unknown keys {sorted(unknown)}")
-    rules = ProblemRules(**problems)
-    if rules.period_days <= 0 or not 0 < rules.required_reduction <= 1:
-        raise ValueError("[problems] period_days must be > 0, required_reduction in (0, 1]")
-    if not 0 < rules.min_after_days <= rules.period_days or rules.clock_skew_seconds < 0:
-        raise ValueError(
-            "[problems] min_after_days must be in (0, period_days], clock_skew_seconds >= 0"
-        )
+    file: EscalationFile = validate(EscalationFile, document)
+    case = file.ladder.case
     return EscalationConfig(
-        detector=detector.parse_config(_table(document.get("detector", {}), "[detector]")),
-        case_steps=case_steps,
-        task_steps=task_steps,
-        contacts=contacts,
-        problems=rules,
+        detector=file.detector,
+        case_steps={p: _kinds(getattr(case, p)) for p in ("P1", "P2", "P3", "P4")},
+        task_steps=_kinds(file.ladder.task),
+        contacts=file.contacts,
+        problems=file.problems,
     )
 
 
-def _table(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be a table")
-    return value
-
-
-def _kinds(value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    table = _table(value, where)
-    steps = {}
-    for kind in KINDS:
-        listed = table.get(kind)
-        if not isinstance(listed, list) or not listed or any(s not in allowed for s in listed):
-            raise ValueError(f"{where} {kind} must list steps among {', '.join(allowed)}")
-        steps[kind] = tuple(listed)
-    return steps
+def _kinds(kinds: CaseKinds | TaskKinds) -> dict[str, tuple[str, ...]]:
+    return {"warning": kinds.warning, "breached": kinds.breached}

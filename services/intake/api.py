@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from services.intake import handlers
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
+from services.intake.settings import IntakeRuntimeDep
 from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.idempotency import request_fingerprint
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 
@@ -26,7 +26,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 )
 async def create_complaint(
     body: ComplaintCreate,
-    rt: RuntimeDep,
+    rt: IntakeRuntimeDep,
     _: Writer,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -45,7 +45,7 @@ async def create_complaint(
 
 
 @router.get("/complaints/{complaint_id}", response_model=ComplaintPublic)
-async def read_complaint(complaint_id: str, rt: RuntimeDep, who: Reader) -> ComplaintPublic:
+async def read_complaint(complaint_id: str, rt: IntakeRuntimeDep, who: Reader) -> ComplaintPublic:
     """A complaint as received, with its follow-up contacts."""
     complaint = await handlers.get_complaint(rt, complaint_id)
     await access.record(rt, who, complaint_id, "GET /v1/complaints/{id}")
@@ -56,7 +56,7 @@ async def read_complaint(complaint_id: str, rt: RuntimeDep, who: Reader) -> Comp
 async def create_contact(
     complaint_id: str,
     body: ContactCreate,
-    rt: RuntimeDep,
+    rt: IntakeRuntimeDep,
     _: Writer,
     response: Response,
     idempotency_key: IdempotencyKey = None,

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from services.intake import erasure
 from services.intake.models import complaints
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeRuntime
 from shared.events import (
     EVENT_DATA,
     CaseAssigned,
@@ -18,7 +18,7 @@ from shared.events import (
     Envelope,
 )
 from shared.logging import get_logger
-from shared.service import EventHandler, Runtime
+from shared.service import EventHandler
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -74,9 +74,8 @@ async def prioritized(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
-def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
+def build_handlers(rt: IntakeRuntime) -> dict[str, EventHandler]:
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
 
     async def erased(uow: UnitOfWork, envelope: Envelope) -> None:
         await erasure.confirmed(uow, envelope, settings.erasure_services)

@@ -10,11 +10,10 @@ from sqlalchemy import select
 from services.intake import customers, domain
 from services.intake.models import complaints, customer_identifiers
 from services.intake.models import customers as customer_table
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeRuntimeDep
 from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, NotFound
-from shared.service import RuntimeDep
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -80,7 +79,7 @@ async def _customer(uow: UnitOfWork, customer_id: str) -> CustomerPublic:
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)
-async def read_customer(customer_id: str, rt: RuntimeDep, who: Reader) -> CustomerPublic:
+async def read_customer(customer_id: str, rt: IntakeRuntimeDep, who: Reader) -> CustomerPublic:
     """A customer with every identifier they hold and their complaints."""
     async with rt.uow() as uow:
         customer = await _customer(uow, customer_id)
@@ -90,7 +89,7 @@ async def read_customer(customer_id: str, rt: RuntimeDep, who: Reader) -> Custom
 
 @router.post("/{customer_id}/merge", response_model=CustomerPublic)
 async def merge_customer(
-    customer_id: str, body: MergeBody, rt: RuntimeDep, _: Supervisor
+    customer_id: str, body: MergeBody, rt: IntakeRuntimeDep, _: Supervisor
 ) -> CustomerPublic:
     """`customer_id` is the same person as `into`: its identifiers and complaints become the
     other's; new complaints carry the survivor's key (events already sent keep theirs)."""
@@ -114,12 +113,11 @@ async def merge_customer(
 
 @router.post("/{customer_id}/split", status_code=201, response_model=CustomerPublic)
 async def split_customer(
-    customer_id: str, body: SplitBody, rt: RuntimeDep, _: Supervisor
+    customer_id: str, body: SplitBody, rt: IntakeRuntimeDep, _: Supervisor
 ) -> CustomerPublic:
     """These identifiers are another person's: a new customer (with a new key) takes them and the
     complaints made under them alone."""
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     wanted = [_normalised(i, settings.default_phone_region) for i in body.identifiers]
     async with rt.uow() as uow:
         await customers.serialise(uow.conn, [f"customer:{customer_id}"])

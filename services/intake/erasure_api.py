@@ -11,11 +11,10 @@ from sqlalchemy import delete, select
 from services.intake import customers as customer_records
 from services.intake import erasure, export
 from services.intake.models import customers, erasure_confirmations, erasure_requests, legal_holds
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeRuntime, IntakeRuntimeDep
 from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.errors import Conflict, NotFound
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["data protection"])
 
@@ -48,7 +47,7 @@ class ErasureRequestPublic(BaseModel):
     awaiting: list[str] = Field(description="Services that have not confirmed yet.")
 
 
-async def _existing_customer(rt: Runtime, customer_id: str) -> None:
+async def _existing_customer(rt: IntakeRuntime, customer_id: str) -> None:
     async with rt.engine.connect() as conn:
         row = (
             await conn.execute(select(customers.c.merged_into).where(customers.c.id == customer_id))
@@ -61,9 +60,8 @@ async def _existing_customer(rt: Runtime, customer_id: str) -> None:
         )
 
 
-async def _view(rt: Runtime, request_id: str) -> ErasureRequestPublic:
+async def _view(rt: IntakeRuntime, request_id: str) -> ErasureRequestPublic:
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     async with rt.engine.connect() as conn:
         row = (
             await conn.execute(select(erasure_requests).where(erasure_requests.c.id == request_id))
@@ -100,7 +98,7 @@ async def _view(rt: Runtime, request_id: str) -> ErasureRequestPublic:
     "/customers/{customer_id}/erasure", status_code=202, response_model=ErasureRequestPublic
 )
 async def request_erasure(
-    customer_id: str, rt: RuntimeDep, who: DataProtection
+    customer_id: str, rt: IntakeRuntimeDep, who: DataProtection
 ) -> ErasureRequestPublic:
     """Erase the customer's personal data in every service. It waits while a complaint is open
     or a legal hold is set; asking again returns the same request."""
@@ -113,7 +111,7 @@ async def request_erasure(
 
 @router.get("/erasure-requests/{request_id}", response_model=ErasureRequestPublic)
 async def read_erasure_request(
-    request_id: str, rt: RuntimeDep, _: DataProtection
+    request_id: str, rt: IntakeRuntimeDep, _: DataProtection
 ) -> ErasureRequestPublic:
     """The request's status and which services have confirmed."""
     return await _view(rt, request_id)
@@ -121,7 +119,7 @@ async def read_erasure_request(
 
 @router.put("/customers/{customer_id}/legal-hold")
 async def set_legal_hold(
-    customer_id: str, body: HoldBody, rt: RuntimeDep, who: DataProtection
+    customer_id: str, body: HoldBody, rt: IntakeRuntimeDep, who: DataProtection
 ) -> dict[str, Any]:
     """Hold the customer's data: no erasure (requested or by retention) goes ahead meanwhile."""
     await _existing_customer(rt, customer_id)
@@ -139,7 +137,7 @@ async def set_legal_hold(
 
 
 @router.delete("/customers/{customer_id}/legal-hold", status_code=204)
-async def lift_legal_hold(customer_id: str, rt: RuntimeDep, _: DataProtection) -> None:
+async def lift_legal_hold(customer_id: str, rt: IntakeRuntimeDep, _: DataProtection) -> None:
     """Lift the hold; a waiting erasure goes ahead if nothing else holds it back."""
     await _existing_customer(rt, customer_id)
     async with rt.uow() as uow:
@@ -156,7 +154,7 @@ async def lift_legal_hold(customer_id: str, rt: RuntimeDep, _: DataProtection) -
 async def export_customer(
     customer_id: str,
     request: Request,
-    rt: RuntimeDep,
+    rt: IntakeRuntimeDep,
     who: DataProtection,
     authorization: Annotated[str, Header()],
     format: Annotated[str | None, Query(pattern="^(json|html)$")] = None,
@@ -164,7 +162,6 @@ async def export_customer(
     """Everything held about the customer in every service, as one JSON document (or HTML with
     `Accept: text/html` or `?format=html`)."""
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     async with rt.engine.connect() as conn:
         own = await export.own_data(conn, customer_id)
     gathered = await export.gather(settings, own, authorization)

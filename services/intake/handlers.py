@@ -11,11 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from services.intake import customers, domain, matters
 from services.intake.models import complaints, contacts, idempotency_keys
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeRuntime, IntakeSettings
 from shared.errors import DomainError, NotFound
 from shared.events import ComplaintReceived, new_event
 from shared.idempotency import earlier_use
-from shared.service import Runtime
 from shared.uow import UnitOfWork
 
 PRODUCER = "intake"
@@ -81,12 +80,11 @@ def _now() -> datetime:
 
 
 async def receive_complaint(
-    rt: Runtime, body: ComplaintCreate, idempotency_key: str | None, fingerprint: str
+    rt: IntakeRuntime, body: ComplaintCreate, idempotency_key: str | None, fingerprint: str
 ) -> tuple[ComplaintPublic, bool]:
     """Store a complaint and emit `complaint.received`, or join the customer's open complaint on
     the same matter as a follow-up contact; returns (complaint, replayed), `joined` set."""
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     clean = _normalise(body, settings)
     for attempt in range(RACE_ATTEMPTS):
         try:
@@ -200,11 +198,10 @@ async def _insert_complaint(
 
 
 async def add_contact(
-    rt: Runtime, complaint_id: str, body: ContactCreate, idempotency_key: str | None, fp: str
+    rt: IntakeRuntime, complaint_id: str, body: ContactCreate, idempotency_key: str | None, fp: str
 ) -> tuple[ContactPublic, bool]:
     """Append a follow-up contact to an existing complaint (never a new complaint)."""
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     try:
         contact = domain.normalise_contact(
             body.channel, body.contact, settings.default_phone_region
@@ -223,7 +220,7 @@ async def add_contact(
     return ContactPublic(**row), False
 
 
-async def get_complaint(rt: Runtime, complaint_id: str) -> ComplaintPublic:
+async def get_complaint(rt: IntakeRuntime, complaint_id: str) -> ComplaintPublic:
     async with rt.uow() as uow:
         return await _load(uow, complaint_id)
 

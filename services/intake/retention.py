@@ -5,17 +5,15 @@ import asyncio
 from datetime import UTC, datetime
 
 from services.intake import erasure
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeRuntime
 from shared.logging import get_logger
-from shared.service import Runtime
 
 log = get_logger(__name__)
 
 
-async def run_once(rt: Runtime, now: datetime) -> int:
+async def run_once(rt: IntakeRuntime, now: datetime) -> int:
     """One pass; how many requests it filed or sent."""
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     done = 0
     async with rt.uow() as uow:
         for request_id in await erasure.waiting_requests(uow.conn):
@@ -31,9 +29,8 @@ async def run_once(rt: Runtime, now: datetime) -> int:
     return done
 
 
-async def retention_worker(rt: Runtime) -> None:
+async def retention_worker(rt: IntakeRuntime) -> None:
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     while True:
         try:
             await run_once(rt, datetime.now(UTC))

@@ -12,10 +12,9 @@ from sqlalchemy import and_, or_, select
 
 from services.intake import domain
 from services.intake.models import complaints, customer_identifiers
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeRuntimeDep
 from shared.auth import Principal, require
 from shared.errors import DomainError
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 Searcher = Annotated[Principal, Depends(require("frontend", "supervisor", "admin"))]
@@ -56,7 +55,7 @@ def _after(cursor: str) -> tuple[datetime, str]:
 
 @router.get("/complaints", response_model=ComplaintPage)
 async def search_complaints(
-    rt: RuntimeDep,
+    rt: IntakeRuntimeDep,
     _: Searcher,
     customer: Annotated[str | None, Query(max_length=36)] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
@@ -68,7 +67,6 @@ async def search_complaints(
     """Complaints of a customer (by id, or by any email or phone they hold) or by reference,
     newest first. At least one filter; filters combine."""
     settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
     if not any((customer, email, phone, reference)):
         raise _invalid("customer", "give customer, email, phone or reference")
     conditions: list[Any] = []

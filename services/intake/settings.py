@@ -1,7 +1,10 @@
 import os
+from typing import Annotated
 
+from fastapi import Depends
 from pydantic import Field, field_validator
 
+from shared.service import Runtime, get_runtime
 from shared.settings import ServiceSettings, service_field
 
 
@@ -61,3 +64,8 @@ class IntakeSettings(ServiceSettings):
         default = {"escalation": 8002, "ownership": 8003, "confirmation": 8004, "analytics": 8005}
         port = os.environ.get(f"{service.upper()}_PORT", str(default[service]))
         return f"http://{self.host}:{port}"
+
+
+# The service's runtime, its settings typed as its own (see shared.service.Runtime).
+IntakeRuntime = Runtime[IntakeSettings]
+IntakeRuntimeDep = Annotated[IntakeRuntime, Depends(get_runtime)]

@@ -12,19 +12,18 @@ from services.ownership.models import metadata
 from services.ownership.organisation import read_organisation
 from services.ownership.policies import read_policies
 from services.ownership.policy_api import router as policy_router
-from services.ownership.settings import OwnershipSettings
+from services.ownership.settings import OwnershipRuntime, OwnershipSettings
 from shared import accesslog
 from shared.erasure import personal_data_router
 from shared.logging import get_logger
-from shared.service import Runtime, ServiceSpec, create_service_app
+from shared.service import ServiceSpec, create_service_app
 
 log = get_logger(__name__)
 
 
-async def load_organisation(rt: Runtime) -> None:
+async def load_organisation(rt: OwnershipRuntime) -> None:
     """Write the organisation file into the database before any complaint is assigned."""
     settings = rt.settings
-    assert isinstance(settings, OwnershipSettings)
     path = settings.organisation_path
     organisation = read_organisation(path)
     async with rt.uow() as uow:

@@ -2,16 +2,15 @@
 
 from services.ownership import answers, audits, erasure, reactions, regulatory
 from services.ownership.policies import read_policies
-from services.ownership.settings import OwnershipSettings
+from services.ownership.settings import OwnershipRuntime
 from shared.erasure import erasure_handler, with_dead_letter_purge
 from shared.events import ComplaintReceived, Envelope
-from shared.service import EventHandler, Runtime
+from shared.service import EventHandler
 from shared.uow import UnitOfWork
 
 
-def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
+def build_handlers(rt: OwnershipRuntime) -> dict[str, EventHandler]:
     settings = rt.settings
-    assert isinstance(settings, OwnershipSettings)
     policies = read_policies(settings.policy_profiles_path)
 
     async def open_case(uow: UnitOfWork, envelope: Envelope) -> None:

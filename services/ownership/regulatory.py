@@ -160,7 +160,7 @@ async def _started_at(conn: AsyncConnection, case_id: str, clock: str) -> Any:
     applied = await _applied(conn, case_id) or {"clocks": []}
     for entry in applied["clocks"]:
         if entry["clock"] == clock:
-            return RegulatoryClock.model_validate(entry).started_at
+            return RegulatoryClock.read(entry).started_at
     raise LookupError(f"case {case_id} has no clock {clock}")
 
 
@@ -192,5 +192,5 @@ async def reach_step(uow: UnitOfWork, case_id: str, step: str, cause: Envelope |
                 timers.c.fired_at.is_(None),
             )
         )
-        clock = RegulatoryClock.model_validate(entry)
+        clock = RegulatoryClock.read(entry)
         await _stop(uow, cause, case_id, profile, clock, step)

@@ -1,5 +1,9 @@
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends
+
+from shared.service import Runtime, get_runtime
 from shared.settings import ServiceSettings, service_field
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +39,8 @@ class OwnershipSettings(ServiceSettings):
 def _from_root(path: Path) -> Path:
     path = path.expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+# The service's runtime, its settings typed as its own (see shared.service.Runtime).
+OwnershipRuntime = Runtime[OwnershipSettings]
+OwnershipRuntimeDep = Annotated[OwnershipRuntime, Depends(get_runtime)]

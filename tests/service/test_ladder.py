@@ -156,7 +156,7 @@ async def test_an_overdue_audit_goes_to_the_head_once_and_never_to_the_owner(
     ("content", "message"),
     [
         ("[ladder", "escalation configuration"),
-        ("[ladder.case.P1]\nwarning = ['boss']\n", "must be a table|must list steps"),
+        ("[ladder.case.P1]\nwarning = ['boss']\n", r"\[ladder\.case\.P1\] warning"),
     ],
 )
 def test_an_invalid_escalation_file_stops_start_up(tmp_path, content, message) -> None:  # type: ignore[no-untyped-def]
