@@ -17,7 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typing_extensions import TypeVar
 
-from shared import asyncapi
+from shared import asyncapi, query_params
 from shared.bus import Bus
 from shared.db import make_engine, upgrade_database_async
 from shared.errors import install_error_handlers, is_transient
@@ -99,7 +99,12 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def create_service_app(spec: ServiceSpec[Any]) -> FastAPI:
-    app = FastAPI(title=spec.title, description=spec.description, lifespan=_lifespan(spec))
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        lifespan=_lifespan(spec),
+        dependencies=[Depends(query_params.refuse_unknown)],
+    )
     app.state.settings = spec.settings
     app.state.spec = spec
     install_error_handlers(app)
