@@ -16,6 +16,8 @@ from sqlalchemy.types import TypeDecorator
 
 def as_utc(value: datetime) -> datetime:
     """An aware UTC datetime; a naive one is taken to be UTC already (how it was stored)."""
+    if value.tzinfo is UTC:  # as PostgreSQL's come back: nothing to do (a hot path of ingest)
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

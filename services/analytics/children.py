@@ -3,7 +3,8 @@
 from collections import defaultdict
 from typing import Any
 
-from services.analytics.domain import FactEvent, as_utc, parse_time
+from services.analytics.domain import FactEvent, parse_time
+from shared.timestamps import as_utc
 
 Rows = list[dict[str, Any]]
 _SLA = ("sla.warning", "sla.breached")

@@ -5,13 +5,14 @@ summaries, notes, titles or evidence). Facts are pure functions of the set of a 
 (see projection.py), so late, repeated and out-of-order events all end in the same rows.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, create_model
 
 from shared.events import EVENT_DATA, Envelope
+from shared.timestamps import as_utc
 
 _ANSWER = ("request_id", "channel", "received_at", "attested")
 _TASK = ("task_id", "department", "type", "due_at")
@@ -87,13 +88,6 @@ class FactEvent(NamedTuple):
 
     def get(self, key: str) -> Any:
         return self.attributes.get(key)
-
-
-def as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is UTC:  # as PostgreSQL's come back: nothing to do
-        return moment
-    # SQLite keeps no offset; every timestamp in this service is written in UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_time(value: str | datetime | None) -> datetime | None:

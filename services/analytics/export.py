@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 from sqlalchemy import Boolean, DateTime, Float, Integer, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.analytics.domain import as_utc
 from services.analytics.models import EXPORTABLE
 from shared.errors import NotFound
+from shared.timestamps import as_utc
 
 BATCH = 5000
 CHUNK_BYTES = 1 << 20

@@ -4,7 +4,7 @@ import gc
 from datetime import UTC, datetime
 from typing import cast
 
-from services.analytics import domain, erasure, kpis, rollup, state_cache
+from services.analytics import erasure, kpis, rollup, state_cache
 from services.analytics.grouped import grouped_kpis
 from services.analytics.ingest import ingest, rebuild
 from services.analytics.schemas import KpiReport, RebuildResult
@@ -13,6 +13,7 @@ from shared.errors import DomainError
 from shared.events import Envelope
 from shared.logging import get_logger
 from shared.service import Runtime
+from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -62,7 +63,7 @@ async def kpi_report(
             422,
             allowed=sorted(kpis.GROUP_COLUMNS),
         )
-    start, end = (domain.as_utc(t) if t else None for t in (start, end))
+    start, end = (as_utc(t) if t else None for t in (start, end))
     if start and end and start >= end:
         raise DomainError("invalid_period", "`from` must be before `to`.", 422)
     now = datetime.now(UTC)

@@ -30,6 +30,7 @@ from services.analytics.patterns import project_incident, project_problem
 from services.analytics.projection import ordered, project_complaint
 from services.analytics.state_cache import CACHE, Entry
 from shared.events import Envelope
+from shared.timestamps import as_utc
 
 CHUNK = 1000
 CHILDREN = ("task_facts", "confirmation_facts", "audit_facts", "regulatory_clock_facts")
@@ -45,7 +46,7 @@ def archive_row(envelope: Envelope) -> dict[str, Any] | None:
         "complaint_id": envelope.complaint_id or attributes.get("complaint_id"),
         "stream": stream,
         "type": envelope.type,
-        "occurred_at": domain.as_utc(envelope.occurred_at),
+        "occurred_at": as_utc(envelope.occurred_at),
         "attributes": attributes,
     }
 

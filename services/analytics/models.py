@@ -9,7 +9,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 
 from services.analytics import kpi_counts
 from shared.tables import add_messaging_tables
+from shared.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -35,7 +35,7 @@ fact_events = Table(
     Column("complaint_id", String(36)),
     Column("stream", String(120)),
     Column("type", String(100), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
     Column("attributes", JSON, nullable=False),
     Index("ix_fact_events_stream", "stream"),
 )
@@ -48,7 +48,7 @@ streams = Table(
     "streams",
     metadata,
     Column("stream", String(120), primary_key=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Column("token", BigInteger),
     Column("previous", BigInteger),
 )
@@ -67,16 +67,16 @@ complaint_facts = Table(
     Column("team", String(100)),
     Column("owner_id", String(100)),
     Column("department", String(100)),
-    Column("received_at", DateTime(timezone=True), index=True),
+    Column("received_at", UtcDateTime(), index=True),
     Column("received_week", String(8)),
     Column("received_month", String(7)),
-    Column("assigned_at", DateTime(timezone=True)),
-    Column("due_at", DateTime(timezone=True)),
-    Column("first_proposed_at", DateTime(timezone=True)),
-    Column("first_resolved_at", DateTime(timezone=True)),
-    Column("last_rejected_at", DateTime(timezone=True)),
-    Column("confirmed_at", DateTime(timezone=True)),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("assigned_at", UtcDateTime()),
+    Column("due_at", UtcDateTime()),
+    Column("first_proposed_at", UtcDateTime()),
+    Column("first_resolved_at", UtcDateTime()),
+    Column("last_rejected_at", UtcDateTime()),
+    Column("confirmed_at", UtcDateTime()),
+    Column("closed_at", UtcDateTime()),
     # Precomputed so that percentiles sort plain floats (PostgreSQL's EXTRACT gives numerics).
     Column("hours_to_confirmation", Float),
     Column("hours_claimed_to_confirmed", Float),
@@ -102,16 +102,16 @@ complaint_facts = Table(
     # response, and when the regulator counts the complaint closed (the earlier of the final
     # response and the customer's confirmed closure), with its FCA time band.
     Column("profile", String(32)),
-    Column("final_response_at", DateTime(timezone=True)),
+    Column("final_response_at", UtcDateTime()),
     Column("final_response_outcome", String(32)),
-    Column("first_response_at", DateTime(timezone=True)),
-    Column("reg_closed_at", DateTime(timezone=True)),
+    Column("first_response_at", UtcDateTime()),
+    Column("reg_closed_at", UtcDateTime()),
     Column("reg_closed_month", String(7)),
     Column("business_days_to_close", Integer),
     Column("fca_band", String(16)),
     Column("upheld", Boolean),
     Column("regulatory_breaches", Integer, nullable=False, default=0),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     # The unconfirmed backlog reads the open complaints of the last 30 days.
     Index(
         "ix_complaint_facts_open",
@@ -128,10 +128,10 @@ task_facts = Table(
     Column("complaint_id", String(36), nullable=False, index=True),
     Column("department", String(100)),
     Column("type", String(100)),
-    Column("created_at", DateTime(timezone=True)),
-    Column("due_at", DateTime(timezone=True)),
-    Column("acknowledged_at", DateTime(timezone=True)),
-    Column("completed_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime()),
+    Column("due_at", UtcDateTime()),
+    Column("acknowledged_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
     Column("warned", Boolean, nullable=False, default=False),
     Column("breached", Boolean, nullable=False, default=False),
     Column("met_sla", Boolean),
@@ -143,11 +143,11 @@ confirmation_facts = Table(
     Column("request_id", String(100), primary_key=True),
     Column("complaint_id", String(36), nullable=False, index=True),
     Column("channel", String(16)),
-    Column("requested_at", DateTime(timezone=True)),
+    Column("requested_at", UtcDateTime()),
     Column("reminders", Integer, nullable=False, default=0),
     Column("no_answer", Boolean, nullable=False, default=False),
     Column("answer", String(16)),
-    Column("answered_at", DateTime(timezone=True)),
+    Column("answered_at", UtcDateTime()),
     Column("answer_channel", String(16)),
     Column("on_original_channel", Boolean),
     Column("attested", Boolean),
@@ -159,8 +159,8 @@ audit_facts = Table(
     Column("audit_id", String(100), primary_key=True),
     Column("complaint_id", String(36), nullable=False, index=True),
     Column("attested", Boolean),
-    Column("requested_at", DateTime(timezone=True)),
-    Column("completed_at", DateTime(timezone=True)),
+    Column("requested_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
     Column("outcome", String(16)),
 )
 
@@ -171,12 +171,12 @@ regulatory_clock_facts = Table(
     Column("complaint_id", String(36), primary_key=True),
     Column("clock", String(64), primary_key=True),
     Column("profile", String(32)),
-    Column("started_at", DateTime(timezone=True)),
-    Column("due_at", DateTime(timezone=True)),
-    Column("warning_at", DateTime(timezone=True)),
-    Column("warned_at", DateTime(timezone=True)),
-    Column("breached_at", DateTime(timezone=True)),
-    Column("stopped_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime()),
+    Column("due_at", UtcDateTime()),
+    Column("warning_at", UtcDateTime()),
+    Column("warned_at", UtcDateTime()),
+    Column("breached_at", UtcDateTime()),
+    Column("stopped_at", UtcDateTime()),
     Column("met", Boolean),
 )
 
@@ -187,7 +187,7 @@ erased_complaints = Table(
     metadata,
     Column("complaint_id", String(36), primary_key=True),
     Column("request_id", String(100), nullable=False),
-    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=False),
 )
 
 incident_facts = Table(
@@ -198,8 +198,8 @@ incident_facts = Table(
     Column("product", String(200)),
     Column("category", String(100)),
     Column("region", String(100)),
-    Column("detected_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("detected_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
     Column("complaints", Integer, nullable=False, default=0),
     Column("merged_into", String(100)),
 )
@@ -218,9 +218,9 @@ problem_facts = Table(
     Column("problem_id", String(100), primary_key=True),
     Column("incident_id", String(100)),
     Column("status", String(32)),
-    Column("opened_at", DateTime(timezone=True)),
-    Column("cause_identified_at", DateTime(timezone=True)),
-    Column("effect_checked_at", DateTime(timezone=True)),
+    Column("opened_at", UtcDateTime()),
+    Column("cause_identified_at", UtcDateTime()),
+    Column("effect_checked_at", UtcDateTime()),
     Column("effective", Boolean),
     Column("rate_before", Float),
     Column("rate_after", Float),

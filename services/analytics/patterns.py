@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from services.analytics.domain import FactEvent, as_utc
+from services.analytics.domain import FactEvent
+from shared.timestamps import as_utc
 
 
 def project_incident(incident_id: str, events: list[FactEvent]) -> tuple[dict[str, Any], list[str]]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from services.analytics import regulatory
 from services.analytics.children import audits, confirmations, tasks
-from services.analytics.domain import FactEvent, as_utc, iso_week, month, parse_time
+from services.analytics.domain import FactEvent, iso_week, month, parse_time
+from shared.timestamps import as_utc
 
 # Where two lifecycle events carry the same time, the later stage is the current one.
 STAGES = {

@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from services.analytics.domain import as_utc
 from services.analytics.models import complaint_facts
 from services.analytics.regulatory import CFPB_FINAL, CFPB_RESPONSE
 from shared.errors import DomainError
 from shared.service import Runtime
+from shared.timestamps import as_utc
 
 FCA_COLUMNS = (
     "product_group",

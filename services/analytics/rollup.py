@@ -14,9 +14,9 @@ from sqlalchemy import and_, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.analytics import bulk, sketch
-from services.analytics.domain import as_utc
 from services.analytics.models import ROLLUP_COUNTS, complaint_facts, kpi_rollup, task_facts
 from services.analytics.rollup_delta import DAY, MONTH, Delta, Facts, RowKey
+from shared.timestamps import as_utc
 
 __all__ = ["DAY", "MONTH", "Delta", "apply", "ensure", "recompute"]
 

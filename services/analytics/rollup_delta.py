@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from services.analytics import kpi_counts, sketch
-from services.analytics.domain import as_utc
 from services.analytics.models import ROLLUP_COUNTS
+from shared.timestamps import as_utc
 
 # Rollup dimension → complaint_facts column; "all" is the one key of every complaint (weeks and
 # months are read from its day rows). Unknown values are kept under the key "".

@@ -31,6 +31,7 @@ from shared.events import (
     new_event,
 )
 from shared.logging import get_logger
+from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -149,7 +150,7 @@ async def escalate_overdue(rt: ConfirmationRuntime, now: datetime) -> int:
                 continue
             audit = (await uow.conn.execute(select(audits).where(audits.c.id == audit_id))).one()
             overdue = AuditOverdue(
-                audit_id=audit_id, attested=audit.attested, due_at=lookup.as_utc(audit.due_at)
+                audit_id=audit_id, attested=audit.attested, due_at=as_utc(audit.due_at)
             )
             uow.emit(
                 new_event(

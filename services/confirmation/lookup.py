@@ -1,6 +1,6 @@
 """Which request a reply answers, and whether its transport may be trusted once more."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, or_, select
@@ -16,6 +16,7 @@ from services.confirmation.models import (
     webhook_signatures,
 )
 from shared.events import Channel
+from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
 
@@ -114,10 +115,6 @@ def facts_of(request: Row[Any], expires_at: datetime | None) -> domain.RequestFa
         expires_at=None if expires_at is None else as_utc(expires_at),
         outcome=request.outcome,
     )
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 async def mentioned_complaint(uow: UnitOfWork, reply: Any) -> str | None:

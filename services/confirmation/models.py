@@ -1,7 +1,6 @@
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -13,6 +12,7 @@ from sqlalchemy import (
 )
 
 from shared.tables import add_messaging_tables
+from shared.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -34,7 +34,7 @@ complaints = Table(
     Column("channel", String(16), nullable=False),
     Column("contact", String(320), nullable=False),
     Column("customer_key", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     # BCP 47 as intake received it ("zh-CN"): the messages are written in it (texts.py).
     Column("language", String(16)),
 )
@@ -56,16 +56,16 @@ requests = Table(
     # Issued before hashes were keyed: token_hash is a plain SHA-256 until the request ends.
     Column("legacy_hash", Boolean, nullable=False, server_default="0"),
     Column("answer", String(10)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("answered_at", DateTime(timezone=True)),
-    Column("last_reply_at", DateTime(timezone=True)),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("answered_at", UtcDateTime()),
+    Column("last_reply_at", UtcDateTime()),
+    Column("closed_at", UtcDateTime()),
     Column("closed_reason", String(200)),
     # A web/chat link dies at this time even when unused.
-    Column("token_expires_at", DateTime(timezone=True)),
+    Column("token_expires_at", UtcDateTime()),
     Column("reminders_sent", Integer, nullable=False, server_default="0"),
-    Column("next_reminder_at", DateTime(timezone=True)),
-    Column("no_answer_at", DateTime(timezone=True)),
+    Column("next_reminder_at", UtcDateTime()),
+    Column("no_answer_at", UtcDateTime()),
     UniqueConstraint("complaint_id", "proposal_no", name="uq_requests_proposal"),
     Index("ix_requests_complaint_status", "complaint_id", "status"),
 )
@@ -88,15 +88,15 @@ outbound_messages = Table(
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
     # "request" announces confirmation.requested once sent; "reminder" confirmation.reminder_sent;
     # "acknowledgement" (the case was opened, no token) announces nothing.
     Column("kind", String(16), nullable=False, server_default="request"),
     Column("reminder_no", Integer, nullable=False, server_default="0"),
     # When the token this message carries dies (web/chat links): part of the delivered payload.
-    Column("expires_at", DateTime(timezone=True)),
+    Column("expires_at", UtcDateTime()),
     Index("ix_outbound_due", "status", "next_attempt_at"),
     # One acknowledgement per complaint, however often the assignment is delivered.
     Index(
@@ -122,7 +122,7 @@ inbound_messages = Table(
     Column("message_id", String(300)),
     Column("verdict", String(20), nullable=False),
     Column("reason", String(40)),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("attested", Boolean, nullable=False, server_default="0"),
     Column("evidence_type", String(20)),
     Column("evidence_ref", String(200)),
@@ -134,8 +134,8 @@ request_tokens = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("request_id", String(36), nullable=False, index=True),
-    Column("expires_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("legacy_hash", Boolean, nullable=False, server_default="0"),
 )
 
@@ -148,7 +148,7 @@ delivery_webhooks = Table(
     Column("url", String(2000), nullable=False),
     Column("secret", String(200), nullable=False),
     Column("updated_by", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Each time a live confirmation page was opened: keyed hashes of the visitor, never in clear.
@@ -158,7 +158,7 @@ page_opens = Table(
     Column("id", String(36), primary_key=True),
     Column("request_id", String(36), nullable=False, index=True),
     Column("complaint_id", String(36), nullable=False, index=True),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
     Column("ip_hash", String(64), nullable=False),
     Column("user_agent_hash", String(64), nullable=False),
 )
@@ -169,7 +169,7 @@ webhook_signatures = Table(
     metadata,
     Column("signature", String(64), primary_key=True),
     Column("source", String(16), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 # The case's current owner, from case.assigned / case.reassigned: only they may attest.
@@ -178,7 +178,7 @@ case_owners = Table(
     metadata,
     Column("complaint_id", String(36), primary_key=True),
     Column("owner_id", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 audits = Table(
@@ -193,11 +193,11 @@ audits = Table(
     Column("status", String(10), nullable=False),
     Column("notes", Text),
     Column("completed_by", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("completed_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime()),
     # Still open at due_at: escalated once (escalated_at), by whichever replica claims it.
-    Column("due_at", DateTime(timezone=True)),
-    Column("escalated_at", DateTime(timezone=True)),
+    Column("due_at", UtcDateTime()),
+    Column("escalated_at", UtcDateTime()),
     Index("ix_audits_status", "status", "created_at"),
     Index("ix_audits_due", "status", "due_at"),
 )
@@ -211,7 +211,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("resource_id", String(36), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

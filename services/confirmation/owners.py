@@ -3,12 +3,13 @@
 Only the current owner may attest a customer's answer, so confirmation keeps its own copy.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 
 from services.confirmation.models import case_owners
 from shared.events import CaseAssigned, CaseReassigned, Envelope
+from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
 
@@ -36,7 +37,3 @@ async def remember(
         await uow.conn.execute(
             update(case_owners).where(where).values(owner_id=owner_id, updated_at=at)
         )
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -22,6 +22,7 @@ from services.confirmation.models import page_opens
 from services.confirmation.settings import ConfirmationRuntimeDep
 from services.confirmation.source_limits import per_source
 from shared.events import Channel
+from shared.timestamps import as_utc
 
 # Calls per client address are limited (PAGE_RATE_PER_MINUTE); bodies by PAGE_MAX_BODY_BYTES.
 router = APIRouter(tags=["confirmation page"], dependencies=[Depends(per_source("page"))])
@@ -72,7 +73,7 @@ async def _usable(rt: Any, token: str, now: Any, visitor: Request | None = None)
             return None
         if request.status != Status.pending:
             return None
-        if expires_at is not None and lookup.as_utc(expires_at) <= now:
+        if expires_at is not None and as_utc(expires_at) <= now:
             return None
         if visitor is not None:
             await _record_open(uow, rt.settings, request, visitor, now)

@@ -2,7 +2,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -14,6 +13,7 @@ from sqlalchemy import (
 )
 
 from shared.tables import add_messaging_tables
+from shared.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -23,7 +23,7 @@ priorities = Table(
     Column("complaint_id", String(36), primary_key=True),
     Column("priority", String(2), nullable=False),
     Column("reasons", JSON, nullable=False),
-    Column("appraised_at", DateTime(timezone=True), nullable=False),
+    Column("appraised_at", UtcDateTime(), nullable=False),
 )
 
 # One row per pattern key: a fixed-size ring of recent bucket counts and the learned baseline.
@@ -56,7 +56,7 @@ recent_complaints = Table(
     metadata,
     Column("complaint_id", String(36), primary_key=True),
     Column("bucket", Integer, nullable=False, index=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("product", String(255), nullable=True),
     Column("category", String(255), nullable=False),
     Column("region", String(255), nullable=True),
@@ -76,8 +76,8 @@ value_keys = Table(
     Column("value", String(255), nullable=False),
     Column("catalogued", Boolean, nullable=False),
     Column("seen", Integer, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
 )
 
 # Aliases an admin added to the catalogue file's entries, by normalised key.
@@ -89,7 +89,7 @@ catalogue_aliases = Table(
     Column("alias", String(255), nullable=False),
     Column("canonical_id", String(255), nullable=False),
     Column("added_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 incidents = Table(
@@ -103,11 +103,11 @@ incidents = Table(
     Column("spec", JSON, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("complaint_count", Integer, nullable=False),
-    Column("first_at", DateTime(timezone=True), nullable=False),
-    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("first_at", UtcDateTime(), nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
     Column("merged_into", String(36), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_incidents_key_status", "key_hash", "status"),
 )
 
@@ -116,7 +116,7 @@ incident_complaints = Table(
     metadata,
     Column("incident_id", String(36), primary_key=True),
     Column("complaint_id", String(36), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 case_owners = Table(
@@ -134,12 +134,12 @@ escalations = Table(
     Column("id", String(36), primary_key=True),
     Column("subject", String(8), nullable=False),
     Column("subject_id", String(64), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
     Column("step", String(32), nullable=False),
     Column("recipient", String(64), nullable=False),
     Column("case_id", String(36), nullable=True),
     Column("reason", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("subject", "subject_id", "due_at", "step", name="uq_escalation_step"),
 )
 
@@ -155,15 +155,15 @@ problems = Table(
     Column("analysis", JSON, nullable=True),
     Column("cause", Text, nullable=True),
     Column("opened_by", String(64), nullable=False),
-    Column("fixed_at", DateTime(timezone=True), nullable=True),
+    Column("fixed_at", UtcDateTime(), nullable=True),
     # When the problem began (its incident's first complaint, else its opening) and, from an
     # incident, the daily rate the incident was measured against: the "before" of the effect.
-    Column("onset_at", DateTime(timezone=True), nullable=True),
+    Column("onset_at", UtcDateTime(), nullable=True),
     Column("baseline_rate", Float, nullable=True),
     Column("rate_before", Float, nullable=True),
     Column("rate_after", Float, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 # Complaints of a problem's pattern per detector bucket, kept while the problem is open, so the
@@ -184,11 +184,11 @@ actions = Table(
     Column("kind", String(16), nullable=False),
     Column("description", Text, nullable=False),
     Column("owner_id", String(64), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("completed_at", UtcDateTime(), nullable=True),
     Column("overdue_notified", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # The first answer to each Idempotency-Key of a POST that creates, replayed to a repeat.
@@ -199,7 +199,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("response", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 outbox, inbox = add_messaging_tables(metadata)

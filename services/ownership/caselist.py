@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import OPEN, as_utc
+from services.ownership.domain import OPEN
 from services.ownership.models import cases, owners, tasks, timers
 from services.ownership.repository import OPEN_TASK, utc_row
 from services.ownership.schemas import CasePublic
 from shared.errors import DomainError
+from shared.timestamps import as_utc
 
 
 class InvalidCursor(DomainError):

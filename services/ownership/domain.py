@@ -2,12 +2,13 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.ownership.calendar import ALWAYS, Calendar, add_business_hours
 from shared.errors import Conflict, DomainError, Forbidden
 from shared.events import OUTCOME_CANNOT_FULFIL, OUTCOME_RESOLVED
+from shared.timestamps import as_utc
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
@@ -224,11 +225,6 @@ def may_acknowledge_task(role: str, subject: str, department: str) -> bool:
 
 def may_complete_task(role: str, subject: str, department: str) -> bool:
     return role in {"supervisor", "admin"} or (role == "department" and subject == department)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive timestamps; everything stored here is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def actor(role: str, subject: str) -> str:

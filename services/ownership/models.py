@@ -2,7 +2,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -17,6 +16,7 @@ from sqlalchemy import (
 
 from shared.accesslog import add_access_log
 from shared.tables import add_messaging_tables
+from shared.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -112,15 +112,15 @@ cases = Table(
     Column("region", String(100)),
     Column("customer_key", String(64), nullable=False),
     Column("language", String(16)),
-    Column("customer_clock_started_at", DateTime(timezone=True), nullable=False),
+    Column("customer_clock_started_at", UtcDateTime(), nullable=False),
     Column("status", String(32), nullable=False),
     Column("owner_id", String(64), ForeignKey("owners.id"), nullable=False),
     Column("team_id", String(64), ForeignKey("teams.id"), nullable=False),
     Column("priority", String(2)),
     Column("priority_reasons", JSON, nullable=False),
     # The case SLA runs from here: receipt at first, the customer's rejection after a reopen.
-    Column("sla_started_at", DateTime(timezone=True), nullable=False),
-    Column("due_at", DateTime(timezone=True)),
+    Column("sla_started_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime()),
     Column("proposal_no", Integer, nullable=False),
     Column("proposed_outcome", String(20)),
     # The confirmation request confirmation sent for proposal `confirmation_request_proposal`:
@@ -128,13 +128,13 @@ cases = Table(
     Column("confirmation_request_id", String(64)),
     Column("confirmation_request_proposal", Integer),
     Column("resolution_summary", Text),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_at", UtcDateTime()),
     Column("outcome", String(20)),
     Column("reopen_count", Integer, nullable=False),
     # Bumped first in every command so the row (PostgreSQL) or database (SQLite) is locked.
     Column("lock_version", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_cases_owner_status", "owner_id", "status"),
     Index("ix_cases_status_due", "status", "due_at"),
     Index("ix_cases_customer", "customer_key", "updated_at"),
@@ -148,7 +148,7 @@ pending_priorities = Table(
     Column("reasons", JSON, nullable=False),
     Column("event_id", String(36), nullable=False),
     Column("producer", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 timeline = Table(
@@ -156,7 +156,7 @@ timeline = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("case_id", String(36), ForeignKey("cases.id"), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("detail", JSON, nullable=False),
@@ -172,13 +172,13 @@ tasks = Table(
     Column("type", String(64), nullable=False),
     Column("description", Text, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
-    Column("completed_at", DateTime(timezone=True)),
+    Column("completed_at", UtcDateTime()),
     Column("completed_by", String(200)),
     Column("note", Text),
-    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_at", UtcDateTime()),
     Column("acknowledged_by", String(200)),
     Index("ix_tasks_case_status", "case_id", "status"),
     Index("ix_tasks_department_status", "department", "status", "due_at"),
@@ -191,7 +191,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
     Column("response", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 timers = Table(
@@ -203,11 +203,11 @@ timers = Table(
     Column("subject_id", String(36), nullable=False),
     Column("case_id", String(36), nullable=False),
     Column("department", String(64)),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
     # The SLA's due time, which a warning timer reports although it fires earlier.
-    Column("sla_due_at", DateTime(timezone=True), nullable=False),
-    Column("fired_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sla_due_at", UtcDateTime(), nullable=False),
+    Column("fired_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
     # Only pending timers are in this index, so the scan reads the due ones and stops: its cost
     # follows the timers due, not the timers open, however many cases are waiting.
     Index(
@@ -223,7 +223,7 @@ org_audit = Table(
     "org_audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("entity", String(32), nullable=False),
     Column("entity_id", String(64), nullable=False),

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import OPEN, as_utc, hours_between
+from services.ownership.domain import OPEN, hours_between
 from services.ownership.models import (
     calendars,
     case_targets,
@@ -31,6 +31,7 @@ from services.ownership.schemas import (
     TimelineEntry,
 )
 from shared.errors import NotFound
+from shared.timestamps import as_utc
 
 
 def case_public(row: dict[str, Any], open_tasks: int = 0) -> CasePublic:

@@ -11,15 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership import orgstore, timers
-from services.ownership.domain import (
-    Needs,
-    Status,
-    as_utc,
-    deadline,
-    normalise_key,
-    pick_owner,
-    transition,
-)
+from services.ownership.domain import Needs, Status, deadline, normalise_key, pick_owner, transition
 from services.ownership.models import cases, pending_priorities
 from services.ownership.repository import append, load_case, lock_case, now, save_case, take_case
 from services.ownership.sqlutil import lock_key, upsert
@@ -31,6 +23,7 @@ from shared.events import (
     Envelope,
     new_event,
 )
+from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
 PRODUCER = "ownership"

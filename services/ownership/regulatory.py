@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import as_utc
 from services.ownership.models import timeline, timers
 from services.ownership.policies import PolicyProfiles, clock_times, select_profile
 from services.ownership.reactions import PRODUCER, caused_event
@@ -22,6 +21,7 @@ from shared.events import (
     RegulatoryClockEvent,
     new_event,
 )
+from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
 

@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership.domain import as_utc
 from services.ownership.models import cases, idempotency_keys, tasks, timeline
 from shared.errors import NotFound
 from shared.idempotency import earlier_use
+from shared.timestamps import as_utc
 
 OPEN_TASK = "open"
 DONE_TASK = "completed"

@@ -15,12 +15,13 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership import orgstore, regulatory
-from services.ownership.domain import OPEN, Deadline, as_utc, deadline
+from services.ownership.domain import OPEN, Deadline, deadline
 from services.ownership.models import cases, tasks, timers
 from services.ownership.repository import now
 from shared.events import Envelope, SlaEvent, new_event
 from shared.logging import get_logger
 from shared.service import Runtime
+from shared.timestamps import as_utc
 
 log = get_logger(__name__)
 

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from services.analytics.domain import as_utc
 from services.analytics.models import regulatory_clock_facts
 from services.analytics.regulatory import business_days_after
 from shared.events import (
@@ -26,6 +25,7 @@ from shared.events import (
     RegulatoryClockEvent,
     new_event,
 )
+from shared.timestamps import as_utc
 from tests.support.analytics import eventually, publish, scalar, started
 
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from services.analytics import rollup
-from services.analytics.domain import as_utc
 from services.analytics.grouped import grouped_kpis
 from services.analytics.ingest import ingest
 from services.analytics.kpis import GROUP_COLUMNS, Tally
@@ -17,6 +16,7 @@ from services.analytics.models import ROLLUP_COUNTS, complaint_facts, kpi_rollup
 from services.analytics.queries import exact_durations, raw_counts
 from shared.db import make_engine, upgrade_database_async
 from shared.events import Envelope
+from shared.timestamps import as_utc
 from tests.service.test_analytics_kpis import BY_CHANNEL, TOTALS, Case, kpis, loaded
 from tests.support.analytics import T0, at, started
 

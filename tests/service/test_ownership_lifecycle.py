@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from services.ownership.app import create_app
-from services.ownership.domain import as_utc
 from services.ownership.models import timers
 from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope
+from shared.timestamps import as_utc
 from tests import conftest
 from tests.support.ownership import (
     Desk,

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select, text
 
 from services.ownership.app import create_app
-from services.ownership.domain import as_utc
 from services.ownership.models import timers
 from services.ownership.settings import OwnershipSettings
 from services.ownership.timers import due_query, fire_due, plan_missing
 from shared.bus import Bus
 from shared.events import ComplaintPrioritized, Envelope
+from shared.timestamps import as_utc
 from tests import conftest
 from tests.support.ownership import Desk, at, event
 from tests.support.services import common_settings, running

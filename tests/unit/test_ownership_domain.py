@@ -11,7 +11,6 @@ from services.ownership.domain import (
     InvalidTransition,
     NotInCatalogue,
     Status,
-    as_utc,
     case_due_at,
     choose_owner,
     closing_outcome,
@@ -24,6 +23,7 @@ from services.ownership.domain import (
     transition,
 )
 from shared.errors import Forbidden
+from shared.timestamps import as_utc
 
 TARGETS = {"P1": 4.0, "P2": 24.0, "P3": 72.0, "P4": 120.0}
 CATALOGUE = {("finance", "refund"): 24.0, ("logistics", "redelivery"): 48.0}
