@@ -10,10 +10,10 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from shared.events import Envelope
+from shared.statements import insert
 
 
 class UnitOfWork:
@@ -55,7 +55,7 @@ class UnitOfWork:
     async def claim(self, event_id: str, consumer: str) -> bool:
         """Record that this consumer handled the event; False when it already had."""
         stmt = (
-            self._insert_into_inbox()
+            insert(self.conn, self._inbox)
             .values(event_id=event_id, consumer=consumer, processed_at=datetime.now(UTC))
             .on_conflict_do_nothing()
         )
@@ -75,14 +75,14 @@ class UnitOfWork:
         if not self.conn.dialect.insert_returning:  # SQLite before 3.35
             return {event_id for event_id in unique if await self.claim(event_id, consumer)}
         now = datetime.now(UTC)
-        stmt = self._insert_into_inbox().on_conflict_do_nothing().returning(self._inbox.c.event_id)
+        stmt = (
+            insert(self.conn, self._inbox)
+            .on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id)
+        )
         rows = [{"event_id": e, "consumer": consumer, "processed_at": now} for e in unique]
         result = await self.conn.execute(stmt, rows)
         return set(result.scalars())
-
-    def _insert_into_inbox(self) -> Any:
-        dialect = self.conn.dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self._inbox)
 
     async def commit(self) -> None:
         assert self._tx is not None

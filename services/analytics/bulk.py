@@ -15,8 +15,10 @@ from typing import Any, Literal
 
 import pydantic_core
 from sqlalchemy import JSON, Column, ColumnElement, Table, any_, bindparam, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared import statements
 
 CHUNK = 1000  # keys per IN list where arrays are not available
 UNKNOWN_TOKEN = -1  # `stamp`'s previous token of a row that had none (tokens are positive)
@@ -116,7 +118,7 @@ async def _write(
     keys = [c.name for c in table.primary_key.columns]
     updated = [n for n in names if n not in keys]
     if not _fast(conn):
-        stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+        stmt = statements.insert(conn, table)
         if on_conflict == "update":
             sets: dict[str, Any] = {n: stmt.excluded[n] for n in updated}
             if keep_previous_token:

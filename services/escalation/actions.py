@@ -15,13 +15,13 @@ from services.escalation.ladder import EscalationConfig
 from services.escalation.models import actions, escalations, problems
 from services.escalation.problem_schemas import ActionCreate
 from services.escalation.problems import load, public
-from services.escalation.sqlutil import insert, utc
 from services.escalation.verification import not_ahead, verify
 from shared.auth import Principal
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.events import ActionEvent, CaseEscalated, new_event
 from shared.idempotency import request_fingerprint
 from shared.service import Runtime
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
@@ -34,8 +34,8 @@ def _action_event(type_: str, row: dict[str, Any]) -> Any:
         problem_id=row["problem_id"],
         kind=row["kind"],
         owner_id=row["owner_id"],
-        due_at=utc(row["due_at"]),
-        completed_at=utc(row["completed_at"]),
+        due_at=row["due_at"],
+        completed_at=row["completed_at"],
     )
     return new_event(type_, data, producer=PRODUCER, complaint_id=None)
 
@@ -99,7 +99,7 @@ async def complete_action(
             raise Forbidden("not_action_owner", "Only the action's owner or a supervisor.")
         if row["status"] == "done":
             raise Conflict("action_done", f"Action {action_id} is already done.")
-        created_at = utc(row["created_at"])
+        created_at = row["created_at"]
         if at < created_at:
             raise DomainError(
                 "completed_at_before_action",
@@ -114,7 +114,7 @@ async def complete_action(
         listed = await uow.conn.execute(select(actions).where(actions.c.problem_id == problem_id))
         everything = [dict(a._mapping) for a in listed]
         if all(a["status"] == "done" for a in everything) and problem["status"] != "closed":
-            fixed_at = max(utc(a["completed_at"]) for a in everything)
+            fixed_at = max(a["completed_at"] for a in everything)
             status = "verifying" if problem["cause"] else problem["status"]
             await uow.conn.execute(
                 update(problems)
@@ -135,9 +135,7 @@ async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> No
             )
         )
         ready = [
-            pid
-            for pid, fixed_at in due
-            if effect.measurable_at(utc(fixed_at), config.problems) <= now
+            pid for pid, fixed_at in due if effect.measurable_at(fixed_at, config.problems) <= now
         ]
     for problem_id in ready:
         async with rt.uow() as uow:
@@ -181,7 +179,7 @@ async def _claim_overdue(uow: UnitOfWork, action_id: str) -> bool:
 async def _escalate_overdue(
     uow: UnitOfWork, action: dict[str, Any], now: datetime, config: EscalationConfig
 ) -> None:
-    due_at = utc(action["due_at"])
+    due_at = action["due_at"]
     reason = (
         f"{action['kind']} action {action['id']} of problem {action['problem_id']} "
         f"overdue since {due_at.isoformat()}"

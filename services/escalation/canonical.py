@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.escalation.keys import LIMIT, normalised_key
 from services.escalation.models import catalogue_aliases, value_keys
-from services.escalation.sqlutil import insert
+from shared.statements import insert
 
 DIMENSIONS = ("product", "category", "region")
 

@@ -10,9 +10,9 @@ from services.escalation.canonical import catalogued
 from services.escalation.catalogue import Catalogue, Entry
 from services.escalation.keys import normalised_key
 from services.escalation.models import catalogue_aliases, value_keys
-from services.escalation.sqlutil import insert, utc
 from shared.errors import Conflict, DomainError, NotFound
 from shared.service import Runtime
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 
@@ -20,7 +20,7 @@ def _public(dimension: str, entry: Entry, added: list[dict[str, Any]]) -> dict[s
     body = entry.model_dump()
     body["dimension"] = dimension
     body["added_aliases"] = [
-        {"alias": a["alias"], "added_by": a["added_by"], "created_at": utc(a["created_at"])}
+        {"alias": a["alias"], "added_by": a["added_by"], "created_at": a["created_at"]}
         for a in added
         if a["canonical_id"] == entry.id
     ]
@@ -103,4 +103,4 @@ async def unknown_values(rt: Runtime, dimension: str | None, limit: int) -> list
             query = query.where(value_keys.c.dimension == dimension)
         query = query.order_by(value_keys.c.seen.desc(), value_keys.c.key).limit(limit)
         rows = await uow.conn.execute(query)
-        return [{k: utc(v) for k, v in r._mapping.items() if k != "catalogued"} for r in rows]
+        return [{k: v for k, v in r._mapping.items() if k != "catalogued"} for r in rows]

@@ -7,7 +7,6 @@ from sqlalchemy import select, update
 
 from services.escalation import ladder
 from services.escalation.models import case_owners, escalations, priorities
-from services.escalation.sqlutil import insert
 from shared.events import (
     AuditOverdue,
     CaseAssigned,
@@ -17,6 +16,7 @@ from shared.events import (
     SlaEvent,
     new_event,
 )
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"

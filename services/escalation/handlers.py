@@ -8,10 +8,10 @@ from services.escalation import domain, incidents
 from services.escalation.detector import DetectorConfig
 from services.escalation.models import priorities
 from services.escalation.schemas import PriorityPublic
-from services.escalation.sqlutil import insert
 from shared.errors import NotFound
 from shared.events import ComplaintPrioritized, ComplaintReceived, Envelope, new_event
 from shared.service import Runtime
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"

@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from services.escalation.models import incident_complaints, incidents
-from services.escalation.sqlutil import insert, utc
 from shared.errors import Conflict, NotFound
 from shared.events import IncidentChanged, new_event
 from shared.service import Runtime
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
@@ -31,8 +31,8 @@ def public(row: Any, complaint_ids: list[str] | None = None) -> dict[str, Any]:
         "pattern": {"pattern": row.pattern, **row.dims},
         "status": row.status,
         "complaint_count": row.complaint_count,
-        "first_at": utc(row.first_at),
-        "last_at": utc(row.last_at),
+        "first_at": row.first_at,
+        "last_at": row.last_at,
         "merged_into": row.merged_into,
         # Incidents raised before the cross-sectional test existed had only the temporal one.
         "raised_by": row.evidence.get("raised_by") or "temporal",
@@ -40,8 +40,8 @@ def public(row: Any, complaint_ids: list[str] | None = None) -> dict[str, Any]:
         "is": row.spec["is"],
         "is_not": row.spec["is_not"],
         "distinctions": row.spec["distinctions"],
-        "created_at": utc(row.created_at),
-        "updated_at": utc(row.updated_at),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
     if complaint_ids is not None:
         body["complaint_ids"] = complaint_ids
@@ -113,8 +113,8 @@ async def merge(rt: Runtime, incident_id: str, into: str) -> dict[str, Any]:
             uow,
             into,
             complaint_count=target.complaint_count + len(moved),
-            first_at=min(utc(source.first_at), utc(target.first_at)),
-            last_at=max(utc(source.last_at), utc(target.last_at)),
+            first_at=min(source.first_at, target.first_at),
+            last_at=max(source.last_at, target.last_at),
         )
         _announce(uow, incident_id, "merged", await _members(uow, incident_id), into)
         _announce(uow, into, target.status, moved, None)

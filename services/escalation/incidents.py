@@ -21,13 +21,14 @@ from services.escalation.models import (
 from services.escalation.siblings import siblings as sibling_values
 from services.escalation.siblings import state_of as _state
 from services.escalation.spec import specify
-from services.escalation.sqlutil import digest, insert, utc
+from services.escalation.sqlutil import digest
 from shared.events import (
     ComplaintReceived,
     Envelope,
     IncidentDetected,
     new_event,
 )
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
@@ -138,7 +139,7 @@ async def _covered(
     if row.status in ACTIVE:
         return True
     # Otherwise a supervisor's "false alarm" would be raised again by the very next complaint.
-    return bool(row.status == "dismissed" and at - utc(row.last_at) < config.window)
+    return bool(row.status == "dismissed" and at - row.last_at < config.window)
 
 
 async def _raise(
@@ -160,7 +161,7 @@ async def _raise(
     crossing, baseline = found.primary(), found.baseline_per_bucket(state, config)
     is_, is_not, distinctions = specify(dims, members, crossing, baseline, siblings, config)
     spec = {"is": is_, "is_not": is_not, "distinctions": distinctions}
-    times = [utc(m["received_at"]) for m in members]
+    times = [m["received_at"] for m in members]
     await conn.execute(
         incidents.insert().values(
             id=incident_id,
@@ -212,4 +213,4 @@ async def _window_members(
     rows = await conn.execute(
         select(recent_complaints).where(*where).order_by(recent_complaints.c.received_at)
     )
-    return [dict(r._mapping) | {"received_at": utc(r.received_at)} for r in rows]
+    return [dict(r._mapping) | {"received_at": r.received_at} for r in rows]

@@ -14,8 +14,8 @@ from services.escalation.models import (
     problem_counts,
     problems,
 )
-from services.escalation.sqlutil import insert, utc
 from shared.events import ComplaintPrioritized, Envelope, IncidentChanged, new_event
+from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
@@ -67,14 +67,14 @@ async def link(
             await reprioritise(uow, cause, complaint_id, incident_id, rules, now)
     if not added:
         return added
-    last = max(utc(at) for _, at in members)
+    last = max(at for _, at in members)
     row = (await conn.execute(select(incidents).where(incidents.c.id == incident_id))).one()
     await conn.execute(
         update(incidents)
         .where(incidents.c.id == incident_id)
         .values(
             complaint_count=row.complaint_count + len(added),
-            last_at=max(utc(row.last_at), last),
+            last_at=max(row.last_at, last),
             updated_at=now,
         )
     )

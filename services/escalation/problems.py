@@ -14,7 +14,7 @@ from services.escalation.incident_admin import load as load_incident
 from services.escalation.linking import bump
 from services.escalation.models import actions, incident_complaints, problems
 from services.escalation.problem_schemas import AnalysisIn, ProblemCreate
-from services.escalation.sqlutil import digest, utc
+from services.escalation.sqlutil import digest
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events import ProblemEvent, new_event
 from shared.idempotency import request_fingerprint
@@ -43,8 +43,8 @@ async def public(uow: UnitOfWork, row: dict[str, Any]) -> dict[str, Any]:
     listed = await uow.conn.execute(
         select(actions).where(actions.c.problem_id == row["id"]).order_by(actions.c.created_at)
     )
-    body = {k: utc(v) for k, v in row.items() if k != "key_hash"}
-    body["actions"] = [{k: utc(v) for k, v in a._mapping.items()} for a in listed]
+    body = {k: v for k, v in row.items() if k != "key_hash"}
+    body["actions"] = [{k: v for k, v in a._mapping.items()} for a in listed]
     return body
 
 
@@ -110,8 +110,8 @@ async def _pattern_of(uow: UnitOfWork, body: ProblemCreate, config: det.Detector
         baseline = round(effect.baseline_per_day(float(expected), config), 3)
         return (
             {"pattern": incident.pattern, **incident.dims},
-            [utc(at) for at in rows.scalars()],
-            utc(incident.first_at),
+            [at for at in rows.scalars()],
+            incident.first_at,
             baseline or None,
         )
     if body.pattern:

@@ -10,7 +10,6 @@ from services.escalation import effect
 from services.escalation.ladder import EscalationConfig
 from services.escalation.models import incidents, problem_counts, problems
 from services.escalation.problems import load, problem_event, public
-from services.escalation.sqlutil import utc
 from shared.errors import Conflict, DomainError
 from shared.events import IncidentChanged, new_event
 from shared.service import Runtime
@@ -43,7 +42,7 @@ async def verify(
         )
     if problem["status"] not in ("verifying", "effect_not_shown"):
         raise Conflict("problem_not_fixed", f"Problem {problem_id} is {problem['status']}.")
-    fixed_at = utc(problem["fixed_at"])
+    fixed_at = problem["fixed_at"]
     ready_at = effect.measurable_at(fixed_at, config.problems)
     if as_of < ready_at:
         raise Conflict(
@@ -57,7 +56,7 @@ async def verify(
     counts = {r.bucket: r._mapping["count"] for r in rows}
     measured = effect.measure(
         counts,
-        onset=utc(problem["onset_at"] or problem["created_at"]),
+        onset=problem["onset_at"] or problem["created_at"],
         fixed_at=fixed_at,
         as_of=as_of,
         baseline=problem["baseline_rate"],

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake import domain
 from services.intake.models import complaints, customer_identifiers, customers
+from shared.statements import lock_key
 
 Identifier = tuple[str, str]
 
@@ -37,7 +38,7 @@ async def serialise(conn: AsyncConnection, names: list[str]) -> None:
     serialises writers, so the transaction takes the write lock before it reads)."""
     if conn.dialect.name == "postgresql":
         for name in sorted(set(names)):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": name})
+            await lock_key(conn, name)
     else:
         await conn.execute(update(customers).where(text("0 = 1")).values(name=customers.c.name))
 

@@ -35,10 +35,10 @@ from services.ownership.models import (
     team_categories,
     teams,
 )
-from services.ownership.sqlutil import lock_key, upsert
 from shared.auth import Principal
 from shared.errors import Conflict, DomainError, NotFound
 from shared.service import Runtime
+from shared.statements import lock_key, upsert
 
 
 def invalid(code: str, message: str) -> DomainError:

@@ -16,7 +16,7 @@ from services.ownership.models import (
     teams,
 )
 from services.ownership.organisation import OrganisationConfig
-from services.ownership.sqlutil import lock_key, upsert
+from shared.statements import lock_key, upsert
 
 
 async def sync_organisation(conn: AsyncConnection, org: OrganisationConfig) -> None:

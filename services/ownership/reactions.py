@@ -14,7 +14,6 @@ from services.ownership import orgstore, timers
 from services.ownership.domain import Needs, Status, deadline, normalise_key, pick_owner, transition
 from services.ownership.models import cases, pending_priorities
 from services.ownership.repository import append, load_case, lock_case, now, save_case, take_case
-from services.ownership.sqlutil import lock_key, upsert
 from shared.events import (
     CaseAssigned,
     ComplaintContactAdded,
@@ -23,6 +22,7 @@ from shared.events import (
     Envelope,
     new_event,
 )
+from shared.statements import lock_key, upsert
 from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
