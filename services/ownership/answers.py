@@ -7,7 +7,7 @@ redelivers, and an answer that may not act is kept on the timeline and changes n
 from typing import Any
 
 from services.ownership import orgstore, regulatory, timers
-from services.ownership.domain import closing_outcome, deadline, judge_answer, transition
+from services.ownership.domain import case_deadline, closing_outcome, judge_answer, transition
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
 from shared.errors import RetryLater
@@ -128,9 +128,8 @@ async def _reopen(
 ) -> None:
     status, at = transition("reject", case["status"]), now()
     policy = await orgstore.case_policy(uow.conn)
-    hours = policy.hours[case["priority"] or policy.default_priority]
     # The case SLA starts again from the rejection; the customer clock never stopped.
-    when = deadline(at, hours, policy.warning_fraction, policy.calendar)
+    when = case_deadline(policy, at, case["priority"])
     due_at = when.due_at
     await timers.plan(uow.conn, "case", case["id"], case["id"], when)
     count = case["reopen_count"] + 1

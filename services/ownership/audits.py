@@ -5,7 +5,7 @@ not the owner, that the problem is not really solved. The case goes back to the 
 """
 
 from services.ownership import orgstore, timers
-from services.ownership.domain import deadline, transition
+from services.ownership.domain import case_deadline, transition
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
 from shared.events import (
@@ -56,8 +56,7 @@ async def audit_completed(uow: UnitOfWork, envelope: Envelope) -> None:
         return
     status, at = transition("audit_fail", case["status"]), now()
     policy = await orgstore.case_policy(conn)
-    hours = policy.hours[case["priority"] or policy.default_priority]
-    when = deadline(at, hours, policy.warning_fraction, policy.calendar)
+    when = case_deadline(policy, at, case["priority"])
     await timers.plan(conn, "case", case_id, case_id, when)
     count = case["reopen_count"] + 1
     await save_case(

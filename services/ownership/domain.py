@@ -106,38 +106,31 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Needs:
-    # No topics: any owner's skills will do (a returning customer's owner, for one).
+    # No topics: any owner's skills will do.
     topics: frozenset[str] = frozenset()
     language: str | None = None
-    previous_owner: str | None = None
+
+
+def keeps_previous_owner(previous: Candidate | None, needs: Needs) -> bool:
+    """Whether the customer's previous owner takes their new case, in whatever team: the customer
+    should not have to tell the story again, even in another team's topic, so only availability,
+    room and the customer's language count, not skills."""
+    return previous is not None and previous.fits(Needs(language=needs.language))
 
 
 def pick_owner(candidates: Iterable[Candidate], lead: str, needs: Needs) -> tuple[str, str]:
-    """(owner, rule): the customer's previous owner, else most free capacity (those on shift
-    first, so a case waits for the next shift only when nobody is working), else the lead."""
+    """(owner, rule) within a team: most free capacity (those on shift first, so a case waits for
+    the next shift only when nobody is working), else the lead."""
     fitting = [c for c in candidates if c.fits(needs)]
-    if any(c.owner_id == needs.previous_owner for c in fitting):
-        return str(needs.previous_owner), "same_owner_as_before"
     if not fitting:
         return lead, "team_lead"
     best = min(fitting, key=lambda c: (not c.on_shift, -c.free, c.open_cases, c.owner_id))
     return best.owner_id, "most_free_capacity"
 
 
-def choose_owner(candidates: Iterable[Candidate], lead: str, needs: Needs | None = None) -> str:
-    return pick_owner(candidates, lead, needs or Needs())[0]
-
-
 def due_after(start: datetime, hours: float, cal: Calendar = ALWAYS) -> datetime:
     """`hours` of the calendar's working time after `start`."""
     return add_business_hours(as_utc(start), hours, cal)
-
-
-def case_due_at(
-    start: datetime, priority: str, targets: Mapping[str, float], cal: Calendar = ALWAYS
-) -> datetime:
-    """Resolution target for a priority in business hours, from when the case clock started."""
-    return due_after(start, targets[priority], cal)
 
 
 @dataclass(frozen=True)
@@ -149,6 +142,22 @@ class Deadline:
 def deadline(start: datetime, hours: float, fraction: float, cal: Calendar) -> Deadline:
     """When to warn (a fraction of the working time gone) and when the target is breached."""
     return Deadline(due_after(start, hours * fraction, cal), due_after(start, hours, cal))
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    hours: Mapping[str, float]
+    default_priority: str = "P3"
+    warning_fraction: float = 0.75
+    calendar: Calendar = ALWAYS
+    continuity_days: float = 30
+
+
+def case_deadline(policy: CasePolicy, start: datetime, priority: str | None) -> Deadline:
+    """A case's resolution target in the policy's business hours from when its clock started: by
+    its priority, or the default priority until it is prioritised."""
+    hours = policy.hours[priority or policy.default_priority]
+    return deadline(start, hours, policy.warning_fraction, policy.calendar)
 
 
 def hours_between(start: datetime, end: datetime) -> float:

@@ -1,7 +1,6 @@
 """The organisation in the database as the use cases read it: routing, owners, policies."""
 
 import functools
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,7 +8,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership.calendar import ALWAYS, Calendar, is_working
-from services.ownership.domain import OPEN, Candidate, Status, normalise_key
+from services.ownership.domain import OPEN, Candidate, CasePolicy, Status, route_team
 from services.ownership.models import (
     calendars,
     case_targets,
@@ -25,19 +24,12 @@ from services.ownership.organisation import build_calendar
 
 
 async def team_for(conn: AsyncConnection, category: str, product: str | None) -> str:
-    """The team for a category, else for the product, else the default team."""
-    for key in (category, product):
-        team = await conn.scalar(
-            select(team_categories.c.team_id).where(
-                team_categories.c.category == normalise_key(key)
-            )
-        )
-        if team is not None:
-            return str(team)
+    """The team for a category, else for the product, else the default team (`route_team`)."""
+    rows = await conn.execute(select(team_categories.c.category, team_categories.c.team_id))
     default = await conn.scalar(select(teams.c.id).where(teams.c.is_default, teams.c.active))
     if default is None:
         raise LookupError("the organisation has no default team; was the organisation loaded?")
-    return str(default)
+    return route_team({r[0]: r[1] for r in rows}, str(default), category, product)
 
 
 def _open_load(among: Any) -> Any:
@@ -107,15 +99,6 @@ async def owner_candidate(conn: AsyncConnection, owner_id: str) -> tuple[Candida
     where = and_(owners.c.id == owner_id, owners.c.assignable, owners.c.active)
     row = (await conn.execute(_with_load(where))).first()
     return (await candidate(conn, row._asdict()), str(row.team_id)) if row else None
-
-
-@dataclass(frozen=True)
-class CasePolicy:
-    hours: dict[str, float]
-    default_priority: str
-    warning_fraction: float
-    calendar: Calendar
-    continuity_days: float
 
 
 async def targets(conn: AsyncConnection) -> tuple[dict[str, float], str]:

@@ -11,7 +11,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership import orgstore, timers
-from services.ownership.domain import Needs, Status, deadline, normalise_key, pick_owner, transition
+from services.ownership.domain import (
+    Needs,
+    Status,
+    case_deadline,
+    keeps_previous_owner,
+    normalise_key,
+    pick_owner,
+    transition,
+)
 from services.ownership.models import cases, pending_priorities
 from services.ownership.repository import append, load_case, lock_case, now, save_case, take_case
 from shared.events import (
@@ -51,8 +59,7 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> bool:
     pending = await _take_pending(conn, case_id)
     started, at = as_utc(data.received_at), now()
     priority = pending.priority if pending else None
-    hours = policy.hours[priority or policy.default_priority]
-    when = deadline(started, hours, policy.warning_fraction, policy.calendar)
+    when = case_deadline(policy, started, priority)
     due_at = when.due_at
     status = transition("assign", Status.received)
     await conn.execute(
@@ -103,12 +110,11 @@ async def _assign(
     )
     since = as_utc(data.received_at) - timedelta(days=continuity_days)
     known = await orgstore.previous_owner(conn, data.customer_key, since, case_id)
-    if known is not None and (found := await orgstore.owner_candidate(conn, known)):
+    found = await orgstore.owner_candidate(conn, known) if known is not None else None
+    if found is not None and keeps_previous_owner(found[0], needs):
         previous, previous_team = found
-        # The customer should not have to tell the story again, even in another team's topic.
-        if previous.fits(Needs(language=data.language)):
-            await lock_key(conn, f"team:{previous_team}")
-            return previous_team, known, "same_owner_as_before"
+        await lock_key(conn, f"team:{previous_team}")
+        return previous_team, previous.owner_id, "same_owner_as_before"
     team = await orgstore.team_for(conn, data.category, data.product)
     await lock_key(conn, f"team:{team}")
     pool, lead = await orgstore.candidates(conn, team)
@@ -146,8 +152,7 @@ async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
     policy = await orgstore.case_policy(conn)
     due_at = case["due_at"]
     if case["status"] != Status.closed:
-        hours = policy.hours[data.priority]
-        when = deadline(case["sla_started_at"], hours, policy.warning_fraction, policy.calendar)
+        when = case_deadline(policy, case["sla_started_at"], data.priority)
         due_at = when.due_at
         await timers.plan(conn, "case", case_id, case_id, when)
     await save_case(

@@ -15,7 +15,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership import orgstore, regulatory
-from services.ownership.domain import OPEN, Deadline, deadline
+from services.ownership.domain import OPEN, Deadline, case_deadline, deadline
 from services.ownership.models import cases, tasks, timers
 from services.ownership.repository import now
 from shared.events import Envelope, SlaEvent, new_event
@@ -141,8 +141,7 @@ async def plan_missing(conn: AsyncConnection) -> int:
     )
     planned = 0
     for case_id, started, priority in rows.all():
-        hours = policy.hours[priority or policy.default_priority]
-        when = deadline(started, hours, policy.warning_fraction, policy.calendar)
+        when = case_deadline(policy, started, priority)
         await plan(conn, "case", case_id, case_id, when)
         planned += 1
     catalogue = await orgstore.catalogue(conn)

@@ -1,6 +1,6 @@
 """Assignment rules: availability, skills, language, free capacity, the same owner, the lead."""
 
-from services.ownership.domain import Candidate, Needs, pick_owner
+from services.ownership.domain import Candidate, Needs, keeps_previous_owner, pick_owner
 
 BILLING = Needs(frozenset({"billing"}), "fr")
 
@@ -29,13 +29,17 @@ def test_owners_need_the_skill_and_the_language_when_they_list_them() -> None:
 
 
 def test_the_customers_previous_owner_is_kept_when_they_are_available() -> None:
-    pool = [Candidate("alice", 0), Candidate("bob", 30, capacity=40)]
-    again = Needs(frozenset({"billing"}), None, previous_owner="bob")
-    assert pick_owner(pool, "maria", again) == ("bob", "same_owner_as_before")
-    away = [Candidate("alice", 0), Candidate("bob", 3, away=True)]
-    assert pick_owner(away, "maria", again) == ("alice", "most_free_capacity")
-    full = [Candidate("alice", 0), Candidate("bob", 40, capacity=40)]
-    assert pick_owner(full, "maria", again)[0] == "alice"
+    again = Needs(frozenset({"billing"}), None)
+    assert keeps_previous_owner(Candidate("bob", 30, capacity=40), again)
+    assert not keeps_previous_owner(Candidate("bob", 3, away=True), again)
+    assert not keeps_previous_owner(Candidate("bob", 40, capacity=40), again)
+    assert not keeps_previous_owner(None, again)
+
+
+def test_the_previous_owner_keeps_the_customer_in_another_topic_but_needs_their_language() -> None:
+    cards = Candidate("bob", 0, skills=("cards",), languages=("fr",))
+    assert keeps_previous_owner(cards, Needs(frozenset({"billing"}), "fr"))
+    assert not keeps_previous_owner(cards, Needs(frozenset({"billing"}), "en"))
 
 
 def test_nobody_fitting_means_the_team_lead_never_nobody() -> None:

@@ -8,16 +8,19 @@ from services.ownership.domain import (
     OPEN,
     TRANSITIONS,
     Candidate,
+    CasePolicy,
+    Deadline,
     InvalidTransition,
+    Needs,
     NotInCatalogue,
     Status,
-    case_due_at,
-    choose_owner,
+    case_deadline,
     closing_outcome,
     ensure_case_owner,
     judge_answer,
     may_complete_task,
     may_manage,
+    pick_owner,
     route_team,
     task_hours,
     transition,
@@ -72,19 +75,19 @@ def test_reassignment_keeps_the_status_but_not_after_closing() -> None:
 
 def test_least_loaded_owner_wins_and_ties_go_by_id() -> None:
     pool = [Candidate("bob", 3), Candidate("carol", 1), Candidate("alice", 1)]
-    assert choose_owner(pool, lead="maria") == "alice"
-    assert choose_owner([Candidate("bob", 0), Candidate("alice", 2)], lead="maria") == "bob"
+    assert pick_owner(pool, "maria", Needs())[0] == "alice"
+    assert pick_owner([Candidate("bob", 0), Candidate("alice", 2)], "maria", Needs())[0] == "bob"
 
 
 def test_owners_at_capacity_are_passed_over_and_when_everyone_is_full_the_lead_takes_it() -> None:
     pool = [Candidate("alice", 2, capacity=2), Candidate("bob", 5, capacity=10)]
-    assert choose_owner(pool, lead="maria") == "bob"
+    assert pick_owner(pool, "maria", Needs())[0] == "bob"
     full = [Candidate("alice", 3, capacity=2), Candidate("bob", 5, capacity=5)]
-    assert choose_owner(full, lead="maria") == "maria"
+    assert pick_owner(full, "maria", Needs())[0] == "maria"
 
 
 def test_a_team_without_owners_gives_the_case_to_its_lead() -> None:
-    assert choose_owner([], lead="maria") == "maria"
+    assert pick_owner([], "maria", Needs())[0] == "maria"
 
 
 def test_team_by_category_then_product_then_default() -> None:
@@ -96,10 +99,15 @@ def test_team_by_category_then_product_then_default() -> None:
 
 def test_case_due_time_is_the_priority_target_from_the_clock_start() -> None:
     start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-    assert case_due_at(start, "P1", TARGETS) == start + timedelta(hours=4)
-    assert case_due_at(start, "P4", TARGETS) == start + timedelta(hours=120)
+    policy = CasePolicy(TARGETS, default_priority="P2", warning_fraction=0.5)
+    assert case_deadline(policy, start, "P1").due_at == start + timedelta(hours=4)
+    assert case_deadline(policy, start, "P4").due_at == start + timedelta(hours=120)
     naive = datetime(2026, 11, 22, 9, 0)
-    assert case_due_at(naive, "P2", TARGETS) == start + timedelta(hours=24)
+    assert case_deadline(policy, naive, "P2").due_at == start + timedelta(hours=24)
+    # Until it is prioritised a case runs on the default priority; the warning comes halfway.
+    assert case_deadline(policy, start, None) == Deadline(
+        start + timedelta(hours=12), start + timedelta(hours=24)
+    )
 
 
 def test_task_hours_come_from_the_catalogue_with_clear_errors() -> None:
