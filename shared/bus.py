@@ -302,19 +302,6 @@ class Bus:
             await consumer.close()
         self._batch_consumers.clear()
 
-    async def delete_queues(self, *names: str) -> None:
-        assert self._connection is not None
-        channel = await self._connection.channel()
-        for name in names:
-            await channel.queue_delete(name)
-        await channel.close()
-
-    async def delete_exchange(self) -> None:
-        assert self._connection is not None
-        channel = await self._connection.channel()
-        await channel.exchange_delete(self._exchange_name)
-        await channel.close()
-
 
 async def _deliver(
     message: AbstractIncomingMessage, handler: EnvelopeHandler, failures: Failures

@@ -5,17 +5,14 @@ A crash between publish and mark re-publishes the batch; consumers are idempoten
 """
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 from sqlalchemy import MetaData, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bus import Bus, OutgoingMessage
-from shared.logging import get_logger
+from shared.loops import every
 from shared.observability import EVENTS_PUBLISHED
-
-log = get_logger(__name__)
 
 
 class OutboxRelay:
@@ -39,21 +36,15 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.publish_batch():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox_relay_failed")
-                await asyncio.sleep(1.0)
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
-            # that arrives as the wait ends, and the relay would then never stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_seconds):
-                    await self._wake.wait()
-            self._wake.clear()
+        """Publish batch after batch, then wait for a commit or the poll, until cancelled."""
+        await every(
+            self._poll_seconds,
+            self.publish_batch,
+            "outbox_relay_failed",
+            drain=True,
+            wake=self._wake,
+            pause_after_failure=1.0,
+        )
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many events went out."""

@@ -24,6 +24,7 @@ from shared.errors import install_error_handlers, is_transient
 from shared.events import Envelope
 from shared.limits import install_body_limit
 from shared.logging import configure_logging, get_logger
+from shared.loops import every
 from shared.observability import DEAD_LETTERS, install_request_middleware
 from shared.observability import router as operations_router
 from shared.openapi import install_error_documentation
@@ -305,21 +306,17 @@ class OutageWatch:
 
 async def _count_dead_letters(runtime: Runtime) -> None:
     """Keep the dead-letter gauge (and /readyz's detail) current."""
-    while True:
-        try:
-            counts = await runtime.bus.dead_letter_counts()
-        except Exception as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # the client library turned our cancellation into its own error
-            log.warning("dead_letters_not_counted", error=repr(exc))
-        else:
-            for queue, count in counts.items():
-                DEAD_LETTERS.labels(queue).set(count)
-                if count:
-                    log.error("dead_letters_waiting", queue=queue, count=count)
-            runtime.dead_letters = counts
-        await asyncio.sleep(runtime.settings.bus_dead_letter_poll_seconds)
+
+    async def count() -> None:
+        counts = await runtime.bus.dead_letter_counts()
+        for queue, waiting in counts.items():
+            DEAD_LETTERS.labels(queue).set(waiting)
+            if waiting:
+                log.error("dead_letters_waiting", queue=queue, count=waiting)
+        runtime.dead_letters = counts
+
+    seconds = runtime.settings.bus_dead_letter_poll_seconds
+    await every(seconds, count, "dead_letters_not_counted")
 
 
 async def _connect(bus: Bus, attempts: int = 30) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.analytics.models import EXPORTABLE
 from shared.errors import NotFound
-from shared.timestamps import as_utc
+from shared.timestamps import UtcDateTime, as_utc
 
 BATCH = 5000
 CHUNK_BYTES = 1 << 20
@@ -58,7 +58,7 @@ async def csv_stream(engine: AsyncEngine, table: Table) -> AsyncIterator[bytes]:
 
 def arrow_schema(table: Table) -> pa.Schema:
     def kind(column: Any) -> pa.DataType:
-        if isinstance(column.type, DateTime):
+        if isinstance(column.type, UtcDateTime | DateTime):
             return pa.timestamp("us", tz="UTC")
         if isinstance(column.type, Boolean):
             return pa.bool_()

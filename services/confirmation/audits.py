@@ -8,7 +8,6 @@ neither, so nothing the owner can read names them. An audit still open at its du
 escalated once (`audit.overdue`), by whichever replica claims it first.
 """
 
-import asyncio
 import random
 import uuid
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from shared.events import (
     new_event,
 )
 from shared.logging import get_logger
+from shared.loops import every
 from shared.timestamps import as_utc
 from shared.uow import UnitOfWork
 
@@ -104,15 +104,8 @@ BATCH = 50
 
 def overdue_watch(clock: Clock = system_clock) -> Any:
     async def watch_forever(rt: ConfirmationRuntime) -> None:
-        settings = rt.settings
-        while True:
-            try:
-                await escalate_overdue(rt, clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("audit_overdue_pass_failed")
-            await asyncio.sleep(settings.audit_poll_seconds)
+        seconds = rt.settings.audit_poll_seconds
+        await every(seconds, lambda: escalate_overdue(rt, clock()), "audit_overdue_pass_failed")
 
     return watch_forever
 

@@ -32,6 +32,7 @@ from shared.events import (
     new_event,
 )
 from shared.logging import get_logger
+from shared.loops import every, stopping
 
 log = get_logger(__name__)
 
@@ -55,24 +56,15 @@ def sender(clock: Clock = system_clock) -> Any:
 
 
 async def _send_forever(rt: ConfirmationRuntime, clock: Clock) -> None:
-    """Background worker: runs until cancelled and survives every error."""
+    """Background worker: sends what is due, batch after batch, until cancelled (aiosmtplib 5.1
+    can swallow a CancelledError while connecting: `every` stops all the same)."""
     settings = rt.settings
-    while not _stopping():
-        try:
-            while await send_due(rt, settings, clock) and not _stopping():
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("outbound_sender_failed")
-        await asyncio.sleep(settings.outbound_poll_seconds)
-    raise asyncio.CancelledError
-
-
-def _stopping() -> bool:
-    """Shutdown was requested: aiosmtplib 5.1 can swallow a CancelledError while connecting."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+    await every(
+        settings.outbound_poll_seconds,
+        lambda: send_due(rt, settings, clock),
+        "outbound_sender_failed",
+        drain=True,
+    )
 
 
 async def send_due(
@@ -95,7 +87,7 @@ async def send_due(
         ids = list(due)
     attempted = 0
     for message_id in ids:
-        if _stopping():
+        if stopping():
             break
         message = await _claim(rt, settings, message_id, clock())
         if message is not None:
@@ -166,7 +158,7 @@ async def _record_sent(rt: ConfirmationRuntime, message: Row[Any], sent_at: date
             await _sent(rt, message, sent_at)
             return
         except Exception as exc:
-            if not is_transient(exc) or _stopping():
+            if not is_transient(exc) or stopping():
                 raise
             log.warning("outbound_sent_not_recorded_yet", outbound_id=message.id, retry_in=delay)
             await asyncio.sleep(delay)

@@ -5,7 +5,6 @@ Reminders follow `reminder_schedule_hours` (hours after the request); after the 
 A request never expires into a closure: it stays pending until answered or superseded.
 """
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from services.confirmation.settings import ConfirmationRuntime, ConfirmationSett
 from shared.correlation import current_correlation_id, set_correlation_id
 from shared.events import Channel, ConfirmationNoAnswer, new_event
 from shared.logging import get_logger
+from shared.loops import every
 
 log = get_logger(__name__)
 
@@ -32,14 +32,11 @@ BATCH = 50
 def reminder(clock: Clock = system_clock) -> Any:
     async def remind_forever(rt: ConfirmationRuntime) -> None:
         settings = rt.settings
-        while True:
-            try:
-                await remind_due(rt, settings, clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reminder_pass_failed")
-            await asyncio.sleep(settings.reminder_poll_seconds)
+        await every(
+            settings.reminder_poll_seconds,
+            lambda: remind_due(rt, settings, clock()),
+            "reminder_pass_failed",
+        )
 
     return remind_forever
 

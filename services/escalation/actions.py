@@ -1,7 +1,5 @@
 """Corrective and preventive actions, their overdue escalation, and the worker that checks."""
 
-import asyncio
-import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -20,12 +18,12 @@ from shared.auth import Principal
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.events import ActionEvent, CaseEscalated, new_event
 from shared.idempotency import request_fingerprint
+from shared.loops import every
 from shared.service import Runtime
 from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
-log = logging.getLogger(__name__)
 
 
 def _action_event(type_: str, row: dict[str, Any]) -> Any:
@@ -217,11 +215,7 @@ def problem_worker(
     """The background loop; the clock is a parameter so tests can move time."""
 
     async def loop(rt: Runtime) -> None:
-        while True:
-            try:
-                await run_checks(rt, clock(), config)
-            except Exception:
-                log.exception("problem checks failed; trying again next round")
-            await asyncio.sleep(config.problems.check_seconds)
+        seconds = config.problems.check_seconds
+        await every(seconds, lambda: run_checks(rt, clock(), config), "problem_checks_failed")
 
     return loop

@@ -1,14 +1,11 @@
 """Intake's data-protection pass: waiting erasures that may now go ahead, and customers whose
 retention period has run out since their last complaint closed."""
 
-import asyncio
 from datetime import UTC, datetime
 
 from services.intake import erasure
 from services.intake.settings import IntakeRuntime
-from shared.logging import get_logger
-
-log = get_logger(__name__)
+from shared.loops import every
 
 
 async def run_once(rt: IntakeRuntime, now: datetime) -> int:
@@ -30,12 +27,5 @@ async def run_once(rt: IntakeRuntime, now: datetime) -> int:
 
 
 async def retention_worker(rt: IntakeRuntime) -> None:
-    settings = rt.settings
-    while True:
-        try:
-            await run_once(rt, datetime.now(UTC))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a database hiccup must not end the loop
-            log.warning("erasure_pass_failed", error=str(exc))
-        await asyncio.sleep(settings.erasure_poll_seconds)
+    seconds = rt.settings.erasure_poll_seconds
+    await every(seconds, lambda: run_once(rt, datetime.now(UTC)), "erasure_pass_failed")

@@ -126,25 +126,47 @@ async def _reopen(
     data: ConfirmationAnswered,
     detail: dict[str, Any],
 ) -> None:
-    status, at = transition("reject", case["status"]), now()
+    reason = f"customer rejected the resolution on {data.channel.value}"
+    await reopen(uow, envelope, case, "reject", "customer", detail, data.request_id, reason)
+
+
+async def reopen(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    case: dict[str, Any],
+    action: str,
+    by: str,
+    detail: dict[str, Any],
+    request_id: str,
+    reason: str,
+) -> None:
+    """Open the case again with the same owner, after the customer's rejection (`reject`) or a
+    failed audit of the closed case (`audit_fail`): the case SLA starts again from now (the
+    customer clock never stopped), and the timeline and `case.reopened` say who and why."""
+    status, at = transition(action, case["status"]), now()
     policy = await orgstore.case_policy(uow.conn)
-    # The case SLA starts again from the rejection; the customer clock never stopped.
     when = case_deadline(policy, at, case["priority"])
-    due_at = when.due_at
     await timers.plan(uow.conn, "case", case["id"], case["id"], when)
     count = case["reopen_count"] + 1
     await save_case(
-        uow.conn, case["id"], status=status, reopen_count=count, sla_started_at=at, due_at=due_at
-    )
-    reopened = {**detail, "status": status, "reopen_count": count, "owner_id": case["owner_id"]}
-    await append(
-        uow.conn, case["id"], "reopened", "customer", {**reopened, "due_at": due_at.isoformat()}
-    )
-    reason = f"customer rejected the resolution on {data.channel.value}"
-    event = CaseReopened(
-        request_id=data.request_id,
-        reason=reason,
+        uow.conn,
+        case["id"],
+        status=status,
         reopen_count=count,
-        proposal_no=case["proposal_no"],
+        sla_started_at=at,
+        due_at=when.due_at,
+        closed_at=None,
+        outcome=None,
+    )
+    reopened = {
+        **detail,
+        "status": status,
+        "reopen_count": count,
+        "owner_id": case["owner_id"],
+        "due_at": when.due_at.isoformat(),
+    }
+    await append(uow.conn, case["id"], "reopened", by, reopened)
+    event = CaseReopened(
+        request_id=request_id, reason=reason, reopen_count=count, proposal_no=case["proposal_no"]
     )
     uow.emit(caused_event("case.reopened", event, case["id"], envelope))

@@ -4,17 +4,10 @@ A failed audit is the one way a closed case opens again: the customer told an au
 not the owner, that the problem is not really solved. The case goes back to the same owner.
 """
 
-from services.ownership import orgstore, timers
-from services.ownership.domain import case_deadline, transition
-from services.ownership.reactions import case_id_of, caused_event
-from services.ownership.repository import append, now, save_case, take_case
-from shared.events import (
-    AuditCompleted,
-    AuditRequested,
-    CaseReopened,
-    ConfirmationNoAnswer,
-    Envelope,
-)
+from services.ownership.answers import reopen
+from services.ownership.reactions import case_id_of
+from services.ownership.repository import append, take_case
+from shared.events import AuditCompleted, AuditRequested, ConfirmationNoAnswer, Envelope
 from shared.uow import UnitOfWork
 
 
@@ -54,34 +47,5 @@ async def audit_completed(uow: UnitOfWork, envelope: Envelope) -> None:
     if data.outcome == "passed" or case["status"] != "closed":
         await append(conn, case_id, "audit_completed", "auditor", detail)
         return
-    status, at = transition("audit_fail", case["status"]), now()
-    policy = await orgstore.case_policy(conn)
-    when = case_deadline(policy, at, case["priority"])
-    await timers.plan(conn, "case", case_id, case_id, when)
-    count = case["reopen_count"] + 1
-    await save_case(
-        conn,
-        case_id,
-        status=status,
-        reopen_count=count,
-        sla_started_at=at,
-        due_at=when.due_at,
-        closed_at=None,
-        outcome=None,
-    )
-    reopened = {
-        **detail,
-        "status": status,
-        "reopen_count": count,
-        "owner_id": case["owner_id"],
-        "due_at": when.due_at.isoformat(),
-    }
-    await append(conn, case_id, "reopened", "auditor", reopened)
     request_id = data.request_id or data.audit_id or envelope.event_id
-    event = CaseReopened(
-        request_id=request_id,
-        reason="audit_failed",
-        reopen_count=count,
-        proposal_no=case["proposal_no"],
-    )
-    uow.emit(caused_event("case.reopened", event, case_id, envelope))
+    await reopen(uow, envelope, case, "audit_fail", "auditor", detail, request_id, "audit_failed")

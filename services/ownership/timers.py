@@ -6,7 +6,6 @@ department as suffix, so each department binds only its own. A timer is marked f
 same transaction that writes its event to the outbox, so a crash either does both or neither.
 """
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,11 +18,9 @@ from services.ownership.domain import OPEN, Deadline, case_deadline, deadline
 from services.ownership.models import cases, tasks, timers
 from services.ownership.repository import now
 from shared.events import Envelope, SlaEvent, new_event
-from shared.logging import get_logger
+from shared.loops import every
 from shared.service import Runtime
 from shared.timestamps import as_utc
-
-log = get_logger(__name__)
 
 PRODUCER = "ownership"
 WARNING, BREACH = "warning", "breach"
@@ -117,15 +114,10 @@ def timer_worker(poll_seconds: float, batch: int, clock: Clock = now) -> Any:
     """A background loop for the service spec: fire what is due, then poll again."""
 
     async def loop(rt: Runtime) -> None:
-        while True:
-            try:
-                while await fire_due(rt, clock(), batch) == batch:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a database hiccup must not end the loop
-                log.warning("timer_scan_failed", error=str(exc))
-            await asyncio.sleep(poll_seconds)
+        async def full_batch() -> bool:
+            return await fire_due(rt, clock(), batch) == batch
+
+        await every(poll_seconds, full_batch, "timer_scan_failed", drain=True)
 
     return loop
 
