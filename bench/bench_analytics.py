@@ -29,11 +29,11 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.analytics import export, handlers
+from services.analytics import export, reactions
 from services.analytics.app import create_app
-from services.analytics.ingest import ingest
-from services.analytics.kpis import GROUP_COLUMNS
+from services.analytics.kpi.rules import GROUP_COLUMNS
 from services.analytics.models import complaint_facts, inbox, metadata
+from services.analytics.projection.ingest import ingest
 from services.analytics.settings import AnalyticsSettings
 from shared.db import make_engine, upgrade_database
 from shared.events import (
@@ -346,11 +346,11 @@ async def kpi_latency(engine: Any, repeats: int) -> dict[str, tuple[float, float
     gc.freeze()  # as the service does once started (shared/service.py)
     figures = {}
     for group_by in GROUP_COLUMNS:
-        await handlers.kpi_report(rt, START, END, group_by)  # warm the cache
+        await reactions.kpi_report(rt, START, END, group_by)  # warm the cache
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            await handlers.kpi_report(rt, START, END, group_by)
+            await reactions.kpi_report(rt, START, END, group_by)
             times.append((time.perf_counter() - t) * 1000)
         times.sort()
         figures[group_by] = (statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)])
@@ -391,7 +391,7 @@ async def main() -> None:
     url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     engine = make_engine(url)
     runtime: Any = BenchRuntime(engine)
-    await handlers.tune_process(runtime)  # as the service does at start
+    await reactions.tune_process(runtime)  # as the service does at start
     try:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, url)
         print(f"analytics bench: {args.complaints} complaints over a year on PostgreSQL ({name})")

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.escalation import detector as det
 from services.escalation.app import load_config, load_rules
-from services.escalation.incidents import detect
+from services.escalation.incidents import detector as det
+from services.escalation.incidents.reactions import detect
 from services.escalation.models import metadata, pattern_stats, recent_complaints
 from services.escalation.settings import EscalationSettings
 from shared.db import make_engine, upgrade_database

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from services.analytics import export, handlers, reports
-from services.analytics.kpis import GROUP_COLUMNS
+from services.analytics import export, reactions, reports
+from services.analytics.kpi.rules import GROUP_COLUMNS
 from services.analytics.models import EXPORTABLE
 from services.analytics.schemas import KpiReport, RebuildResult
 from services.analytics.settings import AnalyticsRuntimeDep
@@ -34,7 +34,7 @@ async def read_kpis(
     group_by: Annotated[str, Query(description=", ".join(GROUP_COLUMNS) + ".")] = "channel",
 ) -> KpiReport:
     """Customer-side KPIs, beside the department-side view, of complaints received in [from, to)."""
-    return await handlers.kpi_report(rt, from_, to, group_by)
+    return await reactions.kpi_report(rt, from_, to, group_by)
 
 
 @router.get(
@@ -62,7 +62,7 @@ async def export_table(
 @router.post("/admin/rebuild", response_model=RebuildResult, tags=["admin"])
 async def rebuild(rt: AnalyticsRuntimeDep, _: Admin) -> RebuildResult:
     """Recompute every fact table from the archived events (same KPIs as before)."""
-    return await handlers.rebuild_read_model(rt)
+    return await reactions.rebuild_read_model(rt)
 
 
 Period = Annotated[IsoDateTime | None, Query(description="ISO 8601; UTC without an offset.")]

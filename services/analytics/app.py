@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from services.analytics.api import router
 from services.analytics.bi import enable_bi_login
 from services.analytics.consumers import BINDINGS, build_batch_handler
-from services.analytics.handlers import ensure_rollup, tune_process
 from services.analytics.models import metadata
+from services.analytics.reactions import ensure_rollup, tune_process
 from services.analytics.settings import AnalyticsSettings
 from shared.service import ServiceSpec, create_service_app
 

@@ -1,6 +1,6 @@
 """Analytics folds every event on the bus into its read model, many events per transaction."""
 
-from services.analytics import handlers
+from services.analytics import reactions
 from shared.service import BatchEventHandler, Runtime
 
 # Every event: the read model is of the whole loop.
@@ -8,4 +8,4 @@ BINDINGS = ["#"]
 
 
 def build_batch_handler(_: Runtime) -> BatchEventHandler:
-    return handlers.record_events
+    return reactions.record_events

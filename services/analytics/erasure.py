@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.analytics import bulk
+from services.analytics import bulk_statements
 from services.analytics.domain import IDENTIFYING
 from services.analytics.models import complaint_facts, erased_complaints, fact_events, streams
-from services.analytics.state_cache import CACHE
+from services.analytics.projection.state_cache import CACHE
 from shared.events import CustomerErased, CustomerErasureRequested, Envelope, new_event
 from shared.uow import UnitOfWork
 
@@ -28,7 +28,7 @@ async def erased_among(conn: AsyncConnection, complaint_ids: Sequence[str]) -> s
     if not complaint_ids:
         return set()
     c = erased_complaints.c.complaint_id
-    return {r[0] for r in await bulk.select_in(conn, [c], c, list(complaint_ids))}
+    return {r[0] for r in await bulk_statements.select_in(conn, [c], c, list(complaint_ids))}
 
 
 def mask(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -47,9 +47,9 @@ async def erase(uow: UnitOfWork, envelope: Envelope) -> None:
         rows = [
             {"complaint_id": i, "request_id": request.request_id, "erased_at": now} for i in ids
         ]
-        await bulk.insert(conn, erased_complaints, rows)
+        await bulk_statements.insert(conn, erased_complaints, rows)
         e = fact_events.c
-        for event_id, attributes in await bulk.select_in(
+        for event_id, attributes in await bulk_statements.select_in(
             conn, [e.event_id, e.attributes], e.complaint_id, ids
         ):
             if any(k in attributes for k in IDENTIFYING):
@@ -60,11 +60,11 @@ async def erase(uow: UnitOfWork, envelope: Envelope) -> None:
                 )
                 erased += 1
         f = complaint_facts.c
-        for chunk in bulk.chunks(conn, ids):
+        for chunk in bulk_statements.chunks(conn, ids):
             result = await conn.execute(
                 complaint_facts.update()
                 .where(
-                    bulk.among(conn, f.complaint_id, chunk),
+                    bulk_statements.among(conn, f.complaint_id, chunk),
                     (f.customer_key.is_not(None)) | (f.reference.is_not(None)),
                 )
                 .values(customer_key=None, reference=None)
@@ -74,7 +74,7 @@ async def erase(uow: UnitOfWork, envelope: Envelope) -> None:
         # see a new token on the streams and read the masked ones.
         names = [f"complaint:{i}" for i in ids]
         token = secrets.randbits(62)
-        await bulk.stamp(
+        await bulk_statements.stamp(
             conn,
             streams,
             {"stream": names, "updated_at": [now] * len(names), "token": [token] * len(names)},

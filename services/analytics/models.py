@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
 )
 
-from services.analytics import kpi_counts
+from services.analytics.kpi import counts as kpi_counts
 from shared.tables import add_messaging_tables
 from shared.timestamps import UtcDateTime
 
@@ -43,7 +43,7 @@ fact_events = Table(
 # One row per stream, touched first by every ingest: the row lock serialises two transactions
 # projecting the same stream, so the second one sees the first one's events. `token` is the
 # random number of the last transaction that wrote the stream and `previous` the one before it
-# (see services/analytics/state_cache.py).
+# (see services/analytics/projection/state_cache.py).
 streams = Table(
     "streams",
     metadata,
@@ -98,7 +98,8 @@ complaint_facts = Table(
     Column("resolved_on_time", Boolean),
     Column("confirmed_on_time", Boolean),
     Column("status", String(32)),
-    # Regulators (services/analytics/regulatory.py): the profile ownership applied, the final
+    # Regulators (services/analytics/projection/regulatory.py): the profile ownership applied, the
+    # final
     # response, and when the regulator counts the complaint closed (the earlier of the final
     # response and the customer's confirmed closure), with its FCA time band.
     Column("profile", String(32)),
@@ -229,13 +230,13 @@ problem_facts = Table(
     Column("actions_late", Integer, nullable=False, default=0),
 )
 
-# Additive counts of complaint_facts kept per rollup row (services/analytics/rollup.py), as
-# declared in services/analytics/kpi_counts.py.
+# Additive counts of complaint_facts kept per rollup row (services/analytics/kpi/rollup.py), as
+# declared in services/analytics/kpi/counts.py.
 ROLLUP_COUNTS = kpi_counts.NAMES
 
 # Per dimension (channel, owner, ..., "all"), key, and UTC day ("d") or month ("m") of receipt:
 # the complaints' ROLLUP_COUNTS summed, and histograms of the hours to the customer's yes and
-# from the first "resolved" to the yes (services/analytics/sketch.py). Internal, not exported.
+# from the first "resolved" to the yes (services/analytics/kpi/sketch.py). Internal, not exported.
 kpi_rollup = Table(
     "kpi_rollup",
     metadata,

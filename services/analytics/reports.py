@@ -1,6 +1,6 @@
 """Regulators' returns from the facts: the FCA complaints return and CFPB timeliness.
 
-Definitions (see services/analytics/regulatory.py for business days, bands and upheld):
+Definitions (see services/analytics/projection/regulatory.py for business days, bands and upheld):
 
 FCA, by product group over the reporting period [from, to): `opened` = received in the period;
 `closed` = counted closed (the earlier of final response and confirmed closure) in the period;
@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from services.analytics.models import complaint_facts
-from services.analytics.regulatory import CFPB_FINAL, CFPB_RESPONSE
+from services.analytics.projection.regulatory import CFPB_FINAL, CFPB_RESPONSE
 from shared.errors import DomainError
 from shared.service import Runtime
 from shared.timestamps import as_utc

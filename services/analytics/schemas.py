@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.analytics.kpis import DEFINITIONS as D
+from services.analytics.kpi.rules import DEFINITIONS as D
 
 
 class Backlog(BaseModel):

@@ -20,7 +20,8 @@ class AnalyticsSettings(ServiceSettings):
     bus_batch_size: int = service_field("analytics", "bus_batch_size", 10_000)
     bus_batch_wait_seconds: float = service_field("analytics", "bus_batch_wait_seconds", 0.5)
     # Complaints whose history and rows this process keeps after writing them, so that their
-    # next events need not read them back (services/analytics/state_cache.py); 0 turns it off.
+    # next events need not read them back (services/analytics/projection/state_cache.py); 0 turns it
+    # off.
     # Live, a complaint's events come within days: a few days of complaints is enough.
     state_cache_size: int = service_field("analytics", "state_cache_size", 20_000)
     # Objects allocated between two young-generation garbage collections (Python's default is

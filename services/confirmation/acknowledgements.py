@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from services.confirmation import domain, emails
-from services.confirmation.handlers import ComplaintNotYetKnown
 from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
 from services.confirmation.outbound import ACKNOWLEDGEMENT
+from services.confirmation.reactions import ComplaintNotYetKnown
 from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.wording import wording_for
 from shared.events import CaseAssigned, Channel, Envelope

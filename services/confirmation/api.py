@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from services.confirmation.attestations import receive_attestation
+from services.confirmation.attestation_commands import receive_attestation
 from services.confirmation.domain import Reason
 from services.confirmation.queries import confirmations_of
 from services.confirmation.schemas import AnswerPublic, AttestationCreate, ConfirmationsPublic

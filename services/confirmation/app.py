@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.confirmation import api_audits, audits, delivery_api, erasure, page, webhook_api
+from services.confirmation import audit_api, audits, delivery_api, erasure, page_api, webhook_api
 from services.confirmation.api import router
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.consumers import handlers_with
@@ -48,9 +48,9 @@ def create_app(
         routers=[
             router,
             webhook_api.router,
-            api_audits.router,
+            audit_api.router,
             delivery_api.router,
-            page.router,
+            page_api.router,
             personal_data_router("confirmation", erasure.HOLDINGS),
         ],
         handlers=handlers_with(clock, rng or random.SystemRandom()),

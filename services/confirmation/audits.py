@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from services.confirmation import lookup
+from services.confirmation import reply_matching
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import audits, requests
 from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
@@ -67,7 +67,7 @@ async def maybe_audit(
     if request is None:
         log.warning("audit_skipped_unknown_request", request_id=data.request_id)
         return
-    owner = await lookup.current_owner(uow, request)
+    owner = await reply_matching.current_owner(uow, request)
     auditor = choose_auditor(rng, settings.auditor_ids, owner)
     if auditor is None:
         log.warning("audit_skipped_no_auditor", complaint_id=envelope.complaint_id, owner=owner)

@@ -8,8 +8,8 @@ from services.confirmation import (
     audits,
     erasure,
     final_responses,
-    handlers,
-    owners,
+    owner_reactions,
+    reactions,
 )
 from services.confirmation.clock import Clock
 from services.confirmation.settings import ConfirmationRuntime
@@ -26,14 +26,14 @@ def handlers_with(
         settings = rt.settings
 
         async def resolution_proposed(uow: UnitOfWork, envelope: Envelope) -> None:
-            await handlers.request_confirmation(uow, envelope, settings, clock())
+            await reactions.request_confirmation(uow, envelope, settings, clock())
 
         async def case_assigned(uow: UnitOfWork, envelope: Envelope) -> None:
-            await owners.track_owner(uow, envelope)
+            await owner_reactions.track_owner(uow, envelope)
             await acknowledgements.acknowledge(uow, envelope, settings, clock())
 
         async def case_closed(uow: UnitOfWork, envelope: Envelope) -> None:
-            await handlers.close_requests(uow, envelope)
+            await reactions.close_requests(uow, envelope)
             await audits.maybe_audit(uow, envelope, settings, rng, clock())
 
         async def final_response_sent(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -41,15 +41,15 @@ def handlers_with(
 
         return {
             "case.final_response_sent": final_response_sent,
-            "complaint.received": handlers.remember_complaint,
+            "complaint.received": reactions.remember_complaint,
             "case.assigned": case_assigned,
-            "case.reassigned": owners.track_owner,
+            "case.reassigned": owner_reactions.track_owner,
             "case.resolution_proposed": resolution_proposed,
             # The same proposal asked again under the next number: the same use case.
             "case.confirmation_reasked": resolution_proposed,
-            "case.resolution_withdrawn": handlers.withdraw_requests,
+            "case.resolution_withdrawn": reactions.withdraw_requests,
             "case.closed": case_closed,
-            "case.reopened": handlers.retire_open_requests,
+            "case.reopened": reactions.retire_open_requests,
             "customer.erasure_requested": with_dead_letter_purge(
                 rt, erasure_handler("confirmation", erasure.erase)
             ),

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.confirmation.classifier import Verdict, classify_reply, doubts, meaning
-from services.confirmation.identity import (
+from services.confirmation.sender_identity import (
     canonical_address,
     canonical_number,
     same_address,

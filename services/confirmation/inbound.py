@@ -20,8 +20,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.confirmation import emails
-from services.confirmation.answers import Reply, ReplyResult, receive_reply
 from services.confirmation.domain import Reason
+from services.confirmation.reply_commands import Reply, ReplyResult, receive_reply
 from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
 from services.confirmation.source_limits import RateLimited, check, limiter_for
 from shared.correlation import set_correlation_id

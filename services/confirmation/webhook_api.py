@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 
 from services.confirmation import emails, replytext, webhooks
-from services.confirmation.answers import Reply, ReplyResult, receive_reply
 from services.confirmation.domain import Reason
+from services.confirmation.reply_commands import Reply, ReplyResult, receive_reply
 from services.confirmation.schemas import AnswerPublic, EmailWebhook
 from services.confirmation.settings import ConfirmationRuntimeDep
 from services.confirmation.source_limits import per_source

@@ -6,16 +6,17 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.escalation import catalogue, erasure
-from services.escalation.actions import problem_worker
+from services.escalation import erasure
 from services.escalation.api import router
-from services.escalation.catalogue_api import router as catalogue_router
+from services.escalation.catalogue import entries as catalogue_entries
+from services.escalation.catalogue.api import router as catalogue_router
 from services.escalation.consumers import handlers_for
 from services.escalation.domain import InvalidRules, RuleBook, parse_rules
-from services.escalation.incident_api import router as incident_router
+from services.escalation.incidents.api import router as incident_router
 from services.escalation.ladder import EscalationConfig, parse_config
 from services.escalation.models import metadata
-from services.escalation.problem_api import router as problem_router
+from services.escalation.problems.actions import problem_worker
+from services.escalation.problems.api import router as problem_router
 from services.escalation.settings import EscalationSettings
 from shared.erasure import personal_data_router
 from shared.service import ServiceSpec, create_service_app
@@ -47,8 +48,8 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     settings = settings or EscalationSettings()
     config = load_config(settings.escalation_path)
     try:
-        known = catalogue.load(settings.catalogue_path)
-    except catalogue.InvalidCatalogue as exc:
+        known = catalogue_entries.load(settings.catalogue_path)
+    except catalogue_entries.InvalidCatalogue as exc:
         raise InvalidRules(str(exc)) from exc
     config = dataclasses.replace(
         config, detector=config.detector.model_copy(update={"catalogue": known})

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from services.escalation import erasure, escalate, handlers
+from services.escalation import erasure, ladder_reactions, reactions
 from services.escalation.domain import RuleBook
 from services.escalation.ladder import EscalationConfig
 from shared.erasure import erasure_handler, with_dead_letter_purge
@@ -18,18 +18,18 @@ def handlers_for(
 
     def build_handlers(rt: Runtime) -> dict[str, EventHandler]:
         async def complaint_received(uow: UnitOfWork, envelope: Envelope) -> None:
-            await handlers.prioritize_complaint(uow, envelope, rules, config.detector)
+            await reactions.prioritize_complaint(uow, envelope, rules, config.detector)
 
         async def sla_event(uow: UnitOfWork, envelope: Envelope) -> None:
-            await escalate.climb(uow, envelope, config, rules.default)
+            await ladder_reactions.climb(uow, envelope, config, rules.default)
 
         async def audit_overdue(uow: UnitOfWork, envelope: Envelope) -> None:
-            await escalate.audit_overdue(uow, envelope, config)
+            await ladder_reactions.audit_overdue(uow, envelope, config)
 
         return {
             "complaint.received": complaint_received,
-            "case.assigned": escalate.remember_owner,
-            "case.reassigned": escalate.remember_owner,
+            "case.assigned": ladder_reactions.remember_owner,
+            "case.reassigned": ladder_reactions.remember_owner,
             "sla.warning": sla_event,
             "sla.breached": sla_event,
             "audit.overdue": audit_overdue,

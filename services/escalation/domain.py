@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from services.escalation import signals
+from services.escalation import situation_signals
 from shared.events import ComplaintReceived, Priority
 
 PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
@@ -70,8 +70,8 @@ class RuleBook:
     default: Priority
     default_reason: str
     rules: tuple[Rule, ...]
-    amounts: tuple[signals.AmountRule, ...] = ()
-    deadline: signals.DeadlineRule | None = None
+    amounts: tuple[situation_signals.AmountRule, ...] = ()
+    deadline: situation_signals.DeadlineRule | None = None
     incident_raise: int = 1
 
 
@@ -113,8 +113,8 @@ def appraise(complaint_facts: Mapping[str, str], rules: RuleBook) -> tuple[Prior
     matches = [
         (rule, found) for rule in rules.rules if (found := rule.first_match(complaint_facts))
     ]
-    amounts = signals.amount_reasons(complaint_facts, rules.amounts)
-    deadline = signals.deadline_reason(complaint_facts, rules.deadline)
+    amounts = situation_signals.amount_reasons(complaint_facts, rules.amounts)
+    deadline = situation_signals.deadline_reason(complaint_facts, rules.deadline)
     bases = [PRIORITIES.index(rule.base) for rule, _ in matches if rule.base]
     if bases:
         level = min(bases)
@@ -162,8 +162,8 @@ def parse_rules(document: Mapping[str, Any]) -> RuleBook:
         raise InvalidRules(f"rule names must be unique: {', '.join(duplicates)}")
     levels: dict[str, int] = {name: i for i, name in enumerate(PRIORITIES)}
     try:
-        amounts = signals.parse_amounts(document.get("amount"), levels)
-        deadline = signals.parse_deadline(document.get("deadline"))
+        amounts = situation_signals.parse_amounts(document.get("amount"), levels)
+        deadline = situation_signals.parse_deadline(document.get("deadline"))
     except ValueError as exc:
         raise InvalidRules(str(exc)) from exc
     incident_raise = document.get("incident_raise", 1)

@@ -7,7 +7,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, model_validator
 
 from services.escalation.config_model import ConfigModel, table_rule, validate
-from services.escalation.detector import DetectorConfig
+from services.escalation.incidents.detector import DetectorConfig
 
 CaseStep = Literal["owner", "team_lead", "head_of_department", "executive"]
 TaskStep = Literal["department_lead", "department_head"]

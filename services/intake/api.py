@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from services.intake import handlers
+from services.intake import commands
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from services.intake.settings import IntakeRuntimeDep
 from shared import accesslog as access
@@ -36,7 +36,7 @@ async def create_complaint(
     the existing reference and `joined: true` — unless `new_matter` is true. A repeated
     Idempotency-Key returns the first answer."""
     fingerprint = request_fingerprint(body)
-    complaint, replayed = await handlers.receive_complaint(rt, body, idempotency_key, fingerprint)
+    complaint, replayed = await commands.receive_complaint(rt, body, idempotency_key, fingerprint)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     if complaint.joined:
@@ -47,7 +47,7 @@ async def create_complaint(
 @router.get("/complaints/{complaint_id}", response_model=ComplaintPublic)
 async def read_complaint(complaint_id: str, rt: IntakeRuntimeDep, who: Reader) -> ComplaintPublic:
     """A complaint as received, with its follow-up contacts."""
-    complaint = await handlers.get_complaint(rt, complaint_id)
+    complaint = await commands.get_complaint(rt, complaint_id)
     await access.record(rt, who, complaint_id, "GET /v1/complaints/{id}")
     return complaint
 
@@ -63,7 +63,7 @@ async def create_contact(
 ) -> ContactPublic:
     """A follow-up contact on any channel, appended to the complaint's history."""
     fingerprint = request_fingerprint(body)
-    contact, replayed = await handlers.add_contact(
+    contact, replayed = await commands.add_contact(
         rt, complaint_id, body, idempotency_key, fingerprint
     )
     if replayed:

@@ -11,7 +11,7 @@ from services.intake.consumers import build_handlers
 from services.intake.customer_api import router as customer_router
 from services.intake.models import metadata
 from services.intake.retention import retention_worker
-from services.intake.search import router as search_router
+from services.intake.search_api import router as search_router
 from services.intake.settings import IntakeSettings
 from shared import accesslog
 from shared.runner import stop_when_orphaned

@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from services.ownership import (
-    caselist,
-    final_response,
-    handlers,
+    commands,
+    final_response_commands,
     queries,
-    resolution_handlers,
-    task_handlers,
+    queue_queries,
+    resolution_commands,
+    task_commands,
 )
 from services.ownership.domain import Status
 from services.ownership.schemas import (
@@ -72,9 +72,9 @@ async def list_cases(
                 raise Forbidden("not_own_cases", "An owner may list only their own cases.")
             if team is None:
                 owner_id = who.subject
-            elif team != await caselist.team_of(uow.conn, who.subject):
+            elif team != await queue_queries.team_of(uow.conn, who.subject):
                 raise Forbidden("not_own_team", "An owner may list only their own team's cases.")
-        items, next_cursor = await caselist.case_page(
+        items, next_cursor = await queue_queries.case_page(
             uow.conn,
             owner_id=owner_id,
             status=status,
@@ -113,7 +113,7 @@ async def create_task(
     idempotency_key: IdempotencyKey = None,
 ) -> TaskPublic:
     """Ask a department for something, due by the SLA catalogue; the owner keeps the case."""
-    task, replayed = await task_handlers.create_task(rt, case_id, body, who, idempotency_key)
+    task, replayed = await task_commands.create_task(rt, case_id, body, who, idempotency_key)
     _mark_replay(response, replayed)
     return task
 
@@ -148,7 +148,7 @@ async def list_tasks(
 )
 async def acknowledge_task(task_id: str, rt: RuntimeDep, who: DepartmentOnly) -> TaskPublic:
     """The department acknowledges its task (that department only)."""
-    return await task_handlers.acknowledge_task(rt, task_id, who)
+    return await task_commands.acknowledge_task(rt, task_id, who)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskPublic, responses=error_responses(409))
@@ -156,7 +156,7 @@ async def complete_task(
     task_id: str, rt: RuntimeDep, who: Department, body: TaskComplete | None = None
 ) -> TaskPublic:
     """The department reports its task done."""
-    return await task_handlers.complete_task(rt, task_id, body or TaskComplete(), who)
+    return await task_commands.complete_task(rt, task_id, body or TaskComplete(), who)
 
 
 @router.post("/cases/{case_id}/resolution", response_model=CasePublic)
@@ -169,7 +169,7 @@ async def propose_resolution(
     idempotency_key: IdempotencyKey = None,
 ) -> CasePublic:
     """The owner proposes a resolution; only the customer's confirmation can then close it."""
-    case, replayed = await handlers.propose_resolution(rt, case_id, body, who, idempotency_key)
+    case, replayed = await commands.propose_resolution(rt, case_id, body, who, idempotency_key)
     _mark_replay(response, replayed)
     return case
 
@@ -185,7 +185,7 @@ async def reask_customer(
 ) -> CasePublic:
     """The owner asks the customer again (after an unclear answer, no answer or a dead link):
     a new request on the same channel with a new token; the old token is refused from now."""
-    case, replayed = await resolution_handlers.reask(
+    case, replayed = await resolution_commands.reask(
         rt, case_id, body or ReaskCreate(), who, idempotency_key
     )
     _mark_replay(response, replayed)
@@ -203,7 +203,7 @@ async def withdraw_resolution(
 ) -> CasePublic:
     """The owner takes the proposal back: the case is `in_progress` again, the reason on its
     timeline, and a late answer to the withdrawn proposal changes nothing."""
-    case, replayed = await resolution_handlers.withdraw(rt, case_id, body, who, idempotency_key)
+    case, replayed = await resolution_commands.withdraw(rt, case_id, body, who, idempotency_key)
     _mark_replay(response, replayed)
     return case
 
@@ -224,7 +224,7 @@ async def send_final_response(
 ) -> CasePublic:
     """The final response (outcome, reasons, the profile's referral rights); stops the final
     response clock. It does not close the case: the customer's yes still decides."""
-    case, replayed = await final_response.send_final_response(
+    case, replayed = await final_response_commands.send_final_response(
         rt, case_id, body, who, idempotency_key, request.app.state.policies
     )
     _mark_replay(response, replayed)
@@ -236,7 +236,7 @@ async def reassign_case(
     case_id: str, body: ReassignCreate, rt: RuntimeDep, who: Manager
 ) -> CasePublic:
     """Hand the case to another owner (supervisor, admin, or the owner handing over)."""
-    return await handlers.reassign(rt, case_id, body, who)
+    return await commands.reassign(rt, case_id, body, who)
 
 
 @router.get("/organisation", response_model=OrganisationPublic, tags=["organisation"])

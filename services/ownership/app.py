@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.ownership import erasure, orgsync, timers
+from services.ownership import erasure, organisation_sync, timers
 from services.ownership.admin_api import router as admin_router
 from services.ownership.api import router
 from services.ownership.consumers import build_handlers
@@ -27,7 +27,7 @@ async def load_organisation(rt: OwnershipRuntime) -> None:
     path = settings.organisation_path
     organisation = read_organisation(path)
     async with rt.uow() as uow:
-        await orgsync.sync_organisation(uow.conn, organisation)
+        await organisation_sync.sync_organisation(uow.conn, organisation)
         planned = await timers.plan_missing(uow.conn)
         await uow.commit()
     log.info("organisation_loaded", file=str(path), teams=len(organisation.teams), timers=planned)

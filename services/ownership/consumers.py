@@ -1,6 +1,6 @@
 """The events ownership reacts to, in one table."""
 
-from services.ownership import answers, audits, erasure, reactions, regulatory
+from services.ownership import answer_reactions, audit_reactions, erasure, reactions, regulatory
 from services.ownership.policies import read_policies
 from services.ownership.settings import OwnershipRuntime
 from shared.erasure import erasure_handler, with_dead_letter_purge
@@ -23,13 +23,13 @@ def build_handlers(rt: OwnershipRuntime) -> dict[str, EventHandler]:
         "complaint.received": open_case,
         "complaint.prioritized": reactions.prioritize,
         "complaint.contact_added": reactions.add_contact,
-        "confirmation.requested": answers.note_request,
-        "confirmation.confirmed": answers.answer,
-        "confirmation.rejected": answers.answer,
-        "confirmation.unclear": answers.answer,
-        "confirmation.no_answer": audits.note_no_answer,
-        "audit.requested": audits.note_audit_requested,
-        "audit.completed": audits.audit_completed,
+        "confirmation.requested": answer_reactions.note_request,
+        "confirmation.confirmed": answer_reactions.answer,
+        "confirmation.rejected": answer_reactions.answer,
+        "confirmation.unclear": answer_reactions.answer,
+        "confirmation.no_answer": audit_reactions.note_no_answer,
+        "audit.requested": audit_reactions.note_audit_requested,
+        "audit.completed": audit_reactions.audit_completed,
         "customer.erasure_requested": with_dead_letter_purge(
             rt, erasure_handler("ownership", erasure.erase)
         ),

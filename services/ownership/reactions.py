@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership import orgstore, timers
+from services.ownership import organisation_store, timers
 from services.ownership.domain import (
     Needs,
     Status,
@@ -54,7 +54,7 @@ async def open_case(uow: UnitOfWork, envelope: Envelope) -> bool:
     await lock_key(conn, f"case:{case_id}")
     if await load_case(conn, case_id) is not None:
         return False
-    policy = await orgstore.case_policy(conn)
+    policy = await organisation_store.case_policy(conn)
     team, owner_id, rule = await _assign(conn, data, case_id, policy.continuity_days)
     pending = await _take_pending(conn, case_id)
     started, at = as_utc(data.received_at), now()
@@ -109,15 +109,15 @@ async def _assign(
         data.language,
     )
     since = as_utc(data.received_at) - timedelta(days=continuity_days)
-    known = await orgstore.previous_owner(conn, data.customer_key, since, case_id)
-    found = await orgstore.owner_candidate(conn, known) if known is not None else None
+    known = await organisation_store.previous_owner(conn, data.customer_key, since, case_id)
+    found = await organisation_store.owner_candidate(conn, known) if known is not None else None
     if found is not None and keeps_previous_owner(found[0], needs):
         previous, previous_team = found
         await lock_key(conn, f"team:{previous_team}")
         return previous_team, previous.owner_id, "same_owner_as_before"
-    team = await orgstore.team_for(conn, data.category, data.product)
+    team = await organisation_store.team_for(conn, data.category, data.product)
     await lock_key(conn, f"team:{team}")
-    pool, lead = await orgstore.candidates(conn, team)
+    pool, lead = await organisation_store.candidates(conn, team)
     owner_id, rule = pick_owner(pool, lead, needs)
     return team, owner_id, rule
 
@@ -149,7 +149,7 @@ async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
         return
     case = await load_case(conn, case_id)
     assert case is not None
-    policy = await orgstore.case_policy(conn)
+    policy = await organisation_store.case_policy(conn)
     due_at = case["due_at"]
     if case["status"] != Status.closed:
         when = case_deadline(policy, case["sla_started_at"], data.priority)

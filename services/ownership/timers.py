@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ownership import orgstore, regulatory
+from services.ownership import organisation_store, regulatory
 from services.ownership.domain import OPEN, Deadline, case_deadline, deadline
 from services.ownership.models import cases, tasks, timers
 from services.ownership.repository import now
@@ -124,7 +124,7 @@ def timer_worker(poll_seconds: float, batch: int, clock: Clock = now) -> Any:
 
 async def plan_missing(conn: AsyncConnection) -> int:
     """Open cases and tasks from before timers existed get theirs, once; returns how many."""
-    policy = await orgstore.case_policy(conn)
+    policy = await organisation_store.case_policy(conn)
     untimed = ~exists().where(timers.c.subject_id == cases.c.id)
     rows = await conn.execute(
         select(cases.c.id, cases.c.sla_started_at, cases.c.priority).where(
@@ -136,11 +136,11 @@ async def plan_missing(conn: AsyncConnection) -> int:
         when = case_deadline(policy, started, priority)
         await plan(conn, "case", case_id, case_id, when)
         planned += 1
-    catalogue = await orgstore.catalogue(conn)
+    catalogue = await organisation_store.catalogue(conn)
     untimed_task = ~exists().where(timers.c.subject_id == tasks.c.id)
     open_tasks = await conn.execute(select(tasks).where(tasks.c.status == "open", untimed_task))
     for task in open_tasks.all():
-        cal = await orgstore.department_calendar(conn, task.department)
+        cal = await organisation_store.department_calendar(conn, task.department)
         task_hours = catalogue.get((task.department, task.type))
         if task_hours is None:  # the task type left the catalogue: its stored due time still stands
             when = Deadline(as_utc(task.due_at), as_utc(task.due_at))

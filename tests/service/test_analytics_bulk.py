@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from services.analytics import bulk
+from services.analytics import bulk_statements
 from services.analytics.models import fact_events, kpi_rollup, streams
 from shared.db import make_engine, upgrade_database_async
 
@@ -52,15 +52,19 @@ def rollup_row(key: str, received: int, blob: bytes) -> dict[str, object]:
 
 async def test_insert_leaves_or_updates_existing_rows_and_keeps_every_type(engine) -> None:  # type: ignore[no-untyped-def]
     async with engine.begin() as conn:
-        await bulk.insert(conn, fact_events, [event(1, "complaint:a", region='N, "x" {y}')])
+        await bulk_statements.insert(
+            conn, fact_events, [event(1, "complaint:a", region='N, "x" {y}')]
+        )
         # The same key again: kept as it was; a new key: added.
-        await bulk.insert(conn, fact_events, [event(1, "complaint:b"), event(2, "complaint:a")])
-        await bulk.insert(conn, kpi_rollup, [rollup_row("o'1", 1, b"\x00\x01\xff")])
-        await bulk.insert(
+        await bulk_statements.insert(
+            conn, fact_events, [event(1, "complaint:b"), event(2, "complaint:a")]
+        )
+        await bulk_statements.insert(conn, kpi_rollup, [rollup_row("o'1", 1, b"\x00\x01\xff")])
+        await bulk_statements.insert(
             conn, kpi_rollup, [rollup_row("o'1", 5, b"\x02"), rollup_row("", 2, b"")], "update"
         )
     async with engine.connect() as conn:
-        rows = await bulk.select_in(
+        rows = await bulk_statements.select_in(
             conn,
             [fact_events.c.event_id, fact_events.c.stream, fact_events.c.attributes],
             fact_events.c.event_id,
@@ -83,27 +87,41 @@ async def test_insert_leaves_or_updates_existing_rows_and_keeps_every_type(engin
 async def test_select_and_delete_take_any_number_of_keys(engine) -> None:  # type: ignore[no-untyped-def]
     events = [event(n, f"complaint:c{n % 1200}") for n in range(2500)]
     async with engine.begin() as conn:
-        await bulk.insert(conn, fact_events, events)
+        await bulk_statements.insert(conn, fact_events, events)
     wanted = [f"complaint:c{n}" for n in range(0, 1200, 2)] + ["complaint:none"]
     async with engine.begin() as conn:
-        found = await bulk.select_in(conn, [fact_events.c.event_id], fact_events.c.stream, wanted)
-        assert len(found) == sum(1 for e in events if e["stream"] in wanted) > bulk.CHUNK
-        await bulk.delete_in(conn, fact_events, fact_events.c.stream, wanted)
+        found = await bulk_statements.select_in(
+            conn, [fact_events.c.event_id], fact_events.c.stream, wanted
+        )
+        assert len(found) == sum(1 for e in events if e["stream"] in wanted) > bulk_statements.CHUNK
+        await bulk_statements.delete_in(conn, fact_events, fact_events.c.stream, wanted)
     async with engine.connect() as conn:
         left = await conn.scalars(select(fact_events.c.stream).distinct())
         assert sorted(left) == sorted({str(e["stream"]) for e in events} - set(wanted))
-        assert await bulk.select_in(conn, [fact_events.c.event_id], fact_events.c.stream, []) == []
+        assert (
+            await bulk_statements.select_in(
+                conn, [fact_events.c.event_id], fact_events.c.stream, []
+            )
+            == []
+        )
 
 
 async def test_bulk_statements_belong_to_the_callers_transaction(engine) -> None:  # type: ignore[no-untyped-def]
     # A bulk statement first in a transaction still rolls back with it.
     async with engine.connect() as conn:
         async with conn.begin() as transaction:
-            await bulk.insert(conn, streams, [{"stream": "complaint:x", "updated_at": T0}])
-            await bulk.delete_in(conn, fact_events, fact_events.c.stream, ["complaint:x"])
+            await bulk_statements.insert(
+                conn, streams, [{"stream": "complaint:x", "updated_at": T0}]
+            )
+            await bulk_statements.delete_in(
+                conn, fact_events, fact_events.c.stream, ["complaint:x"]
+            )
             await transaction.rollback()
         assert (
-            await bulk.select_in(conn, [streams.c.stream], streams.c.stream, ["complaint:x"]) == []
+            await bulk_statements.select_in(
+                conn, [streams.c.stream], streams.c.stream, ["complaint:x"]
+            )
+            == []
         )
 
 
@@ -111,7 +129,7 @@ async def test_array_lookups_are_planned_for_their_arrays(engine, backend) -> No
     if backend != "postgresql":
         pytest.skip("plans are PostgreSQL's")
     async with engine.begin() as conn:
-        await bulk.plan_each_time(conn)
+        await bulk_statements.plan_each_time(conn)
         assert await conn.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
     async with engine.connect() as conn:  # only for that transaction
         assert await conn.scalar(text("SHOW plan_cache_mode")) == "auto"
@@ -121,11 +139,13 @@ async def test_among_filters_an_update_by_any_number_of_keys(engine) -> None:  #
     names = [f"complaint:k{n}" for n in range(1500)]
     later = T0 + timedelta(days=1)
     async with engine.begin() as conn:
-        await bulk.insert(conn, streams, [{"stream": n, "updated_at": T0} for n in names])
-        for chunk in bulk.chunks(conn, names[::3]):
+        await bulk_statements.insert(
+            conn, streams, [{"stream": n, "updated_at": T0} for n in names]
+        )
+        for chunk in bulk_statements.chunks(conn, names[::3]):
             await conn.execute(
                 streams.update()
-                .where(bulk.among(conn, streams.c.stream, chunk))
+                .where(bulk_statements.among(conn, streams.c.stream, chunk))
                 .values(updated_at=later)
             )
     async with engine.connect() as conn:

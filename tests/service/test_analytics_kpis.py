@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from services.analytics.ingest import ingest
 from services.analytics.models import EXPORTABLE, complaint_facts, incident_facts
+from services.analytics.projection.ingest import ingest
 from shared.db import make_engine, upgrade_database_async
 from shared.events import (
     AuditCompleted,

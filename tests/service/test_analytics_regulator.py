@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from services.analytics.models import regulatory_clock_facts
-from services.analytics.regulatory import business_days_after
+from services.analytics.projection.regulatory import business_days_after
 from shared.events import (
     CaseClosed,
     CaseFinalResponseSent,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services.analytics.ingest import ingest
 from services.analytics.models import inbox
+from services.analytics.projection.ingest import ingest
 from shared.db import make_engine, upgrade_database_async
 from tests import conftest
 from tests.service.test_analytics_rollup import random_cases

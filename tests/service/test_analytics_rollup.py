@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.analytics import rollup
-from services.analytics.grouped import grouped_kpis
-from services.analytics.ingest import ingest
-from services.analytics.kpis import GROUP_COLUMNS, Tally
+from services.analytics.kpi import rollup
+from services.analytics.kpi.by_group import grouped_kpis
+from services.analytics.kpi.queries import exact_durations, raw_counts
+from services.analytics.kpi.rules import GROUP_COLUMNS, Tally
 from services.analytics.models import ROLLUP_COUNTS, complaint_facts, kpi_rollup
-from services.analytics.queries import exact_durations, raw_counts
+from services.analytics.projection.ingest import ingest
 from shared.db import make_engine, upgrade_database_async
 from shared.events import Envelope
 from shared.timestamps import as_utc

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.analytics import ingest as ingest_module
-from services.analytics.ingest import ingest, rebuild
 from services.analytics.models import EXPORTABLE, kpi_rollup
-from services.analytics.state_cache import StateCache
+from services.analytics.projection import ingest as ingest_module
+from services.analytics.projection.ingest import ingest, rebuild
+from services.analytics.projection.state_cache import StateCache
 from shared.db import make_engine, upgrade_database_async
 from shared.events import Envelope
 from tests.service.test_analytics_rollup import random_cases
@@ -132,7 +132,7 @@ async def test_events_after_a_rebuild_build_on_the_whole_history(engines, monkey
 
 
 def test_the_cache_keeps_the_most_recently_used_complaints() -> None:
-    from services.analytics.state_cache import Entry
+    from services.analytics.projection.state_cache import Entry
 
     cache = StateCache(2)
     for name, token in (("a", 1), ("b", 2), ("c", 3)):
@@ -146,7 +146,7 @@ def test_the_cache_keeps_the_most_recently_used_complaints() -> None:
 
 
 async def test_the_service_sizes_its_cache_and_collector_as_configured(env, database) -> None:  # type: ignore[no-untyped-def]
-    from services.analytics import state_cache
+    from services.analytics.projection import state_cache
     from tests.support.analytics import started
 
     size, thresholds = state_cache.CACHE.size, gc.get_threshold()

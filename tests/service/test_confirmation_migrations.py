@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text
 
-from services.confirmation import domain, lookup
+from services.confirmation import domain, reply_matching
 from services.confirmation.models import outbound_messages
 from shared.db import make_engine
 
@@ -57,7 +57,7 @@ async def test_upgrade_scrubs_sent_messages_and_old_tokens_still_answer(database
             await asyncio.to_thread(migrate, url, "head")
             async with engine.connect() as conn:
                 rows = {r.id: r for r in (await conn.execute(select(outbound_messages))).all()}
-                found, _ = await lookup._request_with_token(
+                found, _ = await reply_matching._request_with_token(
                     SimpleNamespace(conn=conn), TOKEN, "any-secret"
                 )
                 forged_plain = await conn.scalar(

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.escalation.actions import run_checks
+from services.escalation.problems.actions import run_checks
 from shared.events import Envelope
 from tests.support.escalation import (
     burst,

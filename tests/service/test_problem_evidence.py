@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from services.escalation.actions import run_checks
+from services.escalation.problems.actions import run_checks
 from tests.service.test_problems import ANALYSIS, PATTERN, add_action, analysed_problem
 from tests.support.escalation import (
     burst,

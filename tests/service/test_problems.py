@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.escalation.actions import run_checks
+from services.escalation.problems.actions import run_checks
 from tests.support.escalation import publisher, received, started
 from tests.support.services import auth, outbox_events
 

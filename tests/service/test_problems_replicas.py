@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.escalation.actions import run_checks
+from services.escalation.problems.actions import run_checks
 from tests.service.test_problems import PATTERN, fixed_problem
 from tests.support.escalation import started
 from tests.support.services import outbox_events

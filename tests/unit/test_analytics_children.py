@@ -4,9 +4,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.analytics.children import audits, confirmations, tasks
 from services.analytics.domain import FactEvent
-from services.analytics.patterns import project_incident, project_problem
+from services.analytics.projection.child_facts import audits, confirmations, tasks
+from services.analytics.projection.incident_facts import project_incident, project_problem
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

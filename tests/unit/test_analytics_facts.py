@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.analytics.domain import FactEvent, event_attributes
-from services.analytics.projection import project
+from services.analytics.projection.complaints import project
 from shared.events import (
     CaseClosed,
     CaseResolutionProposed,

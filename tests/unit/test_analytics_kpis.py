@@ -1,6 +1,6 @@
 """KPI arithmetic on small known sets: ratios, percentiles as percentile_cont, totals, nulls."""
 
-from services.analytics.kpis import (
+from services.analytics.kpi.rules import (
     DEFINITIONS,
     Durations,
     Tally,

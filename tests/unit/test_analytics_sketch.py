@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.analytics import sketch
-from services.analytics.kpis import percentile
-from services.analytics.periods import Split, split
+from services.analytics.kpi import sketch
+from services.analytics.kpi.periods import Split, split
+from services.analytics.kpi.rules import percentile
 
 hours = st.floats(min_value=0, max_value=20_000, allow_nan=False)
 

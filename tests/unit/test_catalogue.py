@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from services.escalation import catalogue
-from services.escalation.keys import normalised_key
+from services.escalation.catalogue import entries as catalogue_entries
+from services.escalation.catalogue.keys import normalised_key
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "catalogue.toml"
 
 
 @pytest.fixture(scope="module")
-def shipped() -> catalogue.Catalogue:
-    return catalogue.load(SHIPPED)
+def shipped() -> catalogue_entries.Catalogue:
+    return catalogue_entries.load(SHIPPED)
 
 
 @pytest.mark.parametrize(
@@ -30,18 +30,18 @@ def shipped() -> catalogue.Catalogue:
     ],
 )
 def test_every_spelling_resolves_to_the_canonical_id(
-    shipped: catalogue.Catalogue, dimension: str, written: str, canonical: str
+    shipped: catalogue_entries.Catalogue, dimension: str, written: str, canonical: str
 ) -> None:
     assert shipped.resolve(dimension, normalised_key(written)) == canonical
 
 
-def test_unknown_values_are_not_guessed(shipped: catalogue.Catalogue) -> None:
+def test_unknown_values_are_not_guessed(shipped: catalogue_entries.Catalogue) -> None:
     assert shipped.resolve("region", normalised_key("Atlantis")) is None
     assert shipped.resolve("product", normalised_key("California")) is None
 
 
 def test_shipped_regions_have_symmetric_neighbours_and_a_parent(
-    shipped: catalogue.Catalogue,
+    shipped: catalogue_entries.Catalogue,
 ) -> None:
     regions = {r.id: r for r in shipped.region}
     for region in regions.values():
@@ -89,5 +89,5 @@ def test_an_invalid_catalogue_is_refused_with_the_reason(
 ) -> None:
     path = tmp_path / "catalogue.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(catalogue.InvalidCatalogue, match=message):
-        catalogue.load(path)
+    with pytest.raises(catalogue_entries.InvalidCatalogue, match=message):
+        catalogue_entries.load(path)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from services.escalation import crosssection as cross
-from services.escalation import detector as det
-from services.escalation.keys import normalised_key
+from services.escalation.catalogue.keys import normalised_key
+from services.escalation.incidents import cross_section as cross
+from services.escalation.incidents import detector as det
 from services.escalation.ladder import parse_config
 from tests.support.escalation import PRODUCTS, REGIONS, cfpb_background, noise
 

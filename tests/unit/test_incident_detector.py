@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from services.escalation import detector as det
+from services.escalation.incidents import detector as det
+from services.escalation.incidents.specification import Sibling, specify
 from services.escalation.ladder import parse_config
-from services.escalation.spec import Sibling, specify
 from tests.support.escalation import burst, cfpb_background, noise
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "escalation.toml"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.escalation import effect
-from services.escalation.detector import DetectorConfig
+from services.escalation.incidents.detector import DetectorConfig
 from services.escalation.ladder import ProblemRules, parse_config
+from services.escalation.problems import effect_measure
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "escalation.toml"
 ONSET = datetime(2026, 3, 1, tzinfo=UTC)
@@ -29,8 +29,8 @@ def daily(start: datetime, days: int, per_day: int) -> list[datetime]:
     return [start + step * i for i in range(days * per_day)]
 
 
-def measure(history: dict[int, int], as_of: datetime, **rules: Any) -> effect.Effect:
-    return effect.measure(
+def measure(history: dict[int, int], as_of: datetime, **rules: Any) -> effect_measure.Effect:
+    return effect_measure.measure(
         history,
         onset=ONSET,
         fixed_at=FIXED,
@@ -47,7 +47,7 @@ def test_the_burst_is_not_the_before() -> None:
     spike = [ONSET + timedelta(minutes=5 * i) for i in range(60)]
     after = daily(FIXED, 7, 3)
     measured = measure(counts(usual + spike + after), FIXED + timedelta(days=7))
-    assert measured == effect.Effect(4.0, 3.0, False)
+    assert measured == effect_measure.Effect(4.0, 3.0, False)
 
 
 def test_a_fix_that_halves_the_usual_rate_is_shown() -> None:
@@ -58,7 +58,7 @@ def test_a_fix_that_halves_the_usual_rate_is_shown() -> None:
 
 def test_a_recorded_baseline_is_the_before() -> None:
     after = daily(FIXED, 7, 2)
-    assert measure(counts(after), FIXED + timedelta(days=7), baseline=5.0) == effect.Effect(
+    assert measure(counts(after), FIXED + timedelta(days=7), baseline=5.0) == effect_measure.Effect(
         5.0, 2.0, True
     )
     assert not measure(counts(after), FIXED + timedelta(days=7), baseline=3.0).shown
@@ -69,13 +69,15 @@ def test_the_after_window_is_the_exposure_so_far_up_to_the_period() -> None:
     rules = {"period_days": 7, "min_after_days": 3, "baseline": 8.0}
     assert measure(counts(after), FIXED + timedelta(days=4), **rules).rate_after == 2.0
     assert measure(counts(after), FIXED + timedelta(days=10), **rules).rate_after == 2.0
-    assert effect.measurable_at(FIXED, ProblemRules(min_after_days=3)) == FIXED + timedelta(3)
+    assert effect_measure.measurable_at(FIXED, ProblemRules(min_after_days=3)) == FIXED + timedelta(
+        3
+    )
     with pytest.raises(ValueError, match="min_after_days"):
         measure(counts(after), FIXED + timedelta(days=2), **rules)
 
 
 def test_an_incidents_expected_window_count_is_a_daily_rate() -> None:
-    assert effect.baseline_per_day(1.5, HOURLY) == 6.0
+    assert effect_measure.baseline_per_day(1.5, HOURLY) == 6.0
 
 
 def test_the_shipped_problem_settings() -> None:

@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 16:00:00
 
-Complaints already projected get the new columns empty; `python -m services.analytics.rebuild`
+Complaints already projected get the new columns empty; `python -m services.analytics.projection.rebuild`
 fills them from the archive (events of these types were not archived before this revision).
 """
 

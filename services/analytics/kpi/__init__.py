@@ -1,0 +1,1 @@
+"""KPIs: the rollup, its rules and the grouped reads BI tools and the API ask for."""

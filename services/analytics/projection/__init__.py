@@ -1,0 +1,1 @@
+"""The read model: events archived and folded into complaint facts."""

@@ -1,0 +1,1 @@
+"""The catalogue: canonical products, categories and regions, with their aliases."""

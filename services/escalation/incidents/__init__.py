@@ -1,0 +1,1 @@
+"""Incidents: clusters of complaints detected, specified (IS / IS NOT) and decided on."""

@@ -1,0 +1,1 @@
+"""Problems: root causes, corrective actions, and the verified effect of the fix."""

@@ -1,0 +1,74 @@
+"""The final response: the owner's (or a supervisor's) answer with the customer's referral rights.
+
+It stops the clocks that stop on it and never closes the case: the customer's yes still decides.
+One per case; an Idempotency-Key replays the first answer.
+"""
+
+from typing import Any
+
+from sqlalchemy import select
+
+from services.ownership import regulatory
+from services.ownership.commands import command_event, not_owner
+from services.ownership.domain import Status, actor
+from services.ownership.models import timeline
+from services.ownership.policies import PolicyProfiles
+from services.ownership.queries import case_view
+from services.ownership.repository import append, now, remember, replayed, take_case
+from services.ownership.schemas import CasePublic, FinalResponseCreate
+from shared.auth import Principal
+from shared.errors import Conflict
+from shared.events import CaseFinalResponseSent
+from shared.idempotency import request_fingerprint
+from shared.service import Runtime
+
+
+async def send_final_response(
+    rt: Runtime,
+    case_id: str,
+    body: FinalResponseCreate,
+    who: Principal,
+    key: str | None,
+    policies: PolicyProfiles,
+) -> tuple[CasePublic, bool]:
+    async with rt.uow() as uow:
+        case = await take_case(uow.conn, case_id)
+        if who.role != "supervisor" and who.subject != case["owner_id"]:
+            raise not_owner(case["owner_id"])
+        scope, fp = f"final_response:{case_id}", request_fingerprint(body)
+        if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
+            return CasePublic.model_validate(prior), True
+        if case["status"] == Status.closed:
+            raise Conflict("case_closed", "The case is closed: the customer has answered.")
+        sent = await uow.conn.scalar(
+            select(timeline.c.id).where(
+                timeline.c.case_id == case_id, timeline.c.kind == "final_response_sent"
+            )
+        )
+        if sent is not None:
+            raise Conflict("final_response_already_sent", "This case has its final response.")
+        profile = await _profile_of(uow.conn, case_id, policies)
+        data = CaseFinalResponseSent(
+            owner_id=case["owner_id"],
+            profile=profile,
+            outcome=body.outcome,
+            reasons=body.reasons,
+            referral_rights=policies.profiles[profile].referral_rights
+            if profile in policies.profiles
+            else policies.profiles[policies.default].referral_rights,
+            language=body.language or case["language"],
+            sent_at=now(),
+        )
+        detail = data.model_dump(mode="json")
+        await append(uow.conn, case_id, "final_response_sent", actor(who.role, who.subject), detail)
+        uow.emit(command_event("case.final_response_sent", data, case_id))
+        await regulatory.reach_step(uow, case_id, "final_response", None)
+        view = await case_view(uow.conn, case_id)
+        await remember(uow.conn, scope, key, fp, view.model_dump(mode="json"))
+        await uow.commit()
+    return view, False
+
+
+async def _profile_of(conn: Any, case_id: str, policies: PolicyProfiles) -> str:
+    applied = await regulatory._applied(conn, case_id)
+    return str(applied["profile"]) if applied else policies.default
