@@ -10,10 +10,14 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
 
+READY_SECONDS = 150
+
 
 async def wait_ready(launcher: subprocess.Popen[bytes], urls: dict[str, str]) -> None:
     async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(300):
+        # Generous: on a loaded 2-core machine, beside other test workers, a start takes ~60 s.
+        deadline = asyncio.get_running_loop().time() + READY_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
             if launcher.poll() is not None:
                 out = launcher.stdout.read().decode() if launcher.stdout else ""
                 raise RuntimeError(f"scripts/run.py exited early:\n{out}")
@@ -24,7 +28,7 @@ async def wait_ready(launcher: subprocess.Popen[bytes], urls: dict[str, str]) ->
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-    raise RuntimeError("the services did not become ready in 60 s")
+    raise RuntimeError(f"the services did not become ready in {READY_SECONDS} s")
 
 
 def stop(launcher: subprocess.Popen[bytes]) -> None:
