@@ -225,7 +225,9 @@ async def test_failure_mid_batch_loses_nothing(env, url) -> None:  # type: ignor
     assert sizes[:2] == [50, 1]
     assert recorder.calls[1][0].event_id == events[0].event_id
     retried = [e.event_id for call in recorder.calls[2:] for e in call]
-    assert retried == [e.event_id for e in events]  # each once more, in order
+    # Each once more. Every event here is a different complaint, and only one complaint's order is
+    # promised: the retry queue may hand them back in more than one batch, in any interleaving.
+    assert sorted(retried) == sorted(e.event_id for e in events)
 
 
 async def test_shutdown_with_a_backlog_acks_only_what_was_committed(env, url) -> None:  # type: ignore[no-untyped-def]
