@@ -97,6 +97,8 @@ class ComplaintContactAdded(EventData):
 class ComplaintPrioritized(EventData):
     priority: Priority
     reasons: list[str]
+    # A supervisor's override: who set it. Rules and incidents no longer change it after that.
+    overridden_by: str | None = None
 
 
 class CaseAssigned(EventData):
@@ -110,6 +112,8 @@ class CaseReassigned(EventData):
     to_owner_id: str
     reason: str
     due_at: datetime | None = None
+    # The new owner's team (a hand-over may cross teams): escalations follow the case there.
+    team: str | None = None
 
 
 class CaseResolutionProposed(EventData):

@@ -34,16 +34,16 @@ async def remember_owner(uow: UnitOfWork, envelope: Envelope) -> None:
         )
         return
     assert isinstance(data, CaseReassigned)
+    # A hand-over to another team moves the case's ladder there: its lead is escalated to next.
+    moved = {"owner_id": data.to_owner_id} | ({"team": data.team} if data.team else {})
     done = await conn.execute(
-        update(case_owners)
-        .where(case_owners.c.case_id == case_id)
-        .values(owner_id=data.to_owner_id)
+        update(case_owners).where(case_owners.c.case_id == case_id).values(**moved)
     )
     if not done.rowcount:
-        # Overtook its case.assigned: the team arrives with it, the new owner is kept.
+        # Overtook its case.assigned: the new owner is kept, and the team if it came along.
         await conn.execute(
             insert(conn, case_owners)
-            .values(case_id=case_id, owner_id=data.to_owner_id, team="")
+            .values(case_id=case_id, owner_id=data.to_owner_id, team=data.team or "")
             .on_conflict_do_nothing()
         )
 

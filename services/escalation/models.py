@@ -24,6 +24,9 @@ priorities = Table(
     Column("priority", String(2), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("appraised_at", UtcDateTime(), nullable=False),
+    # A supervisor's override, with who and why: the rules and incidents leave it alone after.
+    Column("overridden_by", String(64), nullable=True),
+    Column("override_reason", Text, nullable=True),
 )
 
 # One row per pattern key: a fixed-size ring of recent bucket counts and the learned baseline.
@@ -141,6 +144,9 @@ escalations = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("subject", "subject_id", "due_at", "step", name="uq_escalation_step"),
+    Index("ix_escalations_created", "created_at", "id"),
+    Index("ix_escalations_case", "case_id"),
+    Index("ix_escalations_recipient", "recipient", "created_at"),
 )
 
 problems = Table(

@@ -1,17 +1,12 @@
-"""Escalation use cases: appraise a received complaint, read its priority back."""
+"""Escalation use cases driven by events: appraise a received complaint."""
 
 from datetime import UTC, datetime
-
-from sqlalchemy import select
 
 from services.escalation import domain
 from services.escalation.incidents import reactions as incidents_reactions
 from services.escalation.incidents.detector import DetectorConfig
 from services.escalation.models import priorities
-from services.escalation.schemas import PriorityPublic
-from shared.errors import NotFound
 from shared.events import ComplaintPrioritized, ComplaintReceived, Envelope, new_event
-from shared.service import Runtime
 from shared.statements import insert
 from shared.uow import UnitOfWork
 
@@ -50,24 +45,3 @@ async def prioritize_complaint(
         )
     )
     await incidents_reactions.detect(uow, envelope, data, detector, rules, datetime.now(UTC))
-
-
-async def get_priority(rt: Runtime, complaint_id: str) -> PriorityPublic:
-    async with rt.uow() as uow:
-        row = (
-            await uow.conn.execute(
-                select(priorities).where(priorities.c.complaint_id == complaint_id)
-            )
-        ).first()
-    if row is None:
-        raise NotFound("priority_not_found", f"No priority for complaint {complaint_id}.")
-    appraised_at = row.appraised_at
-    if appraised_at.tzinfo is None:
-        # SQLite keeps no offset; every timestamp here was written in UTC.
-        appraised_at = appraised_at.replace(tzinfo=UTC)
-    return PriorityPublic(
-        complaint_id=row.complaint_id,
-        priority=row.priority,
-        reasons=list(row.reasons),
-        appraised_at=appraised_at,
-    )

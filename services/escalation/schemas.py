@@ -1,8 +1,9 @@
 """Response bodies of the escalation API."""
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import Priority
 
@@ -12,3 +13,33 @@ class PriorityPublic(BaseModel):
     priority: Priority = Field(description="P1 (most urgent) to P4.")
     reasons: list[str] = Field(description="Which rule matched which word, one line per rule.")
     appraised_at: datetime
+    overridden_by: str | None = Field(
+        default=None, description="The supervisor who set this priority by hand, if one did."
+    )
+    override_reason: str | None = None
+
+
+class PriorityOverride(BaseModel):
+    """A supervisor's priority, with the reason the case's timeline and the owner will read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: Priority
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class EscalationPublic(BaseModel):
+    id: str
+    case_id: str | None = Field(description="The case, when the escalation is about one.")
+    subject: Literal["case", "task", "audit"]
+    subject_id: str
+    step: str = Field(description="The rung of the ladder: owner, team_lead, department_head…")
+    recipient: str = Field(description="Who the step reached.")
+    reason: str
+    due_at: datetime = Field(description="The due time that was missed or is near.")
+    created_at: datetime
+
+
+class EscalationList(BaseModel):
+    items: list[EscalationPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page.")

@@ -118,6 +118,7 @@ async def reassign(rt: Runtime, case_id: str, body: ReassignCreate, who: Princip
             to_owner_id=target["id"],
             reason=body.reason,
             due_at=case["due_at"],
+            team=target["team_id"],
         )
         uow.emit(command_event("case.reassigned", data, case_id))
         await uow.commit()

@@ -23,6 +23,7 @@ def build_handlers(rt: OwnershipRuntime) -> dict[str, EventHandler]:
         "complaint.received": open_case,
         "complaint.prioritized": reactions.prioritize,
         "complaint.contact_added": reactions.add_contact,
+        "case.escalated": reactions.note_escalation,
         "confirmation.requested": answer_reactions.note_request,
         "confirmation.confirmed": answer_reactions.answer,
         "confirmation.rejected": answer_reactions.answer,

@@ -46,7 +46,11 @@ async def hand_over_all(uow: UnitOfWork, owner_id: str, reason: str, by: str) ->
         detail = {"from_owner_id": owner_id, "to_owner_id": to_owner, "reason": reason}
         await append(conn, case_id, "reassigned", by, {**detail, "rule": rule})
         data = CaseReassigned(
-            from_owner_id=owner_id, to_owner_id=to_owner, reason=reason, due_at=case["due_at"]
+            from_owner_id=owner_id,
+            to_owner_id=to_owner,
+            reason=reason,
+            due_at=case["due_at"],
+            team=case["team_id"],
         )
         uow.emit(new_event("case.reassigned", data, producer=PRODUCER, complaint_id=case_id))
         moved.append(HandOver(case_id=case_id, to_owner_id=to_owner))

@@ -24,6 +24,7 @@ from services.ownership.models import cases, pending_priorities
 from services.ownership.repository import append, load_case, lock_case, now, save_case, take_case
 from shared.events import (
     CaseAssigned,
+    CaseEscalated,
     ComplaintContactAdded,
     ComplaintPrioritized,
     ComplaintReceived,
@@ -164,7 +165,30 @@ async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
         "reasons": list(data.reasons),
         "due_at": due_at.isoformat() if due_at else None,
     }
-    await append(conn, case_id, "prioritized", envelope.producer, detail)
+    actor = envelope.producer
+    if data.overridden_by:
+        detail["overridden_by"] = data.overridden_by
+        actor = f"supervisor:{data.overridden_by}"
+    await append(conn, case_id, "prioritized", actor, detail)
+
+
+async def note_escalation(uow: UnitOfWork, envelope: Envelope) -> None:
+    """An escalation about the case goes on its timeline: who was told, at which rung, why.
+
+    One about an audit is not: the owner must not learn who audits the case or when.
+    """
+    data = envelope.parsed()
+    assert isinstance(data, CaseEscalated)
+    if envelope.complaint_id is None or data.subject == "audit":
+        return
+    case_id = envelope.complaint_id
+    await take_case(uow.conn, case_id)
+    detail = {"level": data.level, "to": data.to, "reason": data.reason, "subject": data.subject}
+    if data.subject_id:
+        detail["subject_id"] = data.subject_id
+    if data.department:
+        detail["department"] = data.department
+    await append(uow.conn, case_id, "escalated", "escalation", detail)
 
 
 async def add_contact(uow: UnitOfWork, envelope: Envelope) -> None:

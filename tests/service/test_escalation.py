@@ -78,8 +78,13 @@ async def test_chinese_and_plain_complaints_are_appraised(escalation, env) -> No
             'money at stake: "盗刷" in description (rule money, at least P2)',
             'urgent deadline: "明天" in description (rule deadline, one level up)',
         ],
+        "overridden_by": None,
     }
-    assert en.data == {"priority": "P3", "reasons": ["no aggravating factor"]}
+    assert en.data == {
+        "priority": "P3",
+        "reasons": ["no aggravating factor"],
+        "overridden_by": None,
+    }
 
 
 async def test_a_complaint_is_appraised_once_however_often_it_arrives(escalation, env) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +147,7 @@ async def test_rules_come_from_the_configured_file(env, database, tmp_path) -> N
     assert got_vip.data["reasons"] == [
         'platinum customer: "Platinum" in category (rule vip, at least P2)'
     ]
-    assert got_fire.data == {"priority": "P4", "reasons": ["routine"]}
+    assert got_fire.data == {"priority": "P4", "reasons": ["routine"], "overridden_by": None}
 
 
 def test_rules_file_setting_is_read_from_the_environment_and_repo_root(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -197,3 +197,33 @@ async def test_an_incident_whose_problem_was_fixed_is_resolved(escalation, env) 
             where=lambda e: e.data["incident_id"] == incident_id and e.data["status"] == "resolved",
         )
     assert (await escalation.get(f"/v1/incidents/{incident_id}")).json()["status"] == "resolved"
+
+
+async def test_an_incident_leaves_a_supervisors_priority_alone(escalation, env) -> None:  # type: ignore[no-untyped-def]
+    start = hour_start(30)
+    background = as_events(noise(start, hours=24, per_hour=3))
+    spike = as_events(burst(start + timedelta(hours=24), 12))
+    sentinel = received(at=start + timedelta(hours=27), product="Toaster T1", region="WA")
+    first = str(spike[0].complaint_id)
+    async with env.probe() as probe:
+        await replay(env, [*background, spike[0]])
+        await probe.wait_for("complaint.prioritized", first, timeout=60)
+        override = {"priority": "P4", "reason": "The customer asked us to wait for the statement."}
+        assert (await escalation.put(f"/v1/priorities/{first}", json=override)).status_code == 200
+        await replay(env, [*spike[1:], sentinel])
+        await probe.wait_for("complaint.prioritized", sentinel.complaint_id, timeout=60)
+        await asyncio.sleep(0.3)
+    (detected,) = probe.of_type("incident.detected")
+    updates = probe.of_type("incident.updated")
+    linked = set(detected.data["complaint_ids"]) | {
+        i for e in updates for i in e.data["complaint_ids"]
+    }
+    assert first in linked
+    announced = probe.of_type("complaint.prioritized", first)
+    assert [e.data["overridden_by"] for e in announced] == [None, "sup-1"]
+    priority = (await escalation.get(f"/v1/priorities/{first}")).json()
+    assert priority["priority"] == "P4" and priority["overridden_by"] == "sup-1"
+    # The others of the burst were raised as before.
+    assert (await escalation.get(f"/v1/priorities/{spike[-1].complaint_id}")).json()[
+        "priority"
+    ] == "P2"

@@ -100,18 +100,20 @@ async def reprioritise(
     row = (
         await uow.conn.execute(select(priorities).where(priorities.c.complaint_id == complaint_id))
     ).first()
-    if row is None:
-        return
+    if row is None or row.overridden_by is not None:
+        return  # unknown, or a supervisor's override, which an incident does not undo
     priority, reasons = domain.raise_for_incident(
         row.priority, list(row.reasons), incident_id, rules
     )
     if reasons == list(row.reasons):
         return
-    await uow.conn.execute(
+    raised = await uow.conn.execute(
         update(priorities)
-        .where(priorities.c.complaint_id == complaint_id)
+        .where(priorities.c.complaint_id == complaint_id, priorities.c.overridden_by.is_(None))
         .values(priority=priority, reasons=reasons, appraised_at=now)
     )
+    if not raised.rowcount:
+        return  # overridden meanwhile
     uow.emit(
         new_event(
             "complaint.prioritized",
