@@ -94,6 +94,18 @@ class ComplaintContactAdded(EventData):
     received_at: datetime
 
 
+class CustomerMessageReceived(EventData):
+    """The customer wrote on their channel, answering no question: a reply to the
+    acknowledgement or to another message, a new word on a spent or expired link's thread."""
+
+    inbound_id: str
+    channel: Channel
+    text: str
+    received_at: datetime
+    # Why it answered nothing: unknown_token (it carried none), token_used, token_expired.
+    reason: str
+
+
 class ComplaintPrioritized(EventData):
     priority: Priority
     reasons: list[str]
@@ -345,6 +357,7 @@ class CustomerErased(EventData):
 EVENT_DATA: dict[str, type[EventData]] = {
     "complaint.received": ComplaintReceived,
     "complaint.contact_added": ComplaintContactAdded,
+    "customer.message_received": CustomerMessageReceived,
     "complaint.prioritized": ComplaintPrioritized,
     "case.assigned": CaseAssigned,
     "case.reassigned": CaseReassigned,

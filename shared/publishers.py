@@ -42,6 +42,7 @@ OWNERS: dict[str, str] = {
     "confirmation.unclear": "confirmation",
     "confirmation.reminder_sent": "confirmation",
     "confirmation.no_answer": "confirmation",
+    "customer.message_received": "confirmation",
     "audit.requested": "confirmation",
     "audit.completed": "confirmation",
     "audit.overdue": "confirmation",

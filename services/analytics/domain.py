@@ -49,6 +49,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "confirmation.requested": ("request_id", "channel", "sent_at"),
     "confirmation.reminder_sent": ("request_id", "channel", "reminder_no", "sent_at"),
     "confirmation.no_answer": ("request_id", "channel", "reminders_sent"),
+    # What the customer wrote is personal: only that they wrote, and how.
+    "customer.message_received": ("channel", "received_at"),
     "confirmation.confirmed": _ANSWER,
     "confirmation.rejected": _ANSWER,
     "confirmation.unclear": _ANSWER,

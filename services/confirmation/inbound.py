@@ -109,6 +109,7 @@ async def receive_email(
         new_text=parsed.new_text,
         message_id=parsed.message_id,
         automatic=parsed.automatic,
+        dmarc=parsed.dmarc,
         refused=refused,
     )
     return await receive_reply(rt, reply)

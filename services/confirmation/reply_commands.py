@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy import Row, update
 
-from services.confirmation import domain, reply_matching
+from services.confirmation import customer_messages, domain, reply_matching
 from services.confirmation.domain import Reason, Status, Verdict
 from services.confirmation.models import inbound_messages, requests
 from services.confirmation.settings import ConfirmationRuntime
@@ -41,6 +41,7 @@ class Reply:
     new_text: str  # only what the customer wrote now: this is what is read for meaning
     message_id: str | None = None
     automatic: bool = False
+    dmarc: str | None = None  # the DMARC verdict an email came with, when there was one
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     token: str | None = None  # given outright by the confirmation page, else found in the text
     choice: Verdict | None = None  # the page's button; the comment can only make it unclear
@@ -115,7 +116,9 @@ async def answer(uow: UnitOfWork, reply: Reply, token_secret: str | None = None)
         verdict, reason = Verdict.rejected, Reason.token_used
     if request is not None and reason is None:
         _announce(uow, request, reply, verdict)
-    return await _record(uow, reply, request, verdict, reason)
+    result = await _record(uow, reply, request, verdict, reason)
+    joined = await customer_messages.pass_on(uow, reply, request, reason, result.inbound_id)
+    return result if joined is None else replace(result, complaint_id=joined)
 
 
 def log_outcome(result: ReplyResult) -> None:

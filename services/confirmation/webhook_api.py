@@ -129,6 +129,7 @@ async def inbound_email(
         new_text=replytext.new_text(mail.text),
         message_id=mail.message_id,
         automatic=rule is not None,
+        dmarc=mail.dmarc,
         received_at=now,
         refused=refused,
         signature=None if refused or signature is None else signature.strip().lower(),

@@ -49,6 +49,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "customer_clock": ("Customer clock (hours)", "客户等待（小时）"),
     "open_tasks": ("Open tasks", "未完成任务"),
     "waiting_on": ("Waiting on", "等待"),
+    "customer_wrote": ("customer wrote", "客户来信"),
     "waiting_customer": ("customer", "客户"),
     "waiting_department": ("department", "部门"),
     "waiting_owner": ("owner", "负责人"),

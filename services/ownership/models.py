@@ -131,6 +131,9 @@ cases = Table(
     Column("closed_at", UtcDateTime()),
     Column("outcome", String(20)),
     Column("reopen_count", Integer, nullable=False),
+    # When the customer last wrote without answering a question (a follow-up contact, a reply
+    # to a message): the owner's cue to read the timeline.
+    Column("customer_wrote_at", UtcDateTime()),
     # Bumped first in every command so the row (PostgreSQL) or database (SQLite) is locked.
     Column("lock_version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),

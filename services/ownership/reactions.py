@@ -28,6 +28,7 @@ from shared.events import (
     ComplaintContactAdded,
     ComplaintPrioritized,
     ComplaintReceived,
+    CustomerMessageReceived,
     Envelope,
     new_event,
 )
@@ -192,9 +193,20 @@ async def note_escalation(uow: UnitOfWork, envelope: Envelope) -> None:
 
 
 async def add_contact(uow: UnitOfWork, envelope: Envelope) -> None:
-    """A follow-up joins the case's history; it never changes the status."""
+    """A follow-up joins the case's history and tells the owner; it never changes the status.
+
+    It comes through intake (the customer called or wrote again) or from confirmation (a reply
+    on the customer's channel that answered no question).
+    """
     data, case_id = envelope.parsed(), case_id_of(envelope)
-    assert isinstance(data, ComplaintContactAdded)
-    await take_case(uow.conn, case_id)
-    detail = {"channel": data.channel.value, "text": data.text, "contact_id": data.contact_id}
-    await append(uow.conn, case_id, "contact_added", "customer", detail)
+    if isinstance(data, CustomerMessageReceived):
+        contact_id, via = data.inbound_id, "reply"
+    else:
+        assert isinstance(data, ComplaintContactAdded)
+        contact_id, via = data.contact_id, "intake"
+    case = await take_case(uow.conn, case_id)
+    detail = {"channel": data.channel.value, "text": data.text, "contact_id": contact_id}
+    await append(uow.conn, case_id, "contact_added", "customer", {**detail, "via": via})
+    wrote_at = as_utc(data.received_at)
+    if case["customer_wrote_at"] is None or wrote_at > case["customer_wrote_at"]:
+        await save_case(uow.conn, case_id, customer_wrote_at=wrote_at)

@@ -94,6 +94,11 @@ class CasePublic(BaseModel):
     outcome: str | None
     reopen_count: int
     language: str | None = None
+    customer_wrote_at: datetime | None = Field(
+        None,
+        description="When the customer last wrote without answering a question (a follow-up "
+        "contact, a reply on their channel); the timeline has what they wrote.",
+    )
     open_tasks: int = 0
     customer_clock_hours: float = Field(
         0.0, description="Receipt to the customer's confirmation (or now); never paused."
