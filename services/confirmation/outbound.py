@@ -20,6 +20,7 @@ from sqlalchemy import Row, select, update
 from services.confirmation import delivery, domain, transports
 from services.confirmation.clock import Clock, system_clock
 from services.confirmation.models import outbound_messages, requests
+from services.confirmation.quiet_hours import send_after
 from services.confirmation.ratelimit import rate_limited_until
 from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
 from shared.correlation import set_correlation_id
@@ -117,18 +118,30 @@ async def _claim(
                 select(outbound_messages).where(outbound_messages.c.id == message_id)
             )
         ).one()
-        wait_until = await rate_limited_until(uow, settings, row, now)
+        why, wait_until = "quiet_hours", _quiet_until(settings, row, now)
+        if wait_until is None:
+            why, wait_until = "rate_limited", await rate_limited_until(uow, settings, row, now)
         if wait_until is not None:
             await uow.conn.execute(
                 update(outbound_messages)
                 .where(outbound_messages.c.id == message_id)
-                .values(next_attempt_at=wait_until, last_error="rate_limited")
+                .values(next_attempt_at=wait_until, last_error=why)
             )
         await uow.commit()
     if wait_until is not None:
-        log.warning("outbound_rate_limited", outbound_id=message_id, until=wait_until.isoformat())
+        log.warning(f"outbound_{why}", outbound_id=message_id, until=wait_until.isoformat())
         return None
     return row
+
+
+def _quiet_until(
+    settings: ConfirmationSettings, message: Row[Any], now: datetime
+) -> datetime | None:
+    """A text of the held kinds waits out the night in the customer's zone."""
+    rules = settings.quiet_hours
+    if rules is None or message.channel != Channel.sms.value or message.kind not in rules.kinds:
+        return None
+    return send_after(rules, message.recipient, now)
 
 
 async def _deliver(

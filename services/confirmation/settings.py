@@ -1,10 +1,12 @@
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from services.confirmation.quiet_hours import HOLDABLE, QuietHours
 from shared.service import Runtime, get_runtime
 from shared.settings import ServiceSettings, service_field
 
@@ -82,6 +84,15 @@ class ConfirmationSettings(ServiceSettings):
     # At most this many messages to one contact within the window; the rest wait.
     outbound_max_per_contact: int = _env("outbound_max_per_contact", 5)
     outbound_rate_window_hours: float = _env("outbound_rate_window_hours", 24.0)
+    # No text message of these kinds between these local hours in the customer's time zone (from
+    # the number); it waits for the morning. By default the reminders, which nobody is waiting
+    # for; "reminder,request,final_response" holds the owner's messages too. The acknowledgement
+    # answers the customer's own message and is never held.
+    quiet_hours_enabled: bool = _env("quiet_hours_enabled", True)
+    quiet_hours_kinds: str = _env("quiet_hours_kinds", "reminder")
+    quiet_hours_start: Annotated[int, Field(ge=0, le=23)] = _env("quiet_hours_start", 21)
+    quiet_hours_end: Annotated[int, Field(ge=0, le=23)] = _env("quiet_hours_end", 8)
+    quiet_hours_default_zone: str = _env("quiet_hours_default_zone", "UTC")
 
     # Independent audits of closed cases.
     audit_sample_rate: float = _env("audit_sample_rate", 0.05)
@@ -135,6 +146,28 @@ class ConfirmationSettings(ServiceSettings):
     email_trusted_authserv_id: str = _env("email_trusted_authserv_id", "")
     # Unset: required in production, not in development and test (plain SMTP has no DMARC).
     email_require_dmarc: bool | None = _env("email_require_dmarc", None)
+
+    @property
+    def quiet_hours(self) -> QuietHours | None:
+        if not self.quiet_hours_enabled:
+            return None
+        kinds = frozenset(k.strip() for k in self.quiet_hours_kinds.split(",") if k.strip())
+        return QuietHours(
+            self.quiet_hours_start, self.quiet_hours_end, self.quiet_hours_default_zone, kinds
+        )
+
+    @model_validator(mode="after")
+    def _quiet_hours_zone_exists(self) -> "ConfirmationSettings":
+        unknown = set(self.quiet_hours_kinds.replace(" ", "").split(",")) - {*HOLDABLE, ""}
+        if unknown:
+            raise ValueError(f"QUIET_HOURS_KINDS: {sorted(unknown)} are not {sorted(HOLDABLE)}")
+        try:
+            ZoneInfo(self.quiet_hours_default_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"QUIET_HOURS_DEFAULT_ZONE {self.quiet_hours_default_zone!r} is no time zone"
+            ) from exc
+        return self
 
     @property
     def body_limits(self) -> dict[str, int]:

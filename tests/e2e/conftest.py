@@ -64,6 +64,8 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         "BUS_QUEUE_PREFIX": f"t{run}.",
         "VAR_DIR": str(tmp_path / "var"),
         "OUTBOX_POLL_SECONDS": "0.05",
+        # The suite runs at any hour; quiet hours have tests of their own.
+        "CONFIRMATION_QUIET_HOURS_ENABLED": "false",
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
         "CONSOLE_PORT": str(free_port()),
     }

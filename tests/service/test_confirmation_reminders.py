@@ -4,6 +4,10 @@ Confirmation's clock is moved forward instead of sleeping; its reminder worker p
 """
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.support.closure import PHONE, SMS_CODE, closure_loop
 
@@ -70,3 +74,68 @@ async def test_messages_to_one_customer_are_rate_limited(env, database) -> None:
         late = await loop.gateway.next()
     assert view["outbound"][0]["status"] == "queued"
     assert late.to == PHONE
+
+
+def next_local(zone: str, hour: int) -> datetime:
+    """The next `hour`:00 in `zone` after now, in UTC."""
+    here = datetime.now(ZoneInfo(zone)).replace(minute=0, second=0, microsecond=0)
+    moment = here.replace(hour=hour)
+    if moment <= datetime.now(ZoneInfo(zone)):
+        moment += timedelta(days=1)
+    return moment.astimezone(UTC)
+
+
+async def test_texts_wait_out_the_customers_night_and_email_does_not(env, database) -> None:  # type: ignore[no-untyped-def]
+    held = "reminder,request,final_response"
+    async with closure_loop(
+        env,
+        database,
+        quiet_hours_enabled=True,
+        quiet_hours_kinds=held,
+        acknowledgement_enabled=True,
+    ) as loop:
+        night = next_local("America/Los_Angeles", 3)  # PHONE is in San Francisco
+        loop.clock.now = night
+        case = await loop.complaint("sms", PHONE)
+        ack = await loop.gateway.next()  # the customer's own message is answered at once
+        await loop.propose(case)
+        view = await loop.view_when(
+            case["id"],
+            lambda v: any(m["last_error"] == "quiet_hours" for m in v["outbound"]),
+        )
+        with pytest.raises(TimeoutError):
+            await loop.gateway.next(timeout=1.0)
+        mailed = await loop.complaint("email", "night.owl@example.com")
+        await loop.propose(mailed)
+        await loop.sink.next()  # the acknowledgement
+        await loop.sink.next()  # the question: mail waits for nobody
+        loop.clock.now = night + timedelta(hours=4, minutes=59)
+        with pytest.raises(TimeoutError):  # 07:59 there
+            await loop.gateway.next(timeout=0.5)
+        loop.clock.now = night + timedelta(hours=5, minutes=1)
+        asked = await loop.gateway.next()
+    assert ack.to == PHONE and not SMS_CODE.search(ack.body)
+    assert SMS_CODE.search(asked.body)
+    [held] = [m for m in view["outbound"] if m["last_error"] == "quiet_hours"]
+    assert held["status"] == "queued" and held["kind"] == "request"
+
+
+async def test_by_default_a_reminder_waits_for_the_morning_and_the_question_does_not(
+    env, database
+) -> None:  # type: ignore[no-untyped-def]
+    async with closure_loop(env, database, quiet_hours_enabled=True) as loop:
+        night = next_local("America/Los_Angeles", 3)
+        loop.clock.now = night
+        case = await loop.complaint("sms", PHONE)
+        await loop.propose(case)
+        asked = await loop.gateway.next()  # the owner's question goes: someone waits for it
+        loop.clock.advance(48)  # the first reminder is due, at 03:00 there again
+        await loop.view_when(
+            case["id"],
+            lambda v: any(m["last_error"] == "quiet_hours" for m in v["outbound"]),
+        )
+        with pytest.raises(TimeoutError):
+            await loop.gateway.next(timeout=1.0)
+        loop.clock.advance(5 + 1 / 60)
+        reminded = await loop.gateway.next()
+    assert SMS_CODE.search(asked.body) and SMS_CODE.search(reminded.body)

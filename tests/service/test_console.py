@@ -53,6 +53,7 @@ async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Con
     env = {
         **os.environ,
         "APP_ENV": "test",
+        "CONFIRMATION_QUIET_HOURS_ENABLED": "false",
         "AUTH_SECRET": secret,
         "CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32),
         "CONSOLE_DEMO_PASSWORD": PASSWORD,

@@ -37,6 +37,8 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
         "bus_retry_schedule": "0.2,0.4,0.8",
         "bus_retry_queue_expires_seconds": 600,
         "bus_outage_probe_seconds": 0.2,
+        # The suite runs at any hour; quiet hours have tests of their own (confirmation only).
+        "quiet_hours_enabled": False,
         **extra,
     }
 
