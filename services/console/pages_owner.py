@@ -73,6 +73,7 @@ async def case_page(request: Request, case_id: str, who: CaseReader) -> Response
         confirmations=confirmations,
         request_to_attest=answerable[-1] if answerable else None,
         is_owner=who.role == "owner" and who.subject == case["owner_id"],
+        is_supervisor=who.role in ("supervisor", "admin"),
     )
 
 

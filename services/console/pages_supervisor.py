@@ -1,4 +1,5 @@
-"""The supervisor's SLA board (teams x owners) and the incidents with their IS / IS NOT."""
+"""The supervisor's SLA board (teams x owners), the escalations sent, the incidents with their
+IS / IS NOT, and the priority override."""
 
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -8,13 +9,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.console.accounts import Account
-from services.console.identity import role
+from services.console.backend import ServiceError
+from services.console.identity import Form, role
 from services.console.pages_owner import sla_state
-from services.console.web import render
+from services.console.web import back, flash, render
 
 router = APIRouter()
 Supervisor = Annotated[Account, Depends(role("supervisor", "admin"))]
 IncidentReader = Annotated[Account, Depends(role("supervisor", "admin", "analyst"))]
+EscalationReader = Annotated[Account, Depends(role("supervisor", "admin", "owner"))]
 BOARD_PAGES = 20  # at most 10,000 open cases on the board
 
 
@@ -58,3 +61,38 @@ async def incidents(request: Request, who: IncidentReader, status: str | None = 
         who, "escalation", "/v1/incidents", status=status, limit=100
     )
     return render(request, "incidents.html", incidents=listed, selected=status or "")
+
+
+@router.get("/escalations")
+async def escalations(
+    request: Request, who: EscalationReader, case_id: str | None = None, cursor: str | None = None
+) -> Response:
+    """What the ladder sent, newest first; an owner sees the escalations sent to them."""
+    page = await request.app.state.backend.get(
+        who, "escalation", "/v1/escalations", case_id=case_id, cursor=cursor, limit=100
+    )
+    return render(
+        request,
+        "escalations.html",
+        escalations=page["items"],
+        next_cursor=page.get("next_cursor"),
+        case_id=case_id or "",
+    )
+
+
+@router.post("/cases/{case_id}/priority")
+async def override_priority(
+    request: Request, case_id: str, who: Supervisor, form: Form
+) -> Response:
+    body = {"priority": form.get("priority", ""), "reason": form.get("reason", "")}
+    try:
+        await request.app.state.backend.call(
+            who, "escalation", "PUT", f"/v1/priorities/{case_id}", json=body
+        )
+    except ServiceError as exc:
+        if exc.status >= 500:
+            raise
+        flash(request, "error", f"{exc.code}: {exc.message}")
+    else:
+        flash(request, "success", "✓")
+    return back(f"/cases/{case_id}")

@@ -15,14 +15,20 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 # The pages each role has in its navigation (path, text key).
 NAV: dict[str, list[tuple[str, str]]] = {
-    "owner": [("/queue", "my_queue")],
+    "owner": [("/queue", "my_queue"), ("/escalations", "escalations")],
     "department": [("/tasks", "tasks")],
-    "supervisor": [("/board", "board"), ("/incidents", "incidents"), ("/kpis", "kpis")],
+    "supervisor": [
+        ("/board", "board"),
+        ("/escalations", "escalations"),
+        ("/incidents", "incidents"),
+        ("/kpis", "kpis"),
+    ],
     "auditor": [("/audits", "audits")],
     "analyst": [("/kpis", "kpis"), ("/incidents", "incidents")],
     "admin": [
         ("/accounts", "accounts"),
         ("/board", "board"),
+        ("/escalations", "escalations"),
         ("/incidents", "incidents"),
         ("/kpis", "kpis"),
     ],

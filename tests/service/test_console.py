@@ -280,3 +280,45 @@ async def test_supervisor_board_incidents_analyst_charts_and_auditor_pages(
         await sign_in(auditor, "irene", PASSWORD)
         audits = await auditor.get("/audits")
         assert audits.status_code == 200 and "Audits" in audits.text
+
+
+async def test_supervisor_overrides_a_priority_and_reads_the_escalations(
+    console: Console,
+) -> None:
+    async with console.service("ownership", "supervisor", "sam") as ownership:
+        open_cases = (await ownership.get("/v1/cases?open=true")).json()["items"]
+    case = open_cases[0]
+    target = "P1" if case["priority"] != "P1" else "P4"
+    async with console.browser() as supervisor:
+        await sign_in(supervisor, "sam", PASSWORD)
+        page = await supervisor.get(f"/cases/{case['id']}")
+        assert "Override the priority" in page.text
+        token = csrf_of(page)
+        refused = await supervisor.post(
+            f"/cases/{case['id']}/priority",
+            data={"csrf_token": token, "priority": "P0", "reason": "urgent"},
+        )
+        assert refused.status_code == 303
+        assert "validation_error" in (await supervisor.get(f"/cases/{case['id']}")).text
+        done = await supervisor.post(
+            f"/cases/{case['id']}/priority",
+            data={"csrf_token": token, "priority": target, "reason": "The customer is unwell."},
+        )
+        assert done.status_code == 303
+        async with console.service("ownership", "supervisor", "sam") as ownership:
+            await eventually(
+                lambda: ownership.get(f"/v1/cases/{case['id']}"),
+                lambda r: r.json()["priority"] == target,
+            )
+        shown = await supervisor.get(f"/cases/{case['id']}")
+        assert "overridden by sam: The customer is unwell." in shown.text
+        listed = await supervisor.get(f"/escalations?case_id={case['id']}")
+        assert listed.status_code == 200 and "Escalations" in listed.text
+    async with console.browser() as owner:
+        await sign_in(owner, "alice", PASSWORD)
+        forbidden = await owner.post(
+            f"/cases/{case['id']}/priority",
+            data={"csrf_token": csrf_of(await owner.get("/escalations")), "priority": "P1"},
+        )
+        assert forbidden.status_code == 403
+        assert (await owner.get("/escalations")).status_code == 200
