@@ -11,6 +11,7 @@ or PKCE verifier before it answers with an RS256 ID token signed by a key genera
 import base64
 import hashlib
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,8 +25,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-
-from tests.support.mail import free_port
 
 
 def _error(code: str, status: int = 400) -> JSONResponse:
@@ -59,7 +58,11 @@ class OidcProvider:
     exchanges: list[Exchange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.port = free_port()
+        # Bound here and handed to uvicorn: a port chosen first and bound later can be taken by
+        # another test worker in between.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = secrets.token_hex(8)
@@ -74,7 +77,9 @@ class OidcProvider:
         )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: self._server.run(sockets=[self._socket]), daemon=True
+        )
 
     @property
     def issuer(self) -> str:
