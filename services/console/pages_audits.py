@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.console.accounts import Account
-from services.console.backend import ServiceError
 from services.console.identity import Form, role
-from services.console.web import back, flash, render
+from services.console.web import back, flash_outcome, render
 
 router = APIRouter()
 Auditor = Annotated[Account, Depends(role("auditor", "admin"))]
@@ -23,14 +22,6 @@ async def audits(request: Request, who: Auditor) -> Response:
 @router.post("/audits/{audit_id}/result")
 async def record(request: Request, audit_id: str, who: Auditor, form: Form) -> Response:
     body = {"outcome": form.get("outcome", ""), "notes": form.get("notes") or None}
-    try:
-        await request.app.state.backend.post(
-            who, "confirmation", f"/v1/audits/{audit_id}/result", body
-        )
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        flash(request, "error", f"{exc.code}: {exc.message}")
-    else:
-        flash(request, "success", "✓")
+    path = f"/v1/audits/{audit_id}/result"
+    await flash_outcome(request, request.app.state.backend.post(who, "confirmation", path, body))
     return back("/audits")

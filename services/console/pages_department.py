@@ -7,9 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.console.accounts import Account
-from services.console.backend import ServiceError
 from services.console.identity import Form, role
-from services.console.web import back, flash, render
+from services.console.web import back, flash_outcome, render
 
 router = APIRouter()
 Department = Annotated[Account, Depends(role("department"))]
@@ -26,16 +25,8 @@ async def tasks(request: Request, who: Department) -> Response:
 async def _task_action(
     request: Request, who: Account, task_id: str, action: str, body: dict[str, str] | None
 ) -> Response:
-    try:
-        await request.app.state.backend.post(
-            who, "ownership", f"/v1/tasks/{task_id}/{action}", body
-        )
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        flash(request, "error", f"{exc.code}: {exc.message}")
-    else:
-        flash(request, "success", "✓")
+    path = f"/v1/tasks/{task_id}/{action}"
+    await flash_outcome(request, request.app.state.backend.post(who, "ownership", path, body))
     return back("/tasks")
 
 

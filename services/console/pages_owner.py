@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.console.accounts import Account
-from services.console.backend import ServiceError
 from services.console.identity import Form, role
-from services.console.web import back, flash, render
+from services.console.web import back, flash_outcome, render
 
 router = APIRouter()
 Owner = Annotated[Account, Depends(role("owner"))]
@@ -81,14 +80,8 @@ async def _act(
     request: Request, who: Account, case_id: str, service: str, path: str, body: dict[str, Any]
 ) -> Response:
     """Post one action; success or the service's refusal shows on the case page."""
-    try:
-        await request.app.state.backend.post(who, service, path, body, secrets.token_hex(16))
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        flash(request, "error", f"{exc.code}: {exc.message}")
-    else:
-        flash(request, "success", "✓")
+    backend = request.app.state.backend
+    await flash_outcome(request, backend.post(who, service, path, body, secrets.token_hex(16)))
     return back(f"/cases/{case_id}")
 
 
@@ -120,16 +113,11 @@ async def ask_department(request: Request, case_id: str, who: Owner, form: Form)
 @router.post("/cases/{case_id}/handover")
 async def hand_over(request: Request, case_id: str, who: Owner, form: Form) -> Response:
     body = {"to_owner_id": form.get("to_owner_id", ""), "reason": form.get("reason", "")}
-    try:
-        await request.app.state.backend.post(
-            who, "ownership", f"/v1/cases/{case_id}/reassign", body
-        )
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        flash(request, "error", f"{exc.code}: {exc.message}")
+    path = f"/v1/cases/{case_id}/reassign"
+    if not await flash_outcome(
+        request, request.app.state.backend.post(who, "ownership", path, body)
+    ):
         return back(f"/cases/{case_id}")
-    flash(request, "success", "✓")
     return back("/queue")  # no longer in this owner's queue
 
 

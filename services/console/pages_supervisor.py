@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from services.console.accounts import Account
-from services.console.backend import ServiceError
 from services.console.identity import Form, role
 from services.console.pages_owner import sla_state
-from services.console.web import back, flash, render
+from services.console.web import back, flash_outcome, render
 
 router = APIRouter()
 Supervisor = Annotated[Account, Depends(role("supervisor", "admin"))]
@@ -85,14 +84,7 @@ async def override_priority(
     request: Request, case_id: str, who: Supervisor, form: Form
 ) -> Response:
     body = {"priority": form.get("priority", ""), "reason": form.get("reason", "")}
-    try:
-        await request.app.state.backend.call(
-            who, "escalation", "PUT", f"/v1/priorities/{case_id}", json=body
-        )
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        flash(request, "error", f"{exc.code}: {exc.message}")
-    else:
-        flash(request, "success", "✓")
+    path = f"/v1/priorities/{case_id}"
+    backend = request.app.state.backend
+    await flash_outcome(request, backend.call(who, "escalation", "PUT", path, json=body))
     return back(f"/cases/{case_id}")

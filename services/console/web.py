@@ -1,5 +1,6 @@
 """Rendering: templates with the account's language, its CSRF token and the last flash."""
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from services.console.backend import ServiceError
 from services.console.identity import csrf_token
 from services.console.texts import translate
 
@@ -43,6 +45,21 @@ def language_of(request: Request) -> str:
 def flash(request: Request, kind: str, text: str) -> None:
     """A message shown once on the next page (after the redirect that follows a form)."""
     request.session["flash"] = {"kind": kind, "text": text}
+
+
+async def flash_outcome(request: Request, call: Awaitable[Any]) -> bool:
+    """Run one call to a service; flash its refusal (a 4xx, in its own words) or a tick.
+
+    An infrastructure fault (5xx) is not a refusal: it propagates to the error page."""
+    try:
+        await call
+    except ServiceError as exc:
+        if exc.status >= 500:
+            raise
+        flash(request, "error", f"{exc.code}: {exc.message}")
+        return False
+    flash(request, "success", "✓")
+    return True
 
 
 def when(value: str | None) -> str:
