@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.confirmation.attestation_commands import receive_attestation
 from services.confirmation.domain import Reason
@@ -11,22 +11,13 @@ from services.confirmation.schemas import AnswerPublic, AttestationCreate, Confi
 from services.confirmation.settings import ConfirmationRuntimeDep
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
+from shared.idempotency import IdempotencyKey, mark_replayed
 from shared.openapi import error_responses
 
 router = APIRouter(prefix="/v1", tags=["confirmations"])
 
 Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "frontend"))]
 Owner = Annotated[Principal, Depends(require("owner"))]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="A repeat with the same key, body and owner gets the first answer again, "
-        "a refusal included, and records nothing (`Idempotent-Replayed: true` on a 201); the "
-        "same key with another request answers 409 `idempotency_key_reused`.",
-    ),
-]
 
 
 @router.get("/confirmations", response_model=ConfirmationsPublic, responses=error_responses(404))
@@ -77,15 +68,15 @@ async def attest(
     idempotency_key: IdempotencyKey = None,
 ) -> AnswerPublic:
     """The owner records what the customer said on the phone, at a counter or in a letter, or
-    on a message channel once the customer's own answer was unclear or never came."""
+    on a message channel once the customer's own answer was unclear or never came. A repeated
+    Idempotency-Key gives the first answer again, a refusal included, and records nothing."""
     result, replayed = await receive_attestation(
         rt, request_id, body, who.subject, request.app.state.clock(), idempotency_key
     )
     if result.reason is not None:
         error = _REFUSED_AS.get(result.reason, Conflict)
         raise error(result.reason.value, _MESSAGES.get(result.reason, "Not accepted."))
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     return AnswerPublic(
         inbound_id=result.inbound_id,
         request_id=result.request_id,

@@ -3,20 +3,21 @@
 An attestation is recorded as an inbound message whether it is accepted or refused, so the key
 remembers that message: a repeat with the same key, body and attester gets the same answer
 again (a refusal included) and records nothing; the same key with another request is refused
-by `shared.idempotency.earlier_use`.
+by `shared.idempotency.once`.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, select
 
 from services.confirmation.domain import Reason, Verdict
 from services.confirmation.models import idempotency_keys, inbound_messages
 from services.confirmation.reply_commands import Reply, ReplyResult, answer, log_outcome
 from services.confirmation.schemas import AttestationCreate
 from shared.events import Channel
-from shared.idempotency import earlier_use, request_fingerprint
+from shared.idempotency import Answering, Keyed, once
+from shared.idempotency import request_fingerprint as fp
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 
@@ -49,30 +50,15 @@ async def receive_attestation(
     key: str | None,
 ) -> tuple[ReplyResult, bool]:
     """Record the attestation unless this key already did; returns (result, replayed)."""
-    scope, fp = f"attestation:{request_id}", request_fingerprint(body, attester)
+    request = Keyed(idempotency_keys, f"attestation:{request_id}", key, fp(body, attester))
     reply = attestation_reply(request_id, body, attester, received_at)
-    try:
-        async with rt.uow() as uow:
-            if (prior := await _replayed(uow, scope, key, fp)) is not None:
-                return prior, True
-            result = await answer(uow, reply)
-            await _remember(uow, scope, key, fp, result.inbound_id)
-            await uow.commit()
-    except IntegrityError:
-        # A concurrent attestation with the same key committed first: answer as it did.
-        async with rt.uow() as uow:
-            prior = await _replayed(uow, scope, key, fp)
-        if prior is None:
-            raise
-        return prior, True
-    log_outcome(result)
-    return result, False
+    result, replayed = await once(rt.uow, request, lambda uow, _: answer(uow, reply), ATTESTED)
+    if not replayed:
+        log_outcome(result)
+    return result, replayed
 
 
-async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fp: str) -> ReplyResult | None:
-    row = await earlier_use(uow.conn, idempotency_keys, scope, key, fp)
-    if row is None:
-        return None
+async def _replay(uow: UnitOfWork, row: Row[Any]) -> ReplyResult:
     query = select(inbound_messages).where(inbound_messages.c.id == row.resource_id)
     message = (await uow.conn.execute(query)).one()
     return ReplyResult(
@@ -85,14 +71,5 @@ async def _replayed(uow: UnitOfWork, scope: str, key: str | None, fp: str) -> Re
     )
 
 
-async def _remember(uow: UnitOfWork, scope: str, key: str | None, fp: str, inbound_id: str) -> None:
-    if key is not None:
-        await uow.conn.execute(
-            idempotency_keys.insert().values(
-                scope=scope,
-                key=key,
-                request_hash=fp,
-                resource_id=inbound_id,
-                created_at=datetime.now(UTC),
-            )
-        )
+# The key keeps the inbound message the attestation was recorded as, accepted or refused.
+ATTESTED = Answering[ReplyResult](lambda result: {"resource_id": result.inbound_id}, _replay)

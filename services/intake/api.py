@@ -2,20 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Response
 
 from services.intake import commands
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from services.intake.settings import IntakeRuntimeDep
 from shared import accesslog as access
 from shared.auth import Principal, require
-from shared.idempotency import request_fingerprint
+from shared.idempotency import IdempotencyKey, mark_replayed, request_fingerprint
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 
 Writer = Annotated[Principal, Depends(require("frontend", "admin"))]
 Reader = Annotated[Principal, Depends(require("frontend", "owner", "supervisor", "admin"))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @router.post(
@@ -37,8 +36,7 @@ async def create_complaint(
     Idempotency-Key returns the first answer."""
     fingerprint = request_fingerprint(body)
     complaint, replayed = await commands.receive_complaint(rt, body, idempotency_key, fingerprint)
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     if complaint.joined:
         response.status_code = 200
     return complaint
@@ -66,6 +64,5 @@ async def create_contact(
     contact, replayed = await commands.add_contact(
         rt, complaint_id, body, idempotency_key, fingerprint
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     return contact

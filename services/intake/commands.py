@@ -1,12 +1,10 @@
 """Intake use cases: receive a complaint (or join the open one), add a follow-up contact, read."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, select
 
 from services.intake import customers, domain, matters
 from services.intake.models import complaints, contacts, idempotency_keys
@@ -14,7 +12,7 @@ from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCre
 from services.intake.settings import IntakeRuntime, IntakeSettings
 from shared.errors import DomainError, NotFound
 from shared.events import ComplaintReceived, new_event
-from shared.idempotency import earlier_use
+from shared.idempotency import Answering, Keyed, once
 from shared.uow import UnitOfWork
 
 PRODUCER = "intake"
@@ -46,37 +44,27 @@ def _normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any
     return {"contact": contact, "email": email, "phone": phone, "language": language}
 
 
-@dataclass(frozen=True)
-class Replay:
-    resource_id: str
-    outcome: str | None
-
-
-async def _replayed(
-    uow: UnitOfWork, scope: str, key: str | None, fingerprint: str
-) -> Replay | None:
-    row = await earlier_use(uow.conn, idempotency_keys, scope, key, fingerprint)
-    return None if row is None else Replay(str(row.resource_id), row.outcome)
-
-
-async def _remember(
-    uow: UnitOfWork, scope: str, key: str | None, fp: str, rid: str, outcome: str | None = None
-) -> None:
-    if key is not None:
-        await uow.conn.execute(
-            idempotency_keys.insert().values(
-                scope=scope,
-                key=key,
-                request_hash=fp,
-                resource_id=rid,
-                created_at=_now(),
-                outcome=outcome,
-            )
-        )
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _replay_complaint(uow: UnitOfWork, row: Row[Any]) -> ComplaintPublic:
+    complaint = await _load(uow, str(row.resource_id))
+    return complaint.model_copy(update={"joined": row.outcome == "joined"})
+
+
+async def _replay_contact(uow: UnitOfWork, row: Row[Any]) -> ContactPublic:
+    return await _load_contact(uow, str(row.resource_id))
+
+
+# Intake's keys keep what was created (or joined) and answer with it as it is now.
+COMPLAINT_ANSWER = Answering[ComplaintPublic](
+    lambda c: {"resource_id": c.id, "outcome": "joined" if c.joined else None}, _replay_complaint
+)
+CONTACT_ANSWER = Answering[ContactPublic](lambda c: {"resource_id": c.id}, _replay_contact)
+
+# A concurrent request can win a race on a new identifier: the next attempt finds its customer.
+RACE_ATTEMPTS = 3
 
 
 async def receive_complaint(
@@ -86,38 +74,17 @@ async def receive_complaint(
     the same matter as a follow-up contact; returns (complaint, replayed), `joined` set."""
     settings = rt.settings
     clean = _normalise(body, settings)
-    for attempt in range(RACE_ATTEMPTS):
-        try:
-            async with rt.uow() as uow:
-                answer = await _receive(uow, body, clean, settings, idempotency_key, fingerprint)
-                await uow.commit()
-                return answer
-        except IntegrityError:
-            # A concurrent request won a race: the same Idempotency-Key (answer as it did), or
-            # the same new identifier (the next attempt finds its customer).
-            async with rt.uow() as uow:
-                existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
-                if existing is not None:
-                    return await _answer(uow, existing), True
-            if attempt == RACE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    request = Keyed(idempotency_keys, "complaint", idempotency_key, fingerprint)
 
+    async def receive(uow: UnitOfWork, _: None) -> ComplaintPublic:
+        return await _receive(uow, body, clean, settings)
 
-RACE_ATTEMPTS = 3
+    return await once(rt.uow, request, receive, COMPLAINT_ANSWER, attempts=RACE_ATTEMPTS)
 
 
 async def _receive(
-    uow: UnitOfWork,
-    body: ComplaintCreate,
-    clean: dict[str, Any],
-    settings: IntakeSettings,
-    idempotency_key: str | None,
-    fingerprint: str,
-) -> tuple[ComplaintPublic, bool]:
-    existing = await _replayed(uow, "complaint", idempotency_key, fingerprint)
-    if existing is not None:
-        return await _answer(uow, existing), True
+    uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], settings: IntakeSettings
+) -> ComplaintPublic:
     customer = await customers.resolve(
         uow.conn,
         domain.identifiers_of(
@@ -144,17 +111,10 @@ async def _receive(
             await matters.append_contact(
                 uow, matter, body.channel, clean["contact"], body.description
             )
-            await _remember(uow, "complaint", idempotency_key, fingerprint, matter, "joined")
             joined = await _load(uow, matter)
-            return joined.model_copy(update={"joined": True}), False
+            return joined.model_copy(update={"joined": True})
     row = await _insert_complaint(uow, body, clean, customer)
-    await _remember(uow, "complaint", idempotency_key, fingerprint, row["id"])
-    return _public(row, []), False
-
-
-async def _answer(uow: UnitOfWork, replay: Replay) -> ComplaintPublic:
-    complaint = await _load(uow, replay.resource_id)
-    return complaint.model_copy(update={"joined": replay.outcome == "joined"})
+    return _public(row, [])
 
 
 async def _insert_complaint(
@@ -208,16 +168,16 @@ async def add_contact(
         )
     except domain.InvalidContact as exc:
         raise invalid_field(["contact"], str(exc)) from exc
-    scope = f"contact:{complaint_id}"
-    async with rt.uow() as uow:
+    request = Keyed(idempotency_keys, f"contact:{complaint_id}", idempotency_key, fp)
+
+    async def exists(uow: UnitOfWork) -> None:
         await _require_complaint(uow, complaint_id)
-        existing = await _replayed(uow, scope, idempotency_key, fp)
-        if existing is not None:
-            return await _load_contact(uow, existing.resource_id), True
+
+    async def append(uow: UnitOfWork, _: None) -> ContactPublic:
         row = await matters.append_contact(uow, complaint_id, body.channel, contact, body.text)
-        await _remember(uow, scope, idempotency_key, fp, row["id"])
-        await uow.commit()
-    return ContactPublic(**row), False
+        return ContactPublic(**row)
+
+    return await once(rt.uow, request, append, CONTACT_ANSWER, guard=exists)
 
 
 async def get_complaint(rt: IntakeRuntime, complaint_id: str) -> ComplaintPublic:

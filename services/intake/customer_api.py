@@ -1,19 +1,27 @@
 """Customers: read one, and a supervisor's merge (two records, one person) and split (one
 record, two people)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from services.intake import customers, domain
-from services.intake.models import complaints, customer_identifiers
+from services.intake.models import complaints, customer_identifiers, idempotency_keys
 from services.intake.models import customers as customer_table
 from services.intake.settings import IntakeRuntimeDep
 from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.errors import Conflict, DomainError, NotFound
+from shared.idempotency import (
+    Answering,
+    IdempotencyKey,
+    Keyed,
+    mark_replayed,
+    once,
+    request_fingerprint,
+)
 from shared.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -113,15 +121,24 @@ async def merge_customer(
 
 @router.post("/{customer_id}/split", status_code=201, response_model=CustomerPublic)
 async def split_customer(
-    customer_id: str, body: SplitBody, rt: IntakeRuntimeDep, _: Supervisor
+    customer_id: str,
+    body: SplitBody,
+    rt: IntakeRuntimeDep,
+    who: Supervisor,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CustomerPublic:
     """These identifiers are another person's: a new customer (with a new key) takes them and the
-    complaints made under them alone."""
+    complaints made under them alone. A repeated Idempotency-Key answers with that customer."""
     settings = rt.settings
     wanted = [_normalised(i, settings.default_phone_region) for i in body.identifiers]
-    async with rt.uow() as uow:
+    scope, fp = f"split:{customer_id}", request_fingerprint(body, who.subject)
+
+    async def source_of(uow: UnitOfWork) -> CustomerPublic:
         await customers.serialise(uow.conn, [f"customer:{customer_id}"])
-        source = await _customer(uow, customer_id)
+        return await _customer(uow, customer_id)
+
+    async def split(uow: UnitOfWork, source: CustomerPublic) -> CustomerPublic:
         if source.merged_into is not None:
             raise Conflict("customer_merged", f"Customer {source.id} was merged.")
         held = {(i.kind, i.value) for i in source.identifiers}
@@ -132,9 +149,19 @@ async def split_customer(
         new_id = await customers.create_split(
             uow.conn, source.id, wanted, body.name or source.name, settings.customer_key_secret
         )
-        answer = await _customer(uow, new_id)
-        await uow.commit()
+        return await _customer(uow, new_id)
+
+    request = Keyed(idempotency_keys, scope, idempotency_key, fp)
+    answer, replayed = await once(rt.uow, request, split, SPLIT_ANSWER, guard=source_of)
+    mark_replayed(response, replayed)
     return answer
+
+
+async def _replay_split(uow: UnitOfWork, row: Row[Any]) -> CustomerPublic:
+    return await _customer(uow, str(row.resource_id))
+
+
+SPLIT_ANSWER = Answering[CustomerPublic](lambda c: {"resource_id": c.id}, _replay_split)
 
 
 def _normalised(identifier: IdentifierBody, region: str) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.ownership import (
     commands,
@@ -31,6 +31,7 @@ from services.ownership.schemas import (
 from shared import accesslog
 from shared.auth import Principal, require
 from shared.errors import Forbidden
+from shared.idempotency import IdempotencyKey, mark_replayed
 from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
@@ -44,13 +45,7 @@ Manager = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
 Department = Annotated[Principal, Depends(require("department", "supervisor", "admin"))]
 DepartmentOnly = Annotated[Principal, Depends(require("department"))]
 Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-
-
-def _mark_replay(response: Response, replayed: bool) -> None:
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
 
 
 @router.get("/cases", response_model=CaseList)
@@ -114,7 +109,7 @@ async def create_task(
 ) -> TaskPublic:
     """Ask a department for something, due by the SLA catalogue; the owner keeps the case."""
     task, replayed = await task_commands.create_task(rt, case_id, body, who, idempotency_key)
-    _mark_replay(response, replayed)
+    mark_replayed(response, replayed)
     return task
 
 
@@ -170,7 +165,7 @@ async def propose_resolution(
 ) -> CasePublic:
     """The owner proposes a resolution; only the customer's confirmation can then close it."""
     case, replayed = await commands.propose_resolution(rt, case_id, body, who, idempotency_key)
-    _mark_replay(response, replayed)
+    mark_replayed(response, replayed)
     return case
 
 
@@ -188,7 +183,7 @@ async def reask_customer(
     case, replayed = await resolution_commands.reask(
         rt, case_id, body or ReaskCreate(), who, idempotency_key
     )
-    _mark_replay(response, replayed)
+    mark_replayed(response, replayed)
     return case
 
 
@@ -204,7 +199,7 @@ async def withdraw_resolution(
     """The owner takes the proposal back: the case is `in_progress` again, the reason on its
     timeline, and a late answer to the withdrawn proposal changes nothing."""
     case, replayed = await resolution_commands.withdraw(rt, case_id, body, who, idempotency_key)
-    _mark_replay(response, replayed)
+    mark_replayed(response, replayed)
     return case
 
 
@@ -227,7 +222,7 @@ async def send_final_response(
     case, replayed = await final_response_commands.send_final_response(
         rt, case_id, body, who, idempotency_key, request.app.state.policies
     )
-    _mark_replay(response, replayed)
+    mark_replayed(response, replayed)
     return case
 
 

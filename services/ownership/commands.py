@@ -4,6 +4,9 @@ Each locks the case first, checks who may act, replays an Idempotency-Key when o
 changes the case, its timeline and its outbox in one unit of work.
 """
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from sqlalchemy import update
 
 from services.ownership import organisation_store, regulatory
@@ -17,10 +20,9 @@ from services.ownership.models import cases
 from services.ownership.queries import case_view
 from services.ownership.repository import (
     append,
+    keyed,
     now,
     open_task_count,
-    remember,
-    replayed,
     save_case,
     take_case,
 )
@@ -38,8 +40,9 @@ from shared.events import (
     EventData,
     new_event,
 )
-from shared.idempotency import request_fingerprint
+from shared.idempotency import once, stored_model
 from shared.service import Runtime
+from shared.uow import UnitOfWork
 
 PRODUCER = "ownership"
 
@@ -48,16 +51,38 @@ def not_owner(owner_id: str) -> Forbidden:
     return Forbidden("not_case_owner", f"Only the case owner ({owner_id}) or a supervisor may.")
 
 
+def owned_case(case_id: str, who: Principal) -> Callable[[UnitOfWork], Awaitable[dict[str, Any]]]:
+    """Lock the case and let only its owner through (the guard of the owner's own commands)."""
+
+    async def guard(uow: UnitOfWork) -> dict[str, Any]:
+        case = await take_case(uow.conn, case_id)
+        ensure_case_owner(who.role, who.subject, case["owner_id"])
+        return case
+
+    return guard
+
+
+def managed_case(case_id: str, who: Principal) -> Callable[[UnitOfWork], Awaitable[dict[str, Any]]]:
+    """Lock the case and let its owner or a supervisor through."""
+
+    async def guard(uow: UnitOfWork) -> dict[str, Any]:
+        case = await take_case(uow.conn, case_id)
+        if not may_manage(who.role, who.subject, case["owner_id"]):
+            raise not_owner(case["owner_id"])
+        return case
+
+    return guard
+
+
+CASE_ANSWER = stored_model(CasePublic)
+
+
 async def propose_resolution(
     rt: Runtime, case_id: str, body: ResolutionCreate, who: Principal, key: str | None
 ) -> tuple[CasePublic, bool]:
     """The owner — and only the owner — puts a resolution to the customer."""
-    async with rt.uow() as uow:
-        case = await take_case(uow.conn, case_id)
-        ensure_case_owner(who.role, who.subject, case["owner_id"])
-        scope, fp = f"resolution:{case_id}", request_fingerprint(body)
-        if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
-            return CasePublic.model_validate(prior), True
+
+    async def propose(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
         status = transition("propose_resolution", case["status"])
         if open_count := await open_task_count(uow.conn, case_id):
             raise Conflict(
@@ -85,10 +110,10 @@ async def propose_resolution(
         data = CaseResolutionProposed(owner_id=case["owner_id"], **detail)
         uow.emit(command_event("case.resolution_proposed", data, case_id))
         await regulatory.reach_step(uow, case_id, "resolution_proposed", None)
-        view = await case_view(uow.conn, case_id)
-        await remember(uow.conn, scope, key, fp, view.model_dump(mode="json"))
-        await uow.commit()
-    return view, False
+        return await case_view(uow.conn, case_id)
+
+    request = keyed(f"resolution:{case_id}", key, body)
+    return await once(rt.uow, request, propose, CASE_ANSWER, guard=owned_case(case_id, who))
 
 
 async def reassign(rt: Runtime, case_id: str, body: ReassignCreate, who: Principal) -> CasePublic:

@@ -9,18 +9,19 @@ from typing import Any
 from sqlalchemy import select
 
 from services.ownership import regulatory
-from services.ownership.commands import command_event, not_owner
+from services.ownership.commands import CASE_ANSWER, command_event, not_owner
 from services.ownership.domain import Status, actor
 from services.ownership.models import timeline
 from services.ownership.policies import PolicyProfiles
 from services.ownership.queries import case_view
-from services.ownership.repository import append, now, remember, replayed, take_case
+from services.ownership.repository import append, keyed, now, take_case
 from services.ownership.schemas import CasePublic, FinalResponseCreate
 from shared.auth import Principal
 from shared.errors import Conflict
 from shared.events import CaseFinalResponseSent
-from shared.idempotency import request_fingerprint
+from shared.idempotency import once
 from shared.service import Runtime
+from shared.uow import UnitOfWork
 
 
 async def send_final_response(
@@ -31,13 +32,14 @@ async def send_final_response(
     key: str | None,
     policies: PolicyProfiles,
 ) -> tuple[CasePublic, bool]:
-    async with rt.uow() as uow:
+
+    async def guard(uow: UnitOfWork) -> dict[str, Any]:
         case = await take_case(uow.conn, case_id)
         if who.role != "supervisor" and who.subject != case["owner_id"]:
             raise not_owner(case["owner_id"])
-        scope, fp = f"final_response:{case_id}", request_fingerprint(body)
-        if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
-            return CasePublic.model_validate(prior), True
+        return case
+
+    async def send(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
         if case["status"] == Status.closed:
             raise Conflict("case_closed", "The case is closed: the customer has answered.")
         sent = await uow.conn.scalar(
@@ -63,10 +65,10 @@ async def send_final_response(
         await append(uow.conn, case_id, "final_response_sent", actor(who.role, who.subject), detail)
         uow.emit(command_event("case.final_response_sent", data, case_id))
         await regulatory.reach_step(uow, case_id, "final_response", None)
-        view = await case_view(uow.conn, case_id)
-        await remember(uow.conn, scope, key, fp, view.model_dump(mode="json"))
-        await uow.commit()
-    return view, False
+        return await case_view(uow.conn, case_id)
+
+    request = keyed(f"final_response:{case_id}", key, body)
+    return await once(rt.uow, request, send, CASE_ANSWER, guard=guard)
 
 
 async def _profile_of(conn: Any, case_id: str, policies: PolicyProfiles) -> str:

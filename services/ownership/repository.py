@@ -3,12 +3,13 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership.models import cases, idempotency_keys, tasks, timeline
 from shared.errors import NotFound
-from shared.idempotency import earlier_use
+from shared.idempotency import Keyed, request_fingerprint
 from shared.timestamps import as_utc
 
 OPEN_TASK = "open"
@@ -74,23 +75,6 @@ async def open_task_count(conn: AsyncConnection, case_id: str) -> int:
     return int(count or 0)
 
 
-async def replayed(
-    conn: AsyncConnection, scope: str, key: str | None, fingerprint: str
-) -> dict[str, Any] | None:
-    """The stored answer to an earlier request with this Idempotency-Key, if there was one."""
-    row = await earlier_use(conn, idempotency_keys, scope, key, fingerprint)
-    if row is None:
-        return None
-    response: dict[str, Any] = row.response
-    return response
-
-
-async def remember(
-    conn: AsyncConnection, scope: str, key: str | None, fingerprint: str, response: dict[str, Any]
-) -> None:
-    if key is not None:
-        await conn.execute(
-            idempotency_keys.insert().values(
-                scope=scope, key=key, request_hash=fingerprint, response=response, created_at=now()
-            )
-        )
+def keyed(scope: str, key: str | None, body: BaseModel) -> Keyed:
+    """This request under its Idempotency-Key, in ownership's table (answers kept whole)."""
+    return Keyed(idempotency_keys, scope, key, request_fingerprint(body))

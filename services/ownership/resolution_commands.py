@@ -7,27 +7,26 @@ case back to `in_progress` and confirmation retires the request, so a late yes c
 Like every owner command they lock the case and honour an Idempotency-Key.
 """
 
-from services.ownership.commands import command_event
-from services.ownership.domain import actor, ensure_case_owner, transition
+from typing import Any
+
+from services.ownership.commands import CASE_ANSWER, command_event, owned_case
+from services.ownership.domain import actor, transition
 from services.ownership.queries import case_view
-from services.ownership.repository import append, remember, replayed, save_case, take_case
+from services.ownership.repository import append, keyed, save_case
 from services.ownership.schemas import CasePublic, ReaskCreate, WithdrawCreate
 from shared.auth import Principal
 from shared.events import CaseConfirmationReasked, CaseResolutionWithdrawn
-from shared.idempotency import request_fingerprint
+from shared.idempotency import once
 from shared.service import Runtime
+from shared.uow import UnitOfWork
 
 
 async def reask(
     rt: Runtime, case_id: str, body: ReaskCreate, who: Principal, key: str | None
 ) -> tuple[CasePublic, bool]:
     """Ask the customer again, with a new token on the same channel; the old one dies."""
-    async with rt.uow() as uow:
-        case = await take_case(uow.conn, case_id)
-        ensure_case_owner(who.role, who.subject, case["owner_id"])
-        scope, fp = f"reask:{case_id}", request_fingerprint(body)
-        if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
-            return CasePublic.model_validate(prior), True
+
+    async def ask_again(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
         status = transition("reask", case["status"])
         previous, number = case["proposal_no"], case["proposal_no"] + 1
         await save_case(uow.conn, case_id, status=status, proposal_no=number)
@@ -41,22 +40,18 @@ async def reask(
             previous_proposal_no=previous,
         )
         uow.emit(command_event("case.confirmation_reasked", data, case_id))
-        view = await case_view(uow.conn, case_id)
-        await remember(uow.conn, scope, key, fp, view.model_dump(mode="json"))
-        await uow.commit()
-    return view, False
+        return await case_view(uow.conn, case_id)
+
+    request = keyed(f"reask:{case_id}", key, body)
+    return await once(rt.uow, request, ask_again, CASE_ANSWER, guard=owned_case(case_id, who))
 
 
 async def withdraw(
     rt: Runtime, case_id: str, body: WithdrawCreate, who: Principal, key: str | None
 ) -> tuple[CasePublic, bool]:
     """Take the proposal back: the case is worked on again, and the customer's answer is void."""
-    async with rt.uow() as uow:
-        case = await take_case(uow.conn, case_id)
-        ensure_case_owner(who.role, who.subject, case["owner_id"])
-        scope, fp = f"withdraw:{case_id}", request_fingerprint(body)
-        if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
-            return CasePublic.model_validate(prior), True
+
+    async def take_back(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
         status = transition("withdraw_resolution", case["status"])
         number = case["proposal_no"]
         # The number stays: the next proposal takes the one after it, so no two asks share one.
@@ -75,7 +70,7 @@ async def withdraw(
         )
         data = CaseResolutionWithdrawn(proposal_no=number, reason=body.reason)
         uow.emit(command_event("case.resolution_withdrawn", data, case_id))
-        view = await case_view(uow.conn, case_id)
-        await remember(uow.conn, scope, key, fp, view.model_dump(mode="json"))
-        await uow.commit()
-    return view, False
+        return await case_view(uow.conn, case_id)
+
+    request = keyed(f"withdraw:{case_id}", key, body)
+    return await once(rt.uow, request, take_back, CASE_ANSWER, guard=owned_case(case_id, who))

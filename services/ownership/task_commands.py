@@ -6,14 +6,13 @@ from typing import Any
 from sqlalchemy import update
 
 from services.ownership import organisation_store, timers
-from services.ownership.commands import command_event, not_owner
+from services.ownership.commands import command_event, managed_case
 from services.ownership.domain import (
     Status,
     actor,
     deadline,
     may_acknowledge_task,
     may_complete_task,
-    may_manage,
     task_hours,
     transition,
 )
@@ -23,10 +22,9 @@ from services.ownership.repository import (
     DONE_TASK,
     OPEN_TASK,
     append,
+    keyed,
     now,
     open_task_count,
-    remember,
-    replayed,
     save_case,
     take_case,
 )
@@ -34,21 +32,17 @@ from services.ownership.schemas import TaskComplete, TaskCreate, TaskPublic
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden
 from shared.events import TaskAcknowledged, TaskCompleted, TaskCreated
-from shared.idempotency import request_fingerprint
+from shared.idempotency import once, stored_model
 from shared.service import Runtime
+from shared.uow import UnitOfWork
 
 
 async def create_task(
     rt: Runtime, case_id: str, body: TaskCreate, who: Principal, key: str | None
 ) -> tuple[TaskPublic, bool]:
     """Ask a department for something; the case stays with its owner, now waiting on them."""
-    async with rt.uow() as uow:
-        case = await take_case(uow.conn, case_id)
-        if not may_manage(who.role, who.subject, case["owner_id"]):
-            raise not_owner(case["owner_id"])
-        scope, fp = f"task:{case_id}", request_fingerprint(body)
-        if (prior := await replayed(uow.conn, scope, key, fp)) is not None:
-            return TaskPublic.model_validate(prior), True
+
+    async def ask(uow: UnitOfWork, case: dict[str, Any]) -> TaskPublic:
         hours = task_hours(await organisation_store.catalogue(uow.conn), body.department, body.type)
         status = transition("create_task", case["status"])
         at, policy = now(), await organisation_store.case_policy(uow.conn)
@@ -67,10 +61,13 @@ async def create_task(
             task_id=row["id"], department=body.department, type=body.type, due_at=row["due_at"]
         )
         uow.emit(command_event("task.created", data, case_id, body.department))
-        task = TaskPublic.model_validate(row)
-        await remember(uow.conn, scope, key, fp, task.model_dump(mode="json"))
-        await uow.commit()
-    return task, False
+        return TaskPublic.model_validate(row)
+
+    request = keyed(f"task:{case_id}", key, body)
+    return await once(rt.uow, request, ask, TASK_ANSWER, guard=managed_case(case_id, who))
+
+
+TASK_ANSWER = stored_model(TaskPublic)
 
 
 async def complete_task(

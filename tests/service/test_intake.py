@@ -1,5 +1,6 @@
 """Intake against the real broker and a real database (SQLite and PostgreSQL)."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,25 @@ async def test_idempotency_key_returns_the_first_complaint(intake, env) -> None:
     )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert await stored_count(client) == 1
+
+
+async def test_concurrent_requests_with_one_key_store_and_announce_one_complaint(intake, env) -> None:  # type: ignore[no-untyped-def]
+    """A front end that retries before its first answer came: the loser answers as the winner."""
+    client, _ = intake
+    key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
+    body = complaint_body(description="Charged twice; my retry storm should not make two cases.")
+    async with env.probe("complaint.received") as probe:
+        answers = await asyncio.gather(
+            *(client.post("/v1/complaints", json=body, headers=key) for _ in range(6))
+        )
+        assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+        ids = {a.json()["id"] for a in answers}
+        assert len(ids) == 1
+        await probe.wait_for("complaint.received", ids.pop())
+        await asyncio.sleep(0.5)
+        assert len(probe.of_type("complaint.received")) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 5
     assert await stored_count(client) == 1
 
 

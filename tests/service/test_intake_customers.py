@@ -192,14 +192,20 @@ async def test_supervisor_merges_and_splits_customers(intake) -> None:  # type: 
     )
     assert self_merge.status_code == 422
     split_url = f"/v1/customers/{ana['customer_id']}/split"
-    split = await client.post(
-        split_url,
-        json={"identifiers": [{"kind": "phone", "value": "(415) 555 2671"}]},
-        headers=supervisor,
-    )
+    phone_only = {"identifiers": [{"kind": "phone", "value": "(415) 555 2671"}]}
+    keyed = {**supervisor, "Idempotency-Key": "split-ana-phone"}
+    split = await client.post(split_url, json=phone_only, headers=keyed)
     assert split.status_code == 201, split.text
     assert split.json()["complaints"] == [phone["id"]]
     assert split.json()["key"] != merged.json()["key"]
+    # A retry whose first answer was lost gets the same new customer, not a refusal.
+    retried = await client.post(split_url, json=phone_only, headers=keyed)
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["id"] == split.json()["id"]
+    reused = await client.post(split_url, json={**phone_only, "name": "Bo"}, headers=keyed)
+    assert reused.status_code == 409
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert await customer_count(client) == 2
     everything = await client.post(
         split_url,
         json={"identifiers": [{"kind": "email", "value": "Ana@example.com"}]},

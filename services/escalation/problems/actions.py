@@ -7,9 +7,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from services.escalation.idempotency import once
 from services.escalation.ladder import EscalationConfig
-from services.escalation.models import actions, escalations, problems
+from services.escalation.models import actions, escalations, idempotency_keys, problems
 from services.escalation.problems import effect_measure
 from services.escalation.problems.commands import load, public
 from services.escalation.problems.schemas import ActionCreate
@@ -17,7 +16,7 @@ from services.escalation.problems.verification import not_ahead, verify
 from shared.auth import Principal
 from shared.errors import Conflict, DomainError, Forbidden, NotFound
 from shared.events import ActionEvent, CaseEscalated, new_event
-from shared.idempotency import request_fingerprint
+from shared.idempotency import STORED_BODY, Keyed, once, request_fingerprint
 from shared.loops import every
 from shared.service import Runtime
 from shared.statements import insert
@@ -43,7 +42,12 @@ async def add_action(
 ) -> tuple[dict[str, Any], bool]:
     """Add an action, once per Idempotency-Key; returns (problem, replayed)."""
     scope, fp = f"action:{problem_id}", request_fingerprint(body, by)
-    return await once(rt, scope, key, fp, lambda uow: _add(uow, problem_id, body, now))
+    return await once(
+        rt.uow,
+        Keyed(idempotency_keys, scope, key, fp),
+        lambda uow, _: _add(uow, problem_id, body, now),
+        STORED_BODY,
+    )
 
 
 async def _add(

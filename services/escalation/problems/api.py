@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.escalation.ladder import EscalationConfig
 from services.escalation.problems import actions as problems_actions
@@ -18,6 +18,7 @@ from services.escalation.problems.schemas import (
     VerifyIn,
 )
 from shared.auth import Principal, require
+from shared.idempotency import IdempotencyKey, mark_replayed
 from shared.openapi import error_responses
 from shared.service import RuntimeDep
 
@@ -27,16 +28,6 @@ Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "a
 Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
 Actor = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
 Id = Annotated[str, Path(min_length=1, max_length=36)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="A repeat with the same key, body and caller gets the first answer and "
-        "changes nothing (header `Idempotent-Replayed: true`); the same key with another "
-        "request answers 409 `idempotency_key_reused`.",
-    ),
-]
 Status = Annotated[
     str | None, Query(pattern="^(open|cause_identified|verifying|effect_not_shown|closed)$")
 ]
@@ -56,8 +47,7 @@ def _now() -> datetime:
 
 def _answer(response: Response, answer: tuple[dict[str, Any], bool]) -> dict[str, Any]:
     body, replayed = answer
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(response, replayed)
     return body
 
 

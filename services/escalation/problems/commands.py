@@ -7,17 +7,16 @@ from typing import Any
 from sqlalchemy import select, update
 
 from services.escalation.catalogue.canonical import lookup
-from services.escalation.idempotency import once
 from services.escalation.incidents import detector as det
 from services.escalation.incidents.commands import load as load_incident
 from services.escalation.incidents.link_reactions import bump
 from services.escalation.key_hashes import digest
-from services.escalation.models import actions, incident_complaints, problems
+from services.escalation.models import actions, idempotency_keys, incident_complaints, problems
 from services.escalation.problems import effect_measure
 from services.escalation.problems.schemas import AnalysisIn, ProblemCreate
 from shared.errors import Conflict, DomainError, NotFound
 from shared.events import ProblemEvent, new_event
-from shared.idempotency import request_fingerprint
+from shared.idempotency import STORED_BODY, Keyed, once, request_fingerprint
 from shared.service import Runtime
 from shared.uow import UnitOfWork
 
@@ -58,7 +57,12 @@ async def open_problem(
 ) -> tuple[dict[str, Any], bool]:
     """Open a problem, once per Idempotency-Key; returns (problem, replayed)."""
     fp = request_fingerprint(body, by)
-    return await once(rt, "problem", key, fp, lambda uow: _open(uow, body, by, now, config))
+    return await once(
+        rt.uow,
+        Keyed(idempotency_keys, "problem", key, fp),
+        lambda uow, _: _open(uow, body, by, now, config),
+        STORED_BODY,
+    )
 
 
 async def _open(
