@@ -7,6 +7,7 @@ redelivers, and an answer that may not act is kept on the timeline and changes n
 from typing import Any
 
 from services.ownership import organisation_store, regulatory, timers
+from services.ownership.case import Case
 from services.ownership.domain import case_deadline, closing_outcome, judge_answer, transition
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
@@ -26,10 +27,10 @@ async def note_request(uow: UnitOfWork, envelope: Envelope) -> None:
     data, case_id = envelope.parsed(), case_id_of(envelope)
     assert isinstance(data, ConfirmationRequested)
     case = await take_case(uow.conn, case_id)
-    proposal = data.proposal_no or case["proposal_no"]
+    proposal = data.proposal_no or case.proposal_no
     # The one request whose answer may act on the proposal now open (a later one replaces it);
     # a late request of an earlier proposal (before a re-ask) must not take its place.
-    if proposal == case["proposal_no"]:
+    if proposal == case.proposal_no:
         await save_case(
             uow.conn,
             case_id,
@@ -48,10 +49,10 @@ class RequestNotYetRecorded(RetryLater):
     """
 
 
-def request_refusal(case: dict[str, Any], request_id: str) -> str | None:
+def request_refusal(case: Case, request_id: str) -> str | None:
     """Why an answer's request is not the one recorded for the current proposal (None: it is)."""
-    recorded = case.get("confirmation_request_id")
-    if case.get("confirmation_request_proposal") != case["proposal_no"]:
+    recorded = case.confirmation_request_id
+    if not case.request_is_current:
         if recorded is not None and recorded == request_id:
             return "request_of_earlier_proposal"
         raise RequestNotYetRecorded(request_id)
@@ -66,7 +67,7 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
     assert isinstance(data, ConfirmationAnswered)
     case = await take_case(conn, case_id)
     verdict = judge_answer(
-        case["status"], case["channel"], data.channel.value, case["proposal_no"], data.proposal_no
+        case.status, case.channel, data.channel.value, case.proposal_no, data.proposal_no
     )
     refused = request_refusal(case, data.request_id) if verdict.applies else None
     detail: dict[str, Any] = {
@@ -75,7 +76,7 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
         "channel": data.channel.value,
         "evidence": data.evidence,
         "attested": data.attested,
-        "proposal_no": data.proposal_no or case["proposal_no"],
+        "proposal_no": data.proposal_no or case.proposal_no,
     }
     if not verdict.applies or refused is not None:
         reason = refused or verdict.reason
@@ -87,42 +88,42 @@ async def answer(uow: UnitOfWork, envelope: Envelope) -> None:
     elif envelope.type == "confirmation.rejected":
         await _reopen(uow, envelope, case, data, detail)
     else:
-        follow_up = {**detail, "follow_up": case["owner_id"]}
+        follow_up = {**detail, "follow_up": case.owner_id}
         await append(conn, case_id, "confirmation_unclear", "customer", follow_up)
 
 
 async def _close(
     uow: UnitOfWork,
     envelope: Envelope,
-    case: dict[str, Any],
+    case: Case,
     data: ConfirmationAnswered,
     detail: dict[str, Any],
     reason: str,
 ) -> None:
     status, outcome = (
-        transition("confirm", case["status"]),
-        closing_outcome(case["proposed_outcome"]),
+        transition("confirm", case.status),
+        closing_outcome(case.proposed_outcome),
     )
-    await save_case(uow.conn, case["id"], status=status, closed_at=now(), outcome=outcome)
-    await timers.cancel(uow.conn, case["id"])
+    await save_case(uow.conn, case.id, status=status, closed_at=now(), outcome=outcome)
+    await timers.cancel(uow.conn, case.id)
     await append(
-        uow.conn, case["id"], "closed", "customer", {**detail, "status": status, "outcome": outcome}
+        uow.conn, case.id, "closed", "customer", {**detail, "status": status, "outcome": outcome}
     )
     closed = CaseClosed(
         request_id=data.request_id,
         reason=reason,
         outcome=outcome,
         attested=data.attested,
-        proposal_no=case["proposal_no"],
+        proposal_no=case.proposal_no,
     )
-    uow.emit(caused_event("case.closed", closed, case["id"], envelope))
-    await regulatory.reach_step(uow, case["id"], "closed", envelope)
+    uow.emit(caused_event("case.closed", closed, case.id, envelope))
+    await regulatory.reach_step(uow, case.id, "closed", envelope)
 
 
 async def _reopen(
     uow: UnitOfWork,
     envelope: Envelope,
-    case: dict[str, Any],
+    case: Case,
     data: ConfirmationAnswered,
     detail: dict[str, Any],
 ) -> None:
@@ -133,7 +134,7 @@ async def _reopen(
 async def reopen(
     uow: UnitOfWork,
     envelope: Envelope,
-    case: dict[str, Any],
+    case: Case,
     action: str,
     by: str,
     detail: dict[str, Any],
@@ -143,14 +144,14 @@ async def reopen(
     """Open the case again with the same owner, after the customer's rejection (`reject`) or a
     failed audit of the closed case (`audit_fail`): the case SLA starts again from now (the
     customer clock never stopped), and the timeline and `case.reopened` say who and why."""
-    status, at = transition(action, case["status"]), now()
+    status, at = transition(action, case.status), now()
     policy = await organisation_store.case_policy(uow.conn)
-    when = case_deadline(policy, at, case["priority"])
-    await timers.plan(uow.conn, "case", case["id"], case["id"], when)
-    count = case["reopen_count"] + 1
+    when = case_deadline(policy, at, case.priority)
+    await timers.plan(uow.conn, "case", case.id, case.id, when)
+    count = case.reopen_count + 1
     await save_case(
         uow.conn,
-        case["id"],
+        case.id,
         status=status,
         reopen_count=count,
         sla_started_at=at,
@@ -162,11 +163,11 @@ async def reopen(
         **detail,
         "status": status,
         "reopen_count": count,
-        "owner_id": case["owner_id"],
+        "owner_id": case.owner_id,
         "due_at": when.due_at.isoformat(),
     }
-    await append(uow.conn, case["id"], "reopened", by, reopened)
+    await append(uow.conn, case.id, "reopened", by, reopened)
     event = CaseReopened(
-        request_id=request_id, reason=reason, reopen_count=count, proposal_no=case["proposal_no"]
+        request_id=request_id, reason=reason, reopen_count=count, proposal_no=case.proposal_no
     )
-    uow.emit(caused_event("case.reopened", event, case["id"], envelope))
+    uow.emit(caused_event("case.reopened", event, case.id, envelope))

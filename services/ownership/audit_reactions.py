@@ -20,7 +20,7 @@ async def note_no_answer(uow: UnitOfWork, envelope: Envelope) -> None:
         "request_id": data.request_id,
         "channel": data.channel.value,
         "reminders_sent": data.reminders_sent,
-        "follow_up": case["owner_id"],
+        "follow_up": case.owner_id,
     }
     await append(uow.conn, case_id, "customer_not_answering", envelope.producer, detail)
 
@@ -44,7 +44,7 @@ async def audit_completed(uow: UnitOfWork, envelope: Envelope) -> None:
         "outcome": data.outcome,
         "notes": data.notes,
     }
-    if data.outcome == "passed" or case["status"] != "closed":
+    if data.outcome == "passed" or case.status != "closed":
         await append(conn, case_id, "audit_completed", "auditor", detail)
         return
     request_id = data.request_id or data.audit_id or envelope.event_id

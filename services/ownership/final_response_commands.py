@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from services.ownership import regulatory
+from services.ownership.case import Case
 from services.ownership.commands import CASE_ANSWER, command_event, not_owner
-from services.ownership.domain import Status, actor
+from services.ownership.domain import actor
 from services.ownership.models import timeline
 from services.ownership.policies import PolicyProfiles
 from services.ownership.queries import case_view
@@ -33,14 +34,14 @@ async def send_final_response(
     policies: PolicyProfiles,
 ) -> tuple[CasePublic, bool]:
 
-    async def guard(uow: UnitOfWork) -> dict[str, Any]:
+    async def guard(uow: UnitOfWork) -> Case:
         case = await take_case(uow.conn, case_id)
-        if who.role != "supervisor" and who.subject != case["owner_id"]:
-            raise not_owner(case["owner_id"])
+        if who.role != "supervisor" and who.subject != case.owner_id:
+            raise not_owner(case.owner_id)
         return case
 
-    async def send(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
-        if case["status"] == Status.closed:
+    async def send(uow: UnitOfWork, case: Case) -> CasePublic:
+        if not case.is_open:
             raise Conflict("case_closed", "The case is closed: the customer has answered.")
         sent = await uow.conn.scalar(
             select(timeline.c.id).where(
@@ -51,14 +52,14 @@ async def send_final_response(
             raise Conflict("final_response_already_sent", "This case has its final response.")
         profile = await _profile_of(uow.conn, case_id, policies)
         data = CaseFinalResponseSent(
-            owner_id=case["owner_id"],
+            owner_id=case.owner_id,
             profile=profile,
             outcome=body.outcome,
             reasons=body.reasons,
             referral_rights=policies.profiles[profile].referral_rights
             if profile in policies.profiles
             else policies.profiles[policies.default].referral_rights,
-            language=body.language or case["language"],
+            language=body.language or case.language,
             sent_at=now(),
         )
         detail = data.model_dump(mode="json")

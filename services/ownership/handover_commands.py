@@ -30,10 +30,10 @@ async def hand_over_all(uow: UnitOfWork, owner_id: str, reason: str, by: str) ->
     moved: list[HandOver] = []
     for case_id in open_ids:
         case = await take_case(conn, case_id)
-        pool, lead = await organisation_store.candidates(conn, case["team_id"])
+        pool, lead = await organisation_store.candidates(conn, case.team_id)
         pool = [c for c in pool if c.owner_id != owner_id]
-        topics = frozenset(normalise_key(k) for k in (case["category"], case["product"]) if k)
-        to_owner, rule = pick_owner(pool, lead, Needs(topics, case["language"]))
+        topics = frozenset(normalise_key(k) for k in (case.category, case.product) if k)
+        to_owner, rule = pick_owner(pool, lead, Needs(topics, case.language))
         if to_owner == owner_id:
             # The lead going away with nobody to take over: the case stays owned, and says so.
             await append(conn, case_id, "handover_impossible", by, {"reason": reason})
@@ -49,8 +49,8 @@ async def hand_over_all(uow: UnitOfWork, owner_id: str, reason: str, by: str) ->
             from_owner_id=owner_id,
             to_owner_id=to_owner,
             reason=reason,
-            due_at=case["due_at"],
-            team=case["team_id"],
+            due_at=case.due_at,
+            team=case.team_id,
         )
         uow.emit(new_event("case.reassigned", data, producer=PRODUCER, complaint_id=case_id))
         moved.append(HandOver(case_id=case_id, to_owner_id=to_owner))

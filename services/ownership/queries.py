@@ -54,7 +54,7 @@ async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
     case = await load_case(conn, case_id)
     if case is None:
         raise NotFound("case_not_found", f"No case {case_id}.")
-    view = case_public(case, await open_task_count(conn, case_id))
+    view = case_public(case.as_row(), await open_task_count(conn, case_id))
     profile, clocks = await _clocks(conn, case_id)
     return view.model_copy(update={"policy_profile": profile, "clocks": clocks})
 

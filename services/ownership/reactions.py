@@ -152,9 +152,9 @@ async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
     case = await load_case(conn, case_id)
     assert case is not None
     policy = await organisation_store.case_policy(conn)
-    due_at = case["due_at"]
-    if case["status"] != Status.closed:
-        when = case_deadline(policy, case["sla_started_at"], data.priority)
+    due_at = case.due_at
+    if case.is_open:
+        when = case_deadline(policy, case.sla_started_at, data.priority)
         due_at = when.due_at
         await timers.plan(conn, "case", case_id, case_id, when)
     await save_case(
@@ -162,7 +162,7 @@ async def prioritize(uow: UnitOfWork, envelope: Envelope) -> None:
     )
     detail = {
         "priority": data.priority,
-        "previous": case["priority"],
+        "previous": case.priority,
         "reasons": list(data.reasons),
         "due_at": due_at.isoformat() if due_at else None,
     }
@@ -208,5 +208,5 @@ async def add_contact(uow: UnitOfWork, envelope: Envelope) -> None:
     detail = {"channel": data.channel.value, "text": data.text, "contact_id": contact_id}
     await append(uow.conn, case_id, "contact_added", "customer", {**detail, "via": via})
     wrote_at = as_utc(data.received_at)
-    if case["customer_wrote_at"] is None or wrote_at > case["customer_wrote_at"]:
+    if case.customer_wrote_at is None or wrote_at > case.customer_wrote_at:
         await save_case(uow.conn, case_id, customer_wrote_at=wrote_at)

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.ownership.case import Case
 from services.ownership.models import cases, idempotency_keys, tasks, timeline
 from shared.errors import NotFound
 from shared.idempotency import Keyed, request_fingerprint
@@ -32,12 +33,12 @@ async def lock_case(conn: AsyncConnection, case_id: str) -> bool:
     return bool(result.rowcount)
 
 
-async def load_case(conn: AsyncConnection, case_id: str) -> dict[str, Any] | None:
+async def load_case(conn: AsyncConnection, case_id: str) -> Case | None:
     row = (await conn.execute(select(cases).where(cases.c.id == case_id))).first()
-    return utc_row(row) if row else None
+    return Case.of(row) if row else None
 
 
-async def take_case(conn: AsyncConnection, case_id: str) -> dict[str, Any]:
+async def take_case(conn: AsyncConnection, case_id: str) -> Case:
     """Lock and load a case, or 404."""
     case = await load_case(conn, case_id) if await lock_case(conn, case_id) else None
     if case is None:

@@ -7,8 +7,7 @@ case back to `in_progress` and confirmation retires the request, so a late yes c
 Like every owner command they lock the case and honour an Idempotency-Key.
 """
 
-from typing import Any
-
+from services.ownership.case import Case
 from services.ownership.commands import CASE_ANSWER, command_event, owned_case
 from services.ownership.domain import actor, transition
 from services.ownership.queries import case_view
@@ -26,16 +25,16 @@ async def reask(
 ) -> tuple[CasePublic, bool]:
     """Ask the customer again, with a new token on the same channel; the old one dies."""
 
-    async def ask_again(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
-        status = transition("reask", case["status"])
-        previous, number = case["proposal_no"], case["proposal_no"] + 1
+    async def ask_again(uow: UnitOfWork, case: Case) -> CasePublic:
+        status = transition("reask", case.status)
+        previous, number = case.proposal_no, case.proposal_no + 1
         await save_case(uow.conn, case_id, status=status, proposal_no=number)
         detail = {"proposal_no": number, "previous_proposal_no": previous, "note": body.note}
         await append(uow.conn, case_id, "resolution_reasked", actor(who.role, who.subject), detail)
         data = CaseConfirmationReasked(
-            owner_id=case["owner_id"],
-            outcome=case["proposed_outcome"],
-            summary=case["resolution_summary"],
+            owner_id=case.owner_id,
+            outcome=case.proposed_outcome,
+            summary=case.resolution_summary,
             proposal_no=number,
             previous_proposal_no=previous,
         )
@@ -51,9 +50,9 @@ async def withdraw(
 ) -> tuple[CasePublic, bool]:
     """Take the proposal back: the case is worked on again, and the customer's answer is void."""
 
-    async def take_back(uow: UnitOfWork, case: dict[str, Any]) -> CasePublic:
-        status = transition("withdraw_resolution", case["status"])
-        number = case["proposal_no"]
+    async def take_back(uow: UnitOfWork, case: Case) -> CasePublic:
+        status = transition("withdraw_resolution", case.status)
+        number = case.proposal_no
         # The number stays: the next proposal takes the one after it, so no two asks share one.
         await save_case(
             uow.conn, case_id, status=status, proposed_outcome=None, resolution_summary=None
@@ -61,8 +60,8 @@ async def withdraw(
         detail = {
             "proposal_no": number,
             "reason": body.reason,
-            "outcome": case["proposed_outcome"],
-            "summary": case["resolution_summary"],
+            "outcome": case.proposed_outcome,
+            "summary": case.resolution_summary,
             "status": status,
         }
         await append(

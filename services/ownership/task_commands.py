@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import update
 
 from services.ownership import organisation_store, timers
+from services.ownership.case import Case
 from services.ownership.commands import command_event, managed_case
 from services.ownership.domain import (
     Status,
@@ -42,9 +43,9 @@ async def create_task(
 ) -> tuple[TaskPublic, bool]:
     """Ask a department for something; the case stays with its owner, now waiting on them."""
 
-    async def ask(uow: UnitOfWork, case: dict[str, Any]) -> TaskPublic:
+    async def ask(uow: UnitOfWork, case: Case) -> TaskPublic:
         hours = task_hours(await organisation_store.catalogue(uow.conn), body.department, body.type)
-        status = transition("create_task", case["status"])
+        status = transition("create_task", case.status)
         at, policy = now(), await organisation_store.case_policy(uow.conn)
         cal = await organisation_store.department_calendar(uow.conn, body.department)
         when = deadline(at, hours, policy.warning_fraction, cal)
@@ -94,9 +95,9 @@ async def complete_task(
         detail: dict[str, Any] = {"task_id": task_id, "department": task.department}
         detail.update(type=task.type, note=body.note)
         if await open_task_count(uow.conn, task.case_id) == 0 and (
-            case["status"] == Status.waiting_on_department
+            case.status == Status.waiting_on_department
         ):
-            detail["status"] = transition("complete_last_task", case["status"])
+            detail["status"] = transition("complete_last_task", case.status)
             await save_case(uow.conn, task.case_id, status=detail["status"])
         await append(uow.conn, task.case_id, "task_completed", by, detail)
         data = TaskCompleted(
