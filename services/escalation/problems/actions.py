@@ -11,6 +11,7 @@ from services.escalation.ladder import EscalationConfig
 from services.escalation.models import actions, escalations, idempotency_keys, problems
 from services.escalation.problems import effect_measure
 from services.escalation.problems.commands import load, public
+from services.escalation.problems.problem import ProblemStatus
 from services.escalation.problems.schemas import ActionCreate
 from services.escalation.problems.verification import not_ahead, verify
 from shared.auth import Principal
@@ -55,8 +56,7 @@ async def _add(
 ) -> dict[str, Any]:
     """A new action re-opens the fix: the effect is measured after the last one is done."""
     problem = await load(uow, problem_id, lock=True)
-    if problem["status"] == "closed":
-        raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
+    problem.refuse_if_closed()
     row = {
         "id": str(uuid.uuid4()),
         "problem_id": problem_id,
@@ -67,11 +67,10 @@ async def _add(
         **body.model_dump(),
     }
     await uow.conn.execute(actions.insert().values(**row))
-    status = "cause_identified" if problem["cause"] else "open"
     await uow.conn.execute(
         update(problems)
         .where(problems.c.id == problem_id)
-        .values(status=status, fixed_at=None, updated_at=now)
+        .values(status=problem.status_with_new_action(), fixed_at=None, updated_at=now)
     )
     uow.emit(_action_event("action.created", row))
     return await public(uow, await load(uow, problem_id))
@@ -115,13 +114,15 @@ async def complete_action(
         )
         listed = await uow.conn.execute(select(actions).where(actions.c.problem_id == problem_id))
         everything = [dict(a._mapping) for a in listed]
-        if all(a["status"] == "done" for a in everything) and problem["status"] != "closed":
+        if (
+            all(a["status"] == "done" for a in everything)
+            and problem.status != ProblemStatus.closed
+        ):
             fixed_at = max(a["completed_at"] for a in everything)
-            status = "verifying" if problem["cause"] else problem["status"]
             await uow.conn.execute(
                 update(problems)
                 .where(problems.c.id == problem_id)
-                .values(status=status, fixed_at=fixed_at, updated_at=now)
+                .values(status=problem.status_when_fixed(), fixed_at=fixed_at, updated_at=now)
             )
         uow.emit(_action_event("action.completed", row))
         await uow.commit()
@@ -133,7 +134,7 @@ async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> No
     async with rt.uow() as uow:
         due = await uow.conn.execute(
             select(problems.c.id, problems.c.fixed_at).where(
-                problems.c.status == "verifying", problems.c.cause.is_not(None)
+                problems.c.status == ProblemStatus.verifying, problems.c.cause.is_not(None)
             )
         )
         ready = [
@@ -145,7 +146,7 @@ async def run_checks(rt: Runtime, now: datetime, config: EscalationConfig) -> No
         async with rt.uow() as uow:
             # The row lock is the claim: a second replica waits here, then finds the problem
             # no longer verifying and leaves it, so the verdict is measured and sent once.
-            if (await load(uow, problem_id, lock=True))["status"] != "verifying":
+            if (await load(uow, problem_id, lock=True)).status != ProblemStatus.verifying:
                 continue
             await verify(uow, problem_id, now, config)
             await uow.commit()

@@ -13,9 +13,10 @@ from services.escalation.incidents.link_reactions import bump
 from services.escalation.key_hashes import digest
 from services.escalation.models import actions, idempotency_keys, incident_complaints, problems
 from services.escalation.problems import effect_measure
+from services.escalation.problems.problem import Problem, ProblemStatus
 from services.escalation.problems.schemas import AnalysisIn, ProblemCreate
-from shared.errors import Conflict, DomainError, NotFound
-from shared.events import ProblemEvent, new_event
+from shared.errors import DomainError, NotFound
+from shared.events import Envelope, ProblemEvent, new_event
 from shared.idempotency import STORED_BODY, Keyed, once, request_fingerprint
 from shared.service import Runtime
 from shared.uow import UnitOfWork
@@ -23,26 +24,26 @@ from shared.uow import UnitOfWork
 PRODUCER = "escalation"
 
 
-def problem_event(type_: str, row: Any, **extra: Any) -> Any:
+def problem_event(type_: str, problem: Problem, **extra: Any) -> Envelope:
     data = ProblemEvent(
-        problem_id=row["id"], incident_id=row["incident_id"], title=row["title"], **extra
+        problem_id=problem.id, incident_id=problem.incident_id, title=problem.title, **extra
     )
     return new_event(type_, data, producer=PRODUCER, complaint_id=None)
 
 
-async def load(uow: UnitOfWork, problem_id: str, lock: bool = False) -> dict[str, Any]:
+async def load(uow: UnitOfWork, problem_id: str, lock: bool = False) -> Problem:
     query = select(problems).where(problems.c.id == problem_id)
     row = (await uow.conn.execute(query.with_for_update() if lock else query)).first()
     if row is None:
         raise NotFound("problem_not_found", f"No problem {problem_id}.")
-    return dict(row._mapping)
+    return Problem.of(row)
 
 
-async def public(uow: UnitOfWork, row: dict[str, Any]) -> dict[str, Any]:
+async def public(uow: UnitOfWork, problem: Problem) -> dict[str, Any]:
     listed = await uow.conn.execute(
-        select(actions).where(actions.c.problem_id == row["id"]).order_by(actions.c.created_at)
+        select(actions).where(actions.c.problem_id == problem.id).order_by(actions.c.created_at)
     )
-    body = {k: v for k, v in row.items() if k != "key_hash"}
+    body = {k: v for k, v in problem.as_row().items() if k != "key_hash"}
     body["actions"] = [{k: v for k, v in a._mapping.items()} for a in listed]
     return body
 
@@ -76,7 +77,7 @@ async def _open(
         "id": problem_id,
         "incident_id": body.incident_id,
         "title": body.title,
-        "status": "open",
+        "status": ProblemStatus.open,
         "key_hash": digest(det.key_name(pattern["pattern"], dims)),
         "pattern": pattern,
         "analysis": None,
@@ -93,8 +94,9 @@ async def _open(
     await uow.conn.execute(problems.insert().values(**row))
     for at in seeded:
         await bump(uow.conn, problem_id, config.bucket_of(at))
-    uow.emit(problem_event("problem.opened", row))
-    return await public(uow, row)
+    problem = Problem.of(row)
+    uow.emit(problem_event("problem.opened", problem))
+    return await public(uow, problem)
 
 
 Pattern = tuple[dict[str, str], list[datetime], datetime | None, float | None]
@@ -146,26 +148,21 @@ async def record_analysis(
     except effect_measure.AnalysisRejected as exc:
         raise DomainError("cause_not_tested", str(exc), 422) from exc
     async with rt.uow() as uow:
-        row = await load(uow, problem_id, lock=True)
-        if row["status"] == "closed":
-            raise Conflict("problem_closed", f"Problem {problem_id} is closed.")
-        status = row["status"]
-        if status == "open":
-            # Actions all done before the cause was recorded: the fix can be verified now.
-            status = "verifying" if row["fixed_at"] else "cause_identified"
+        problem = await load(uow, problem_id, lock=True)
+        problem.refuse_if_closed()
         changes = {
             "analysis": body.model_dump(),
             "cause": cause,
-            "status": status,
+            "status": problem.status_with_cause(),
             "updated_at": now,
         }
         await uow.conn.execute(
             update(problems).where(problems.c.id == problem_id).values(**changes)
         )
-        row.update(changes)
-        uow.emit(problem_event("problem.cause_identified", row, cause=cause))
+        problem = problem.changed(**changes)
+        uow.emit(problem_event("problem.cause_identified", problem, cause=cause))
         await uow.commit()
-        return await public(uow, row)
+        return await public(uow, problem)
 
 
 async def get_problem(rt: Runtime, problem_id: str) -> dict[str, Any]:
@@ -178,5 +175,5 @@ async def list_problems(rt: Runtime, status: str | None, limit: int) -> list[dic
         query = select(problems).order_by(problems.c.created_at.desc()).limit(limit)
         if status:
             query = query.where(problems.c.status == status)
-        rows = [dict(r._mapping) for r in await uow.conn.execute(query)]
-        return [await public(uow, row) for row in rows]
+        listed = [Problem.of(r) for r in await uow.conn.execute(query)]
+        return [await public(uow, problem) for problem in listed]

@@ -10,6 +10,7 @@ from services.escalation.ladder import EscalationConfig
 from services.escalation.models import incidents, problem_counts, problems
 from services.escalation.problems import effect_measure
 from services.escalation.problems.commands import load, problem_event, public
+from services.escalation.problems.problem import Problem, ProblemStatus
 from shared.errors import Conflict, DomainError
 from shared.events import IncidentChanged, new_event
 from shared.service import Runtime
@@ -31,18 +32,13 @@ def not_ahead(name: str, at: datetime, now: datetime, config: EscalationConfig) 
 
 async def verify(
     uow: UnitOfWork, problem_id: str, as_of: datetime, config: EscalationConfig
-) -> dict[str, Any]:
+) -> Problem:
     """Compare the pattern's complaint rate after the fix with its rate before the problem began;
     close only if it fell, and only with a root cause on record."""
     problem = await load(uow, problem_id, lock=True)
-    if problem["status"] != "closed" and not problem["cause"]:
-        raise Conflict(
-            "root_cause_missing",
-            f"Problem {problem_id} has no root cause recorded: record the analysis first.",
-        )
-    if problem["status"] not in ("verifying", "effect_not_shown"):
-        raise Conflict("problem_not_fixed", f"Problem {problem_id} is {problem['status']}.")
-    fixed_at = problem["fixed_at"]
+    problem.refuse_unless_verifiable()
+    fixed_at = problem.fixed_at
+    assert fixed_at is not None, "a problem is verifying only once its actions are done"
     ready_at = effect_measure.measurable_at(fixed_at, config.problems)
     if as_of < ready_at:
         raise Conflict(
@@ -56,14 +52,14 @@ async def verify(
     counts = {r.bucket: r._mapping["count"] for r in rows}
     measured = effect_measure.measure(
         counts,
-        onset=problem["onset_at"] or problem["created_at"],
+        onset=problem.onset_at or problem.created_at,
         fixed_at=fixed_at,
         as_of=as_of,
-        baseline=problem["baseline_rate"],
+        baseline=problem.baseline_rate,
         rules=config.problems,
         config=config.detector,
     )
-    status = "closed" if measured.shown else "effect_not_shown"
+    status = ProblemStatus.closed if measured.shown else ProblemStatus.effect_not_shown
     changes = {
         "status": status,
         "rate_before": measured.rate_before,
@@ -71,12 +67,12 @@ async def verify(
         "updated_at": as_of,
     }
     await uow.conn.execute(update(problems).where(problems.c.id == problem_id).values(**changes))
-    problem.update(changes)
-    if measured.shown and problem["incident_id"]:
-        await _resolve_incident(uow, problem["incident_id"], as_of)
+    problem = problem.changed(**changes)
+    if measured.shown and problem.incident_id:
+        await _resolve_incident(uow, problem.incident_id, as_of)
     type_ = "problem.effect_verified" if measured.shown else "problem.effect_not_shown"
     rates = {"rate_before": measured.rate_before, "rate_after": measured.rate_after}
-    uow.emit(problem_event(type_, problem, cause=problem["cause"], **rates))
+    uow.emit(problem_event(type_, problem, cause=problem.cause, **rates))
     return problem
 
 
@@ -99,6 +95,6 @@ async def verify_now(
     as_of = as_of or now
     not_ahead("as_of", as_of, now, config)
     async with rt.uow() as uow:
-        row = await verify(uow, problem_id, as_of, config)
+        problem = await verify(uow, problem_id, as_of, config)
         await uow.commit()
-        return await public(uow, row)
+        return await public(uow, problem)
