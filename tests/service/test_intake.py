@@ -96,7 +96,7 @@ async def test_idempotency_key_returns_the_first_complaint(intake, env) -> None:
     assert await stored_count(client) == 1
 
 
-async def test_concurrent_requests_with_one_key_store_and_announce_one_complaint(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_retries_with_one_key_store_and_announce_one(intake, env) -> None:  # type: ignore[no-untyped-def]
     """A front end that retries before its first answer came: the loser answers as the winner."""
     client, _ = intake
     key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
