@@ -34,6 +34,10 @@ class Channel(StrEnum):
     letter = "letter"
 
 
+# Channels the system writes to the customer on (and reads their answers from); phone, walk-in
+# and letter are answered in person, and the owner records what the customer said.
+MESSAGE_CHANNELS = frozenset({Channel.email, Channel.sms, Channel.web, Channel.chat})
+
 Priority = Literal["P1", "P2", "P3", "P4"]
 Outcome = Literal["resolved", "cannot_fulfil"]
 # The one outcome vocabulary: what the owner proposes is what the case closes with and what
@@ -336,6 +340,21 @@ class CaseFinalResponseSent(EventData):
     sent_at: datetime
 
 
+MessageTemplate = Literal["update", "need_information", "delay"]
+
+
+class CaseMessageSent(EventData):
+    """The owner writes to the customer on the original channel: a template, their own words,
+    or both. It asks no question: the customer's reply joins the timeline, it closes nothing."""
+
+    message_id: str
+    owner_id: str
+    template: MessageTemplate | None = None
+    text: str | None = None
+    language: str | None = None
+    sent_at: datetime
+
+
 class CustomerErasureRequested(EventData):
     """Erase the personal data of these complaints; no personal data travels with the request."""
 
@@ -391,6 +410,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "action.completed": ActionEvent,
     "case.policy_applied": CasePolicyApplied,
     "case.final_response_sent": CaseFinalResponseSent,
+    "case.message_sent": CaseMessageSent,
     "regulatory.warning": RegulatoryClockEvent,
     "regulatory.breached": RegulatoryClockEvent,
     "regulatory.stopped": RegulatoryClockEvent,

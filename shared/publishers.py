@@ -48,6 +48,7 @@ OWNERS: dict[str, str] = {
     "audit.overdue": "confirmation",
     "case.policy_applied": "ownership",
     "case.final_response_sent": "ownership",
+    "case.message_sent": "ownership",
     "regulatory.warning": "ownership",
     "regulatory.breached": "ownership",
     "regulatory.stopped": "ownership",

@@ -67,6 +67,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     # Reasons and referral rights are the owner's free text: not kept.
     "case.policy_applied": ("profile", "clocks"),
     "case.final_response_sent": ("owner_id", "profile", "outcome", "language", "sent_at"),
+    # The owner's words are free text: only which template and when.
+    "case.message_sent": ("owner_id", "template", "language", "sent_at"),
     "regulatory.warning": _CLOCK,
     "regulatory.breached": _CLOCK,
     "regulatory.stopped": _CLOCK,

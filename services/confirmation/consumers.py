@@ -8,6 +8,7 @@ from services.confirmation import (
     audits,
     erasure,
     final_responses,
+    owner_messages,
     owner_reactions,
     reactions,
 )
@@ -39,8 +40,12 @@ def handlers_with(
         async def final_response_sent(uow: UnitOfWork, envelope: Envelope) -> None:
             await final_responses.send_final_response(uow, envelope, settings, clock())
 
+        async def message_sent(uow: UnitOfWork, envelope: Envelope) -> None:
+            await owner_messages.queue_owner_message(uow, envelope, settings, clock())
+
         return {
             "case.final_response_sent": final_response_sent,
+            "case.message_sent": message_sent,
             "complaint.received": reactions.remember_complaint,
             "case.assigned": case_assigned,
             "case.reassigned": owner_reactions.track_owner,

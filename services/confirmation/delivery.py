@@ -23,6 +23,7 @@ ACKNOWLEDGEMENT_TYPE = "confirmation.acknowledgement"
 PAYLOAD_TYPES = {
     "acknowledgement": ACKNOWLEDGEMENT_TYPE,
     "final_response": "confirmation.final_response",
+    "message": "confirmation.message",
 }
 _LINK = re.compile(r"\S+/c/[A-Za-z0-9]{1,64}")
 

@@ -21,9 +21,10 @@ from services.confirmation.sender_identity import (
     same_number,
     same_sender,
 )
-from shared.events import Channel
+from shared.events import MESSAGE_CHANNELS, Channel
 
 __all__ = [
+    "MESSAGE_CHANNELS",
     "Verdict",
     "canonical_address",
     "canonical_number",
@@ -35,8 +36,6 @@ __all__ = [
     "same_number",
 ]
 
-# Channels on which the service sends the question itself and reads the answer.
-MESSAGE_CHANNELS = frozenset({Channel.email, Channel.sms, Channel.web, Channel.chat})
 # Channels answered through the confirmation page (a single-use link).
 LINK_CHANNELS = frozenset({Channel.web, Channel.chat})
 # Channels where the owner records what the customer said, with evidence.

@@ -10,12 +10,11 @@ from datetime import datetime
 from services.confirmation import emails, texts, texts_zh
 from services.confirmation.acknowledgements import not_yet_sent
 from services.confirmation.models import outbound_messages, stored_correlation_id
+from services.confirmation.outbound import FINAL_RESPONSE
 from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.wording import is_chinese
 from shared.events import CaseFinalResponseSent, Channel, Envelope
 from shared.uow import UnitOfWork
-
-FINAL_RESPONSE = "final_response"
 
 
 async def send_final_response(

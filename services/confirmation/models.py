@@ -92,7 +92,8 @@ outbound_messages = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime()),
     # "request" announces confirmation.requested once sent; "reminder" confirmation.reminder_sent;
-    # "acknowledgement" (the case was opened, no token) announces nothing.
+    # "acknowledgement" (the case was opened, no token), "final_response" and "message" (the
+    # owner writing) ask nothing and announce nothing.
     Column("kind", String(16), nullable=False, server_default="request"),
     Column("reminder_no", Integer, nullable=False, server_default="0"),
     # When the token this message carries dies (web/chat links): part of the delivered payload.

@@ -41,6 +41,9 @@ PRODUCER = "confirmation"
 BATCH = 20
 ACKNOWLEDGEMENT = "acknowledgement"
 FINAL_RESPONSE = "final_response"
+OWNER_MESSAGE = "message"
+# Messages that ask nothing: once sent there is no request to announce.
+ASKING_NOTHING = frozenset({ACKNOWLEDGEMENT, FINAL_RESPONSE, OWNER_MESSAGE})
 
 
 def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:
@@ -196,9 +199,9 @@ async def _sent(rt: ConfirmationRuntime, message: Row[Any], sent_at: datetime) -
             return  # an earlier try committed before its connection was lost
         channel = Channel(message.channel)
         data: EventData
-        if message.kind in (ACKNOWLEDGEMENT, FINAL_RESPONSE):
+        if message.kind in ASKING_NOTHING:
             await uow.commit()  # it asked nothing: there is no request to announce
-            log.info("acknowledgement_sent", outbound_id=message.id, channel=message.channel)
+            log.info(f"{message.kind}_sent", outbound_id=message.id, channel=message.channel)
             return
         if message.kind == "reminder":
             event_type = "confirmation.reminder_sent"

@@ -115,3 +115,27 @@ def final_response_body(reference: str, outcome: str, reasons: str, referral: st
             "",
         ]
     )
+
+
+MESSAGE_TEMPLATES = {
+    "update": "We are working on your complaint and wanted to tell you where it stands.",
+    "need_information": "To go on with your complaint we need something from you: please "
+    "reply to this message with what we ask below.",
+    "delay": "Your complaint is taking longer than we told you, and we are sorry for that. "
+    "It is still with the same person, and we will write again when we have news.",
+}
+
+
+def message_subject(reference: str) -> str:
+    return f"About your complaint {reference} [ref {reference}]"
+
+
+def message_body(reference: str, template: str | None, text: str | None, short: bool) -> str:
+    """The owner's message: the template's sentence, then their own words; no token, as it
+    asks no question that closes anything (a reply joins the complaint)."""
+    said = [part.strip() for part in (MESSAGE_TEMPLATES.get(template or ""), text) if part]
+    if short:
+        return f"{reference}: " + " ".join(said)
+    return "\n".join(
+        ["Hello,", "", *[p for part in said for p in (part, "")], f"Reference: {reference}", ""]
+    )

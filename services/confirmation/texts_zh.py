@@ -141,3 +141,25 @@ def final_response_body(reference: str, outcome: str, reasons: str, referral: st
             "",
         ]
     )
+
+
+MESSAGE_TEMPLATES = {
+    "update": "我们正在处理您的投诉，特此告知目前的进展。",
+    "need_information": "为了继续处理您的投诉，我们需要您提供一些信息："
+    "请回复本消息，提供下面所要求的内容。",
+    "delay": "您的投诉处理时间比我们告知的要长，对此我们深表歉意。"
+    "负责人没有变化，一有进展我们会再次联系您。",
+}
+
+
+def message_subject(reference: str) -> str:
+    return f"关于您的投诉 {reference} [ref {reference}]"
+
+
+def message_body(reference: str, template: str | None, text: str | None, short: bool) -> str:
+    said = [part.strip() for part in (MESSAGE_TEMPLATES.get(template or ""), text) if part]
+    if short:
+        return f"{reference}：" + "".join(said)
+    return "\n".join(
+        ["您好，", "", *[p for part in said for p in (part, "")], f"编号：{reference}", ""]
+    )

@@ -22,6 +22,8 @@ class Wording:
     acknowledgement_subject: Callable[[str], str]
     acknowledgement_body: Callable[[str, str, datetime | None], str]
     acknowledgement_text: Callable[[str, str, datetime | None], str]
+    message_subject: Callable[[str], str]
+    message_body: Callable[[str, str | None, str | None, bool], str]
 
 
 ENGLISH = Wording(
@@ -34,6 +36,8 @@ ENGLISH = Wording(
     acknowledgement_subject=texts.acknowledgement_subject,
     acknowledgement_body=texts.acknowledgement_body,
     acknowledgement_text=texts.acknowledgement_text,
+    message_subject=texts.message_subject,
+    message_body=texts.message_body,
 )
 CHINESE = Wording(
     language="zh",
@@ -45,6 +49,8 @@ CHINESE = Wording(
     acknowledgement_subject=texts_zh.acknowledgement_subject,
     acknowledgement_body=texts_zh.acknowledgement_body,
     acknowledgement_text=texts_zh.acknowledgement_text,
+    message_subject=texts_zh.message_subject,
+    message_body=texts_zh.message_body,
 )
 
 

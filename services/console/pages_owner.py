@@ -110,6 +110,12 @@ async def ask_department(request: Request, case_id: str, who: Owner, form: Form)
     return await _act(request, who, case_id, "ownership", f"/v1/cases/{case_id}/tasks", body)
 
 
+@router.post("/cases/{case_id}/message")
+async def write_customer(request: Request, case_id: str, who: Owner, form: Form) -> Response:
+    body = {k: form[k] for k in ("template", "text") if form.get(k, "").strip()}
+    return await _act(request, who, case_id, "ownership", f"/v1/cases/{case_id}/messages", body)
+
+
 @router.post("/cases/{case_id}/handover")
 async def hand_over(request: Request, case_id: str, who: Owner, form: Form) -> Response:
     body = {"to_owner_id": form.get("to_owner_id", ""), "reason": form.get("reason", "")}

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from services.ownership import (
     commands,
     final_response_commands,
+    message_commands,
     queries,
     queue_queries,
     resolution_commands,
@@ -17,6 +18,8 @@ from services.ownership.schemas import (
     CaseList,
     CasePublic,
     FinalResponseCreate,
+    MessageCreate,
+    MessagePublic,
     OrganisationPublic,
     ReaskCreate,
     ReassignCreate,
@@ -224,6 +227,29 @@ async def send_final_response(
     )
     mark_replayed(response, replayed)
     return case
+
+
+@router.post(
+    "/cases/{case_id}/messages",
+    status_code=201,
+    response_model=MessagePublic,
+    responses=error_responses(404, 409),
+)
+async def send_message(
+    case_id: str,
+    body: MessageCreate,
+    rt: RuntimeDep,
+    who: Manager,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> MessagePublic:
+    """Write to the customer on the complaint's own channel (a template, free text, or both; in
+    the case's language unless `language` says otherwise). It asks nothing: the customer's
+    reply joins the timeline. 409 `case_closed`, or `channel_carries_no_messages` for phone,
+    walk-in and letter."""
+    message, replayed = await message_commands.send_message(rt, case_id, body, who, idempotency_key)
+    mark_replayed(response, replayed)
+    return message
 
 
 @router.post("/cases/{case_id}/reassign", response_model=CasePublic, responses=error_responses(409))

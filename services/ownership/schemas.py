@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.events import FinalResponseOutcome, Outcome
+from shared.events import FinalResponseOutcome, MessageTemplate, Outcome
 
 
 class _Body(BaseModel):
@@ -42,6 +42,42 @@ class FinalResponseCreate(_Body):
         if not value.strip():
             raise ValueError("the reasons must say something")
         return value
+
+
+class MessageCreate(_Body):
+    template: MessageTemplate | None = Field(
+        None,
+        description="A standard message in the customer's language: `update` (we are working "
+        "on it), `need_information` (please reply with what we ask below), `delay` (it takes "
+        "longer than we said).",
+    )
+    text: str | None = Field(
+        None, max_length=2_000, description="The owner's own words, sent as written."
+    )
+    language: str | None = Field(None, max_length=16, description="BCP 47; default: the case's.")
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the text must say something")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_say(self) -> "MessageCreate":
+        if self.template is None and self.text is None:
+            raise ValueError("give a template, a text, or both")
+        return self
+
+
+class MessagePublic(BaseModel):
+    message_id: str
+    case_id: str
+    template: MessageTemplate | None
+    text: str | None
+    language: str | None
+    channel: str
+    sent_at: datetime
 
 
 class ReaskCreate(_Body):

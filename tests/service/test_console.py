@@ -203,6 +203,17 @@ async def test_owner_works_a_new_complaint_and_the_department_completes_its_task
                 follow_redirects=True,
             )
             assert asked.status_code == 200 and "Refund the second charge." in asked.text
+            written = await browser.post(
+                f"/cases/{case_id}/message",
+                data={
+                    "csrf_token": token,
+                    "template": "update",
+                    "text": "Finance is refunding the second charge.",
+                },
+                follow_redirects=True,
+            )
+            assert written.status_code == 200 and "message_sent" in written.text
+            assert "Finance is refunding the second charge." in written.text
 
             async with console.browser() as finance:
                 await sign_in(finance, "finance", PASSWORD)
