@@ -4,15 +4,14 @@ front end's delivery webhook for web/chat links.
 Each returns None once the gateway accepted the message, else the error to retry on.
 """
 
-import time
 from typing import Any
 
-import aiosmtplib
 import httpx
 from sqlalchemy import Row
 
-from services.confirmation import emails, webhooks
+from services.confirmation import emails
 from services.confirmation.settings import ConfirmationSettings
+from shared.sending import SmtpServer, post_signed, send_mail
 
 
 async def post_link(
@@ -21,20 +20,8 @@ async def post_link(
     """POST the signed link to the front end's webhook; only a 2xx answer delivers it."""
     if hook is None:
         return "no_delivery_webhook: no front end has registered one for this channel"
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        webhooks.TIMESTAMP_HEADER: timestamp,
-        webhooks.SIGNATURE_HEADER: webhooks.sign(hook.secret, timestamp, body),
-    }
-    try:
-        async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds) as client:
-            response = await client.post(hook.url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if not 200 <= response.status_code < 300:
-        return f"delivery webhook answered {response.status_code}"
-    return None
+    error = await post_signed(hook.url, hook.secret, body, settings.delivery_timeout_seconds)
+    return None if error is None else f"delivery {error}"
 
 
 async def send_sms(settings: ConfirmationSettings, message: Row[Any]) -> str | None:
@@ -62,20 +49,14 @@ async def send_email(settings: ConfirmationSettings, message: Row[Any]) -> str |
         message_id=message.message_id,
     )
     raw, utf8 = emails.wire_bytes(email_message)
-    try:
-        await aiosmtplib.send(
-            raw,
-            sender=emails.address_of(settings.smtp_from),
-            recipients=[message.recipient],
-            mail_options=["SMTPUTF8"] if utf8 else None,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            use_tls=settings.smtp_use_tls,
-            start_tls=settings.smtp_starttls,
-            timeout=settings.smtp_timeout,
-        )
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+    server = SmtpServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        use_tls=settings.smtp_use_tls,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout,
+    )
+    sender = emails.address_of(settings.smtp_from)
+    return await send_mail(server, raw, sender, [message.recipient], utf8)

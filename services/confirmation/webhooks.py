@@ -5,19 +5,13 @@ timestamp bounds how long a captured call stays useful, and the stored signature
 answers.py) makes it useless once accepted.
 """
 
-import hashlib
 import hmac
 from datetime import datetime
 
 from services.confirmation.domain import Reason
+from shared.sending import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-SIGNATURE_HEADER = "X-Signature"
-TIMESTAMP_HEADER = "X-Timestamp"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    message = timestamp.encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "check", "sign"]
 
 
 def check(

@@ -44,7 +44,7 @@ async def read_escalations(
     who: EscalationReader,
     case_id: Filter = None,
     recipient: Filter = None,
-    subject: Annotated[Literal["case", "task", "audit"] | None, Query()] = None,
+    subject: Annotated[Literal["case", "task", "audit", "action"] | None, Query()] = None,
     step: Filter = None,
     since: Annotated[IsoDateTime | None, Query()] = None,
     until: Annotated[IsoDateTime | None, Query()] = None,

@@ -15,9 +15,11 @@ from services.escalation.domain import InvalidRules, RuleBook, parse_rules
 from services.escalation.incidents.api import router as incident_router
 from services.escalation.ladder import EscalationConfig, parse_config
 from services.escalation.models import metadata
+from services.escalation.notifications import notification_sender
 from services.escalation.problems.actions import problem_worker
 from services.escalation.problems.api import router as problem_router
 from services.escalation.settings import EscalationSettings
+from services.escalation.team_webhook_api import router as team_webhook_router
 from shared.erasure import personal_data_router
 from shared.service import ServiceSpec, create_service_app
 
@@ -51,8 +53,11 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
         known = catalogue_entries.load(settings.catalogue_path)
     except catalogue_entries.InvalidCatalogue as exc:
         raise InvalidRules(str(exc)) from exc
+    notifying = {"enabled": settings.notifications_enabled, "console_url": settings.console_url}
     config = dataclasses.replace(
-        config, detector=config.detector.model_copy(update={"catalogue": known})
+        config,
+        detector=config.detector.model_copy(update={"catalogue": known}),
+        notifications=config.notifications.model_copy(update=notifying),
     )
     app = create_service_app(
         ServiceSpec(
@@ -66,10 +71,11 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
                 incident_router,
                 problem_router,
                 catalogue_router,
+                team_webhook_router,
                 personal_data_router("escalation", erasure.HOLDINGS),
             ],
             handlers=handlers_for(load_rules(settings.rules_path), config),
-            workers=[problem_worker(config)],
+            workers=[problem_worker(config), notification_sender(settings)],
         )
     )
     app.state.escalation_config = config

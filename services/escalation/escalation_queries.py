@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.escalation.models import escalations
-from services.escalation.schemas import EscalationList, EscalationPublic
+from services.escalation.models import escalations, notifications
+from services.escalation.schemas import EscalationList, EscalationPublic, NotificationPublic
 from shared.errors import DomainError
 from shared.service import Runtime
 from shared.timestamps import as_utc
@@ -71,9 +71,29 @@ async def escalation_page(
     query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
     rows = list(await conn.execute(query))
     items = [EscalationPublic.model_validate(r, from_attributes=True) for r in rows[:limit]]
+    sent = await _notifications(conn, [item.id for item in items])
+    items = [item.model_copy(update={"notifications": sent.get(item.id, [])}) for item in items]
     more = len(rows) > limit
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
     return EscalationList(items=items, next_cursor=next_cursor)
+
+
+async def _notifications(
+    conn: AsyncConnection, escalation_ids: list[str]
+) -> dict[str, list[NotificationPublic]]:
+    if not escalation_ids:
+        return {}
+    n = notifications.c
+    rows = await conn.execute(
+        select(notifications)
+        .where(n.escalation_id.in_(escalation_ids))
+        .order_by(n.channel, n.created_at)
+    )
+    found: dict[str, list[NotificationPublic]] = {}
+    for row in rows:
+        public = NotificationPublic.model_validate(row, from_attributes=True)
+        found.setdefault(row.escalation_id, []).append(public)
+    return found
 
 
 async def list_escalations(

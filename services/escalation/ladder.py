@@ -1,7 +1,8 @@
 """The escalation ladder and the rest of config/escalation.toml: pure rules, no I/O."""
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
@@ -14,6 +15,7 @@ TaskStep = Literal["department_lead", "department_head"]
 CASE_STEPS: tuple[str, ...] = get_args(CaseStep)
 TASK_STEPS: tuple[str, ...] = get_args(TaskStep)
 KINDS = ("warning", "breached")
+EMAIL = re.compile(r"[^@\s<>]{1,64}@[^@\s<>]{1,255}")
 
 
 class Contacts(ConfigModel):
@@ -23,6 +25,22 @@ class Contacts(ConfigModel):
     head_of_department: str = Field(min_length=1)
     team_leads: Mapping[str, str] = Field(default_factory=dict)
     departments: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
+
+
+class Notifications(ConfigModel):
+    """The [notifications] table: the address each person of the ladder is mailed at. Whether
+    to send and where links point are the service's settings, set at start."""
+
+    email: Mapping[str, str] = Field(default_factory=dict)
+    enabled: bool = True
+    console_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _addresses(self) -> "Notifications":
+        wrong = sorted(k for k, v in self.email.items() if not EMAIL.fullmatch(v))
+        if wrong:
+            raise table_rule(f"email: not an address for {wrong}")
+        return self
 
 
 class ProblemRules(ConfigModel):
@@ -74,6 +92,7 @@ class EscalationFile(ConfigModel):
     contacts: Contacts
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     problems: ProblemRules = Field(default_factory=ProblemRules)
+    notifications: Notifications = Field(default_factory=Notifications)
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,7 @@ class EscalationConfig:
     task_steps: Mapping[str, tuple[str, ...]]
     contacts: Contacts
     problems: ProblemRules
+    notifications: Notifications = field(default_factory=Notifications)
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ def parse_config(document: Mapping[str, Any]) -> EscalationConfig:
         task_steps=_kinds(file.ladder.task),
         contacts=file.contacts,
         problems=file.problems,
+        notifications=file.notifications,
     )
 
 

@@ -1,12 +1,10 @@
 """The escalation ladder: SLA warnings and breaches climb to the people configured for them."""
 
-import uuid
-from datetime import UTC, datetime
-
 from sqlalchemy import select, update
 
 from services.escalation import ladder
-from services.escalation.models import case_owners, escalations, priorities
+from services.escalation.models import case_owners, priorities
+from services.escalation.notifications import Escalated, record
 from shared.events import (
     AuditOverdue,
     CaseAssigned,
@@ -64,36 +62,30 @@ async def climb(
         priority = found or default
     steps = ladder.steps_for(config, data.subject, kind, priority)
     owner = None
-    if data.subject == "case":
-        owner = (
-            await conn.execute(select(case_owners).where(case_owners.c.case_id == case_id))
-        ).first()
+    if case_id:
+        query = select(case_owners).where(case_owners.c.case_id == case_id)
+        owner = (await conn.execute(query)).first()
     reached = ladder.recipients(
         config,
         steps,
-        owner_id=owner.owner_id if owner else None,
-        team=owner.team if owner else None,
+        owner_id=owner.owner_id if owner and data.subject == "case" else None,
+        team=owner.team if owner and data.subject == "case" else None,
         department=data.department,
     )
     what = f"{data.subject} {data.id}" + (f" ({data.department})" if data.department else "")
     reason = f"SLA {kind} of {what}, due {data.due_at.isoformat()}, priority {priority}"
     for step in reached:
-        stored = await conn.execute(
-            insert(conn, escalations)
-            .values(
-                id=str(uuid.uuid4()),
-                subject=data.subject,
-                subject_id=data.id,
-                due_at=data.due_at,
-                step=step.step,
-                recipient=step.to,
-                case_id=case_id,
-                reason=reason,
-                created_at=datetime.now(UTC),
-            )
-            .on_conflict_do_nothing()
+        escalation = Escalated(
+            subject=data.subject,
+            subject_id=data.id,
+            due_at=data.due_at,
+            step=step.step,
+            recipient=step.to,
+            case_id=case_id,
+            reason=reason,
+            team=(owner.team or None) if owner else None,
         )
-        if not stored.rowcount:
+        if not await record(uow, escalation, config):
             continue
         escalated = CaseEscalated(
             level=step.step,
@@ -122,27 +114,21 @@ async def audit_overdue(
 
     Not to the owner or the team: the owner must not learn who audits a case or when.
     """
-    data, conn = envelope.parsed(), uow.conn
+    data = envelope.parsed()
     assert isinstance(data, AuditOverdue)
     to = config.contacts.head_of_department
     kind = "attested " if data.attested else ""
     reason = f"{kind}audit {data.audit_id} not completed by {data.due_at.isoformat()}"
-    stored = await conn.execute(
-        insert(conn, escalations)
-        .values(
-            id=str(uuid.uuid4()),
-            subject="audit",
-            subject_id=data.audit_id,
-            due_at=data.due_at,
-            step="head_of_department",
-            recipient=to,
-            case_id=envelope.complaint_id,
-            reason=reason,
-            created_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing()
+    escalation = Escalated(
+        subject="audit",
+        subject_id=data.audit_id,
+        due_at=data.due_at,
+        step="head_of_department",
+        recipient=to,
+        case_id=envelope.complaint_id,
+        reason=reason,
     )
-    if not stored.rowcount:
+    if not await record(uow, escalation, config):
         return
     escalated = CaseEscalated(
         level="head_of_department", to=to, reason=reason, subject="audit", subject_id=data.audit_id

@@ -197,6 +197,39 @@ actions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+# What each escalation is sent as: an email to its recipient, a POST to the case team's chat
+# webhook. Queued with the escalation in one transaction (one per escalation, channel and
+# address), claimed with a lease by the sender, retried with back-off until delivered.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("escalation_id", String(36), nullable=False),
+    Column("channel", String(8), nullable=False),  # email | webhook
+    Column("address", String(320), nullable=False),  # the mailbox, or the team's name
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(8), nullable=False),  # queued | sent
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("escalation_id", "channel", "address", name="uq_notification"),
+    Index("ix_notifications_due", "status", "next_attempt_at"),
+)
+
+# A team's chat tool: where its escalations are posted, signed with its secret.
+team_webhooks = Table(
+    "team_webhooks",
+    metadata,
+    Column("team", String(64), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 # The first answer to each Idempotency-Key of a POST that creates, replayed to a repeat.
 idempotency_keys = Table(
     "idempotency_keys",

@@ -28,16 +28,28 @@ class PriorityOverride(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
+class NotificationPublic(BaseModel):
+    channel: Literal["email", "webhook"]
+    address: str = Field(description="The mailbox, or the team whose chat webhook it went to.")
+    status: Literal["queued", "sent", "dropped"]
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+
+
 class EscalationPublic(BaseModel):
     id: str
     case_id: str | None = Field(description="The case, when the escalation is about one.")
-    subject: Literal["case", "task", "audit"]
+    subject: Literal["case", "task", "audit", "action"]
     subject_id: str
     step: str = Field(description="The rung of the ladder: owner, team_lead, department_head…")
     recipient: str = Field(description="Who the step reached.")
     reason: str
     due_at: datetime = Field(description="The due time that was missed or is near.")
     created_at: datetime
+    notifications: list[NotificationPublic] = Field(
+        default_factory=list, description="How it was sent: by email, to the team's chat."
+    )
 
 
 class EscalationList(BaseModel):

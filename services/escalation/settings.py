@@ -25,6 +25,29 @@ class EscalationSettings(ServiceSettings):
     catalogue_file: Path = service_field(
         "escalation", "catalogue_file", Path("config/catalogue.toml")
     )
+    # Escalations are mailed to the people of [notifications.email] in escalation.toml and
+    # posted to the team's chat webhook (PUT /v1/team-webhooks/{team}); both retried until sent.
+    notifications_enabled: bool = service_field("escalation", "notifications_enabled", True)
+    smtp_host: str = service_field("escalation", "smtp_host", "127.0.0.1")
+    smtp_port: int = service_field("escalation", "smtp_port", 1025)
+    smtp_starttls: bool = service_field("escalation", "smtp_starttls", False)
+    smtp_use_tls: bool = service_field("escalation", "smtp_use_tls", False)
+    smtp_username: str | None = service_field("escalation", "smtp_username", None)
+    smtp_password: str | None = service_field("escalation", "smtp_password", None)
+    smtp_timeout: float = service_field("escalation", "smtp_timeout", 10.0)
+    smtp_from: str = service_field(
+        "escalation", "smtp_from", "Escalations <escalations@complaints.localhost>"
+    )
+    # Where a notification links to: the console's case page.
+    console_url: str = service_field("escalation", "console_url", "http://127.0.0.1:8000")
+    notification_poll_seconds: float = service_field("escalation", "notification_poll_seconds", 2.0)
+    notification_retry_base_seconds: float = service_field(
+        "escalation", "notification_retry_base_seconds", 5.0
+    )
+    notification_retry_max_seconds: float = service_field(
+        "escalation", "notification_retry_max_seconds", 3600.0
+    )
+    webhook_timeout_seconds: float = service_field("escalation", "webhook_timeout_seconds", 10.0)
 
     @property
     def catalogue_path(self) -> Path:

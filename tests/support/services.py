@@ -39,6 +39,8 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
         "bus_outage_probe_seconds": 0.2,
         # The suite runs at any hour; quiet hours have tests of their own (confirmation only).
         "quiet_hours_enabled": False,
+        # Escalations are mailed and posted only where a test asks (test_escalation_notifications).
+        "notifications_enabled": False,
         **extra,
     }
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from services.escalation.ladder import EscalationConfig
-from services.escalation.models import actions, escalations, idempotency_keys, problems
+from services.escalation.models import actions, idempotency_keys, problems
+from services.escalation.notifications import Escalated, record
 from services.escalation.problems import effect_measure
 from services.escalation.problems.commands import load, public
 from services.escalation.problems.problem import ProblemStatus
@@ -20,7 +21,6 @@ from shared.events import ActionEvent, CaseEscalated, new_event
 from shared.idempotency import STORED_BODY, Keyed, once, request_fingerprint
 from shared.loops import every
 from shared.service import Runtime
-from shared.statements import insert
 from shared.uow import UnitOfWork
 
 PRODUCER = "escalation"
@@ -194,22 +194,16 @@ async def _escalate_overdue(
         ("head_of_department", config.contacts.head_of_department),
     )
     for step, to in ladder:
-        stored = await uow.conn.execute(
-            insert(uow.conn, escalations)
-            .values(
-                id=str(uuid.uuid4()),
-                subject="action",
-                subject_id=action["id"],
-                due_at=due_at,
-                step=step,
-                recipient=to,
-                case_id=None,
-                reason=reason,
-                created_at=now,
-            )
-            .on_conflict_do_nothing()
+        escalation = Escalated(
+            subject="action",
+            subject_id=action["id"],
+            due_at=due_at,
+            step=step,
+            recipient=to,
+            case_id=None,
+            reason=reason,
         )
-        if stored.rowcount:
+        if await record(uow, escalation, config, now):
             escalated = CaseEscalated(
                 level=step, to=to, reason=reason, subject="task", subject_id=action["id"]
             )
