@@ -110,6 +110,17 @@ class CustomerMessageReceived(EventData):
     reason: str
 
 
+class CustomerSatisfactionGiven(EventData):
+    """After the customer's yes, their answer to "how did we do?": 1 (poor) to 5 (excellent).
+    It never affects the closure."""
+
+    inbound_id: str
+    channel: Channel
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+    answered_at: datetime
+
+
 class ComplaintPrioritized(EventData):
     priority: Priority
     reasons: list[str]
@@ -377,6 +388,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "complaint.received": ComplaintReceived,
     "complaint.contact_added": ComplaintContactAdded,
     "customer.message_received": CustomerMessageReceived,
+    "customer.satisfaction_given": CustomerSatisfactionGiven,
     "complaint.prioritized": ComplaintPrioritized,
     "case.assigned": CaseAssigned,
     "case.reassigned": CaseReassigned,

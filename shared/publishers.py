@@ -43,6 +43,7 @@ OWNERS: dict[str, str] = {
     "confirmation.reminder_sent": "confirmation",
     "confirmation.no_answer": "confirmation",
     "customer.message_received": "confirmation",
+    "customer.satisfaction_given": "confirmation",
     "audit.requested": "confirmation",
     "audit.completed": "confirmation",
     "audit.overdue": "confirmation",

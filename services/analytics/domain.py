@@ -51,6 +51,8 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "confirmation.no_answer": ("request_id", "channel", "reminders_sent"),
     # What the customer wrote is personal: only that they wrote, and how.
     "customer.message_received": ("channel", "received_at"),
+    # The score only: the comment is the customer's free text.
+    "customer.satisfaction_given": ("channel", "score", "answered_at"),
     "confirmation.confirmed": _ANSWER,
     "confirmation.rejected": _ANSWER,
     "confirmation.unclear": _ANSWER,

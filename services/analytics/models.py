@@ -112,6 +112,9 @@ complaint_facts = Table(
     Column("fca_band", String(16)),
     Column("upheld", Boolean),
     Column("regulatory_breaches", Integer, nullable=False, default=0),
+    # The customer's answer to "how did we do?" after their yes (1-5), and when.
+    Column("satisfaction_score", Integer),
+    Column("satisfaction_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
     # The unconfirmed backlog reads the open complaints of the last 30 days.
     Index(

@@ -44,6 +44,9 @@ class Kpis(BaseModel):
     marked_resolved: int = Field(description=_d("marked_resolved"))
     resolved_on_time_share: float | None = Field(description=_d("resolved_on_time_share"))
     confirmed_on_time_share: float | None = Field(description=_d("confirmed_on_time_share"))
+    satisfaction_answers: int = Field(description=_d("satisfaction_answers"))
+    satisfaction_average: float | None = Field(description=_d("satisfaction_average"))
+    satisfied_share: float | None = Field(description=_d("satisfied_share"))
     unconfirmed_backlog: Backlog = Field(description=_d("unconfirmed_backlog"))
 
 

@@ -11,6 +11,7 @@ from services.confirmation import (
     owner_messages,
     owner_reactions,
     reactions,
+    surveys,
 )
 from services.confirmation.clock import Clock
 from services.confirmation.settings import ConfirmationRuntime
@@ -36,6 +37,7 @@ def handlers_with(
         async def case_closed(uow: UnitOfWork, envelope: Envelope) -> None:
             await reactions.close_requests(uow, envelope)
             await audits.maybe_audit(uow, envelope, settings, rng, clock())
+            await surveys.ask(uow, envelope, settings, clock())
 
         async def final_response_sent(uow: UnitOfWork, envelope: Envelope) -> None:
             await final_responses.send_final_response(uow, envelope, settings, clock())

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, select, update
 
-from services.confirmation import domain, reply_matching
+from services.confirmation import domain, reply_matching, surveys
 from services.confirmation.domain import Reason
 from services.confirmation.models import complaints, inbound_messages
 from shared.events import Channel, CustomerMessageReceived, new_event
@@ -43,6 +43,13 @@ async def pass_on(
     complaint = await _complaint_of(uow, reply, request)
     if complaint is None:
         return None
+    await uow.conn.execute(
+        update(inbound_messages)
+        .where(inbound_messages.c.id == inbound_id)
+        .values(complaint_id=complaint.id)
+    )
+    if await surveys.take_answer(uow, complaint, reply, text, inbound_id):
+        return str(complaint.id)  # the answer to "how did we do?", not a message
     data = CustomerMessageReceived(
         inbound_id=inbound_id,
         channel=reply.channel,
@@ -52,11 +59,6 @@ async def pass_on(
     )
     uow.emit(
         new_event("customer.message_received", data, producer=PRODUCER, complaint_id=complaint.id)
-    )
-    await uow.conn.execute(
-        update(inbound_messages)
-        .where(inbound_messages.c.id == inbound_id)
-        .values(complaint_id=complaint.id)
     )
     return str(complaint.id)
 

@@ -24,6 +24,7 @@ PAYLOAD_TYPES = {
     "acknowledgement": ACKNOWLEDGEMENT_TYPE,
     "final_response": "confirmation.final_response",
     "message": "confirmation.message",
+    "survey": "confirmation.survey",
 }
 _LINK = re.compile(r"\S+/c/[A-Za-z0-9]{1,64}")
 

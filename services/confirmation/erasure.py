@@ -1,5 +1,6 @@
 """What confirmation holds of a customer: where and what we wrote to them, what they answered,
-the auditor's notes. Erased on `customer.erasure_requested`; read for a subject access request."""
+the auditor's notes, the comment of their satisfaction answer. Erased on
+`customer.erasure_requested`; read for a subject access request."""
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -10,6 +11,7 @@ from services.confirmation.models import (
     outbound_messages,
     page_opens,
     requests,
+    surveys,
 )
 from shared.erasure import Holding, erase_holdings
 
@@ -24,6 +26,7 @@ HOLDINGS = (
     ),
     Holding(page_opens, "complaint_id", ("ip_hash", "user_agent_hash")),
     Holding(audits, "complaint_id", ("notes",)),
+    Holding(surveys, "complaint_id", ("comment",)),
 )
 
 

@@ -109,6 +109,19 @@ outbound_messages = Table(
     ),
 )
 
+# The one satisfaction question of a complaint, asked after the customer's yes, and its answer.
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("complaint_id", String(36), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("asked_at", UtcDateTime(), nullable=False),
+    Column("answered_at", UtcDateTime()),
+    Column("score", Integer),
+    Column("comment", Text),
+    Column("inbound_id", String(36)),
+)
+
 inbound_messages = Table(
     "inbound_messages",
     metadata,

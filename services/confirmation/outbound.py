@@ -42,8 +42,9 @@ BATCH = 20
 ACKNOWLEDGEMENT = "acknowledgement"
 FINAL_RESPONSE = "final_response"
 OWNER_MESSAGE = "message"
-# Messages that ask nothing: once sent there is no request to announce.
-ASKING_NOTHING = frozenset({ACKNOWLEDGEMENT, FINAL_RESPONSE, OWNER_MESSAGE})
+SURVEY = "survey"
+# Messages without a request: once sent there is nothing to announce.
+ASKING_NOTHING = frozenset({ACKNOWLEDGEMENT, FINAL_RESPONSE, OWNER_MESSAGE, SURVEY})
 
 
 def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:

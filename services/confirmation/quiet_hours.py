@@ -15,7 +15,7 @@ import phonenumbers
 from phonenumbers import timezone as number_zones
 
 # The messages that may wait; the acknowledgement answers the customer's own message.
-HOLDABLE = frozenset({"reminder", "request", "final_response", "message"})
+HOLDABLE = frozenset({"reminder", "request", "final_response", "message", "survey"})
 STEP = timedelta(minutes=15)
 HORIZON = timedelta(hours=24)
 

@@ -76,6 +76,9 @@ class ConfirmationSettings(ServiceSettings):
 
     # Tell the customer, on their channel, that their case is opened and who owns it.
     acknowledgement_enabled: bool = _env("acknowledgement_enabled", True)
+    # After the customer's yes by email or SMS, one question: how did we do (1-5)? Answered
+    # within 14 days (surveys.ANSWER_WINDOW), the answer is announced; it never affects closure.
+    survey_enabled: bool = _env("survey_enabled", True)
 
     # No answer: reminders at these hours after the request, then confirmation.no_answer.
     reminder_schedule_hours: str = _env("reminder_schedule_hours", "48,120")
@@ -89,7 +92,7 @@ class ConfirmationSettings(ServiceSettings):
     # for; "reminder,request,final_response" holds the owner's messages too. The acknowledgement
     # answers the customer's own message and is never held.
     quiet_hours_enabled: bool = _env("quiet_hours_enabled", True)
-    quiet_hours_kinds: str = _env("quiet_hours_kinds", "reminder")
+    quiet_hours_kinds: str = _env("quiet_hours_kinds", "reminder,survey")
     quiet_hours_start: Annotated[int, Field(ge=0, le=23)] = _env("quiet_hours_start", 21)
     quiet_hours_end: Annotated[int, Field(ge=0, le=23)] = _env("quiet_hours_end", 8)
     quiet_hours_default_zone: str = _env("quiet_hours_default_zone", "UTC")

@@ -139,3 +139,29 @@ def message_body(reference: str, template: str | None, text: str | None, short: 
     return "\n".join(
         ["Hello,", "", *[p for part in said for p in (part, "")], f"Reference: {reference}", ""]
     )
+
+
+def survey_subject(reference: str) -> str:
+    return f"How did we do with your complaint {reference}? [ref {reference}]"
+
+
+def survey_body(reference: str, short: bool) -> str:
+    """One question, answered by a number; it asks nothing that changes the closed complaint."""
+    if short:
+        return (
+            f"{reference} is closed. How did we do? Reply with a number from 1 (poor) to "
+            "5 (excellent), and a comment if you like."
+        )
+    return "\n".join(
+        [
+            "Hello,",
+            "",
+            f"Thank you for confirming that your complaint {reference} is resolved.",
+            "",
+            "How did we do? Reply to this message with a number from 1 (poor) to 5 (excellent),",
+            "and a few words if you like. It does not change your complaint in any way.",
+            "",
+            f"Reference: {reference}",
+            "",
+        ]
+    )

@@ -163,3 +163,28 @@ def message_body(reference: str, template: str | None, text: str | None, short: 
     return "\n".join(
         ["您好，", "", *[p for part in said for p in (part, "")], f"编号：{reference}", ""]
     )
+
+
+def survey_subject(reference: str) -> str:
+    return f"您对投诉 {reference} 的处理满意吗？ [ref {reference}]"
+
+
+def survey_body(reference: str, short: bool) -> str:
+    if short:
+        return (
+            f"投诉 {reference} 已结案。您对我们的处理满意吗？"
+            "请回复 1（很差）到 5（很好）的数字，也可附上意见。"
+        )
+    return "\n".join(
+        [
+            "您好，",
+            "",
+            f"感谢您确认投诉 {reference} 已经解决。",
+            "",
+            "您对我们的处理满意吗？请回复 1（很差）到 5（很好）的数字，也可以附上几句意见。",
+            "这不会改变您的投诉。",
+            "",
+            f"编号：{reference}",
+            "",
+        ]
+    )

@@ -24,6 +24,8 @@ class Wording:
     acknowledgement_text: Callable[[str, str, datetime | None], str]
     message_subject: Callable[[str], str]
     message_body: Callable[[str, str | None, str | None, bool], str]
+    survey_subject: Callable[[str], str]
+    survey_body: Callable[[str, bool], str]
 
 
 ENGLISH = Wording(
@@ -38,6 +40,8 @@ ENGLISH = Wording(
     acknowledgement_text=texts.acknowledgement_text,
     message_subject=texts.message_subject,
     message_body=texts.message_body,
+    survey_subject=texts.survey_subject,
+    survey_body=texts.survey_body,
 )
 CHINESE = Wording(
     language="zh",
@@ -51,6 +55,8 @@ CHINESE = Wording(
     acknowledgement_text=texts_zh.acknowledgement_text,
     message_subject=texts_zh.message_subject,
     message_body=texts_zh.message_body,
+    survey_subject=texts_zh.survey_subject,
+    survey_body=texts_zh.survey_body,
 )
 
 

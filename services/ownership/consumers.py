@@ -25,6 +25,7 @@ def build_handlers(rt: OwnershipRuntime) -> dict[str, EventHandler]:
         "complaint.contact_added": reactions.add_contact,
         "case.escalated": reactions.note_escalation,
         "customer.message_received": reactions.add_contact,
+        "customer.satisfaction_given": reactions.note_satisfaction,
         "confirmation.requested": answer_reactions.note_request,
         "confirmation.confirmed": answer_reactions.answer,
         "confirmation.rejected": answer_reactions.answer,

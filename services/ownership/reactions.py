@@ -29,6 +29,7 @@ from shared.events import (
     ComplaintPrioritized,
     ComplaintReceived,
     CustomerMessageReceived,
+    CustomerSatisfactionGiven,
     Envelope,
     new_event,
 )
@@ -210,3 +211,12 @@ async def add_contact(uow: UnitOfWork, envelope: Envelope) -> None:
     wrote_at = as_utc(data.received_at)
     if case.customer_wrote_at is None or wrote_at > case.customer_wrote_at:
         await save_case(uow.conn, case_id, customer_wrote_at=wrote_at)
+
+
+async def note_satisfaction(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The customer's answer to "how did we do?": on the timeline; the closure stays as it is."""
+    data, case_id = envelope.parsed(), case_id_of(envelope)
+    assert isinstance(data, CustomerSatisfactionGiven)
+    await take_case(uow.conn, case_id)
+    detail = {"score": data.score, "comment": data.comment, "channel": data.channel.value}
+    await append(uow.conn, case_id, "satisfaction_given", "customer", detail, data.answered_at)

@@ -172,6 +172,22 @@ async def _walk_the_loop(
         await send(system, reply(second, customer, "Yes, all sorted now. Thank you!"), customer)
         closed = await until(lambda: _when(case(), lambda c: c["status"] == "closed"), "closed")
         assert closed["owner_id"] == owner_id and closed["outcome"] == "resolved"
+
+        # After the yes, one question on the same channel; the answer is kept, not a reopening.
+        async def survey() -> list[Message]:
+            return [m for m in system.mail.to(customer) if "How did we do" in str(m["Subject"])]
+
+        [asked] = await until(survey, "the satisfaction question sent")
+        answer = "4 - quick once the right person had it"
+        await send(system, reply(asked, customer, answer), customer)
+
+        async def rated() -> list[dict[str, Any]]:
+            timeline = await supervisor.get(f"/v1/cases/{complaint_id}/timeline")
+            return [e for e in timeline.json()["entries"] if e["kind"] == "satisfaction_given"]
+
+        [given] = await until(rated, "the answer on the timeline")
+        assert given["detail"]["score"] == 4
+        assert (await case())["status"] == "closed"
     finally:
         await owner.aclose()
 
@@ -187,6 +203,11 @@ async def _walk_the_loop(
     assert kpis["rejected_resolutions"] == 1
     assert kpis["reopen_rate"] == 1.0
     assert kpis["median_hours_to_confirmation"] is not None
+    rated = await until(
+        lambda: _when(email_kpis(), lambda k: k.get("satisfaction_answers") == 1),
+        "KPIs show the satisfaction answer",
+    )
+    assert rated["satisfaction_average"] == 4.0 and rated["satisfied_share"] == 1.0
 
 
 async def _when(value: Awaitable[Any], check: Callable[[Any], Any]) -> Any:

@@ -23,6 +23,7 @@ from shared.events import (
     CaseReopened,
     CaseResolutionProposed,
     ConfirmationAnswered,
+    CustomerSatisfactionGiven,
     Envelope,
     IncidentDetected,
     SlaEvent,
@@ -98,6 +99,16 @@ class Case(Story):
         data = AuditCompleted(complaint_id=self.id, outcome=outcome, audit_id=f"a-{self.id}")
         return self.event("audit.completed", hours, data)
 
+    def rated(self, hours: float, score: int) -> Envelope:
+        data = CustomerSatisfactionGiven(
+            inbound_id=f"in-{self.id}",
+            channel=self.channel,  # type: ignore[arg-type]
+            score=score,
+            comment="My card number is 4417 and you were slow.",
+            answered_at=at(hours),
+        )
+        return self.event("customer.satisfaction_given", hours, data)
+
 
 def known_set() -> tuple[dict[str, Case], list[Envelope]]:
     a, b, c, d = Case("email"), Case("email"), Case("phone"), Case("sms")
@@ -115,11 +126,11 @@ def known_set() -> tuple[dict[str, Case], list[Envelope]]:
     )
     events = [
         *(a.received(0, product="card"), a.prioritized(0.1, "P1"), a.assigned_due(1, "o-1", 48)),
-        *(a.proposal(10, 1), confirmed_a, confirmed_a, a.closure(12)),
+        *(a.proposal(10, 1), confirmed_a, confirmed_a, a.closure(12), a.rated(13, 5)),
         *(b.received(1), b.assigned_due(1.5, "o-2", 25), b.task(2, "T1-" + b.id, "it", 20)),
         *(b.task_done(15, "T1-" + b.id, "it", 20), b.proposal(20, 1), b.answer("rejected", 22)),
         *(b.reopen(22.1), b.proposal(30, 2), b.answer("confirmed", 41), b.closure(41)),
-        b.audited(60, "failed"),
+        *(b.audited(60, "failed"), b.rated(42, 2)),
         *(c.received(2), c.assigned_due(2.5, "o-1", 26), c.task(3, "T2-" + c.id, "field", 10)),
         *(breach_t2, breach_t2, c.task_done(14, "T2-" + c.id, "field", 10)),
         *(c.task(4, "T3-" + c.id, "it", 30), c.task_done(5, "T3-" + c.id, "it", 30)),
@@ -155,6 +166,9 @@ NOTHING = {
     "marked_resolved": 0,
     "resolved_on_time_share": None,
     "confirmed_on_time_share": None,
+    "satisfaction_answers": 0,
+    "satisfaction_average": None,
+    "satisfied_share": None,
     "unconfirmed_backlog": BACKLOG_ZERO,
 }
 TOTALS = {
@@ -174,6 +188,9 @@ TOTALS = {
     "marked_resolved": 4,
     "resolved_on_time_share": 0.75,
     "confirmed_on_time_share": 0.25,
+    "satisfaction_answers": 2,
+    "satisfaction_average": 3.5,
+    "satisfied_share": 0.5,
     "unconfirmed_backlog": {**BACKLOG_ZERO, "under_1d": 1, "1d_to_3d": 1, "7d_to_30d": 1},
 }
 BY_CHANNEL = [
@@ -195,6 +212,9 @@ BY_CHANNEL = [
         "marked_resolved": 2,
         "resolved_on_time_share": 1.0,
         "confirmed_on_time_share": 0.5,
+        "satisfaction_answers": 2,
+        "satisfaction_average": 3.5,
+        "satisfied_share": 0.5,
         "unconfirmed_backlog": BACKLOG_ZERO,
     },
     {
@@ -215,6 +235,9 @@ BY_CHANNEL = [
         "marked_resolved": 1,
         "resolved_on_time_share": 0.0,
         "confirmed_on_time_share": 0.0,
+        "satisfaction_answers": 0,
+        "satisfaction_average": None,
+        "satisfied_share": None,
         "unconfirmed_backlog": BACKLOG_ZERO,
     },
     {

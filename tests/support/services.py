@@ -41,6 +41,8 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
         "quiet_hours_enabled": False,
         # Escalations are mailed and posted only where a test asks (test_escalation_notifications).
         "notifications_enabled": False,
+        # The satisfaction question after a closure likewise (test_satisfaction.py, e2e).
+        "survey_enabled": False,
         **extra,
     }
 

@@ -50,6 +50,8 @@ def lifecycle() -> list[FactEvent]:
         fact("case.resolution_proposed", 5, outcome="cannot_fulfil", proposal_no=2),
         fact("confirmation.confirmed", 6, channel="sms", received_at=at(5.5).isoformat()),
         fact("confirmation.confirmed", 7, channel="email", received_at=at(6.5).isoformat()),
+        # After the yes, in time; listed before the closure so events[-1] stays the closure.
+        fact("customer.satisfaction_given", 8, score=4, answered_at=at(7.9).isoformat()),
         fact("case.closed", 7.1, outcome="cannot_fulfil", attested=False, request_id="r-2"),
     ]
 
@@ -102,6 +104,8 @@ EXPECTED = {
     "fca_band": "3_business_days",
     "upheld": False,
     "regulatory_breaches": 0,
+    "satisfaction_score": 4,
+    "satisfaction_at": at(7.9),
 }
 
 

@@ -118,6 +118,17 @@ class KpiCounts:
         lambda f: int(f["hours_to_confirmation"] is not None),
         lambda c: _count(c.hours_to_confirmation.is_not(None)),
     )
+    satisfaction_answers: int = count(
+        lambda f: int(f["satisfaction_score"] is not None),
+        lambda c: _count(c.satisfaction_score.is_not(None)),
+    )
+    satisfaction_points: int = count(
+        lambda f: f["satisfaction_score"] or 0, lambda c: _sum(c.satisfaction_score)
+    )
+    satisfied: int = count(
+        lambda f: int((f["satisfaction_score"] or 0) >= 4),
+        lambda c: _count(c.satisfaction_score >= 4),
+    )
 
 
 # (name, rule) of each count, in the order of the kpi_rollup columns.

@@ -23,9 +23,12 @@ __all__ = ["DAY", "MONTH", "Delta", "apply", "ensure", "recompute"]
 
 _LOCK = 7_310_001  # serialises rollup writers on PostgreSQL (rows are shared by many streams)
 _CHUNK = 500
+# The columns named in the table's declared order: a migration that adds a count appends its
+# column to the stored table, after the histograms, so `r.*` would not be in this order.
 _EXISTING = (
-    "SELECT r.* FROM kpi_rollup r JOIN unnest($1::varchar[], $2::varchar[], $3::date[],"
-    " $4::varchar[]) AS u(dimension, grain, period, key) USING (dimension, grain, period, key)"
+    f"SELECT {', '.join(f'r.{c.name}' for c in kpi_rollup.c)} FROM kpi_rollup r"
+    " JOIN unnest($1::varchar[], $2::varchar[], $3::date[], $4::varchar[])"
+    " AS u(dimension, grain, period, key) USING (dimension, grain, period, key)"
 )
 
 

@@ -83,6 +83,16 @@ DEFINITIONS = {
         "Customer-side counterpart: complaints whose customer said yes by the case due time,"
         " divided by complaints with a due time."
     ),
+    "satisfaction_answers": (
+        "Complaints whose customer answered the satisfaction question after their yes."
+    ),
+    "satisfaction_average": (
+        "The customers' mean answer to 'how did we do?' (1 poor to 5 excellent), over the"
+        " complaints answered; asked only after the customer's own yes, it never affects closure."
+    ),
+    "satisfied_share": (
+        "Answers of 4 or 5 divided by the complaints whose customer answered the question."
+    ),
     "unconfirmed_backlog": (
         "Complaints not closed at the end of the period (or now), by age since receipt:"
         " under_1d, 1d_to_3d, 3d_to_7d, 7d_to_30d, over_30d."
@@ -154,6 +164,9 @@ def metrics(t: Tally, d: Durations) -> dict[str, Any]:
         "marked_resolved": t.proposed,
         "resolved_on_time_share": ratio(t.resolved_on_time, t.with_due),
         "confirmed_on_time_share": ratio(t.confirmed_on_time, t.with_due),
+        "satisfaction_answers": t.satisfaction_answers,
+        "satisfaction_average": ratio(t.satisfaction_points, t.satisfaction_answers),
+        "satisfied_share": ratio(t.satisfied, t.satisfaction_answers),
         "unconfirmed_backlog": {
             "under_1d": t.under_1d,
             "1d_to_3d": t.b1d_to_3d,

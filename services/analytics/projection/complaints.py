@@ -97,6 +97,9 @@ def _project(events: list[FactEvent]) -> dict[str, Any]:
     facts["resolved_on_time"] = _on_time(facts["first_proposed_at"], facts["due_at"])
     facts["confirmed_on_time"] = _on_time(facts["confirmed_at"], facts["due_at"])
     facts["status"] = _status(events)
+    answered = of("customer.satisfaction_given")
+    facts["satisfaction_score"] = _last(answered, "score")
+    facts["satisfaction_at"] = answered[-1].time("answered_at") if answered else None
     facts.update(regulatory.facts(events, facts))
     return facts
 

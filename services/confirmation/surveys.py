@@ -1,0 +1,154 @@
+"""After the customer's yes, one question on the same channel: how did we do, 1 to 5?
+
+Asked once per complaint, when the case closes on the customer's own yes by email or SMS (an
+attested closure was said to the owner, not written on a channel we can ask on). The question
+carries no token: the answer comes back like any tokenless reply, attributed to its complaint
+(customer_messages.py). When that complaint has an unanswered question and the reply opens
+with a score, it is the answer: kept, announced as `customer.satisfaction_given`, and never
+read as anything else. The closure does not depend on it in any way.
+"""
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from services.confirmation import emails
+from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
+from services.confirmation.models import surveys as survey_table
+from services.confirmation.outbound import SURVEY
+from services.confirmation.reactions import ComplaintNotYetKnown
+from services.confirmation.settings import ConfirmationSettings
+from services.confirmation.wording import wording_for
+from shared.events import CaseClosed, Channel, CustomerSatisfactionGiven, Envelope, new_event
+from shared.logging import get_logger
+from shared.statements import insert
+from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
+PRODUCER = "confirmation"
+ASKED_ON = frozenset({Channel.email, Channel.sms})
+COMMENT_LIMIT = 1_000
+ANSWER_WINDOW = timedelta(days=14)
+
+_DIGITS = {**{str(n): n for n in range(1, 6)}, **{chr(0xFF10 + n): n for n in range(1, 6)}}
+_DIGITS.update({"一": 1, "二": 2, "三": 3, "四": 4, "五": 5})
+_N = r"^\s*(?P<n>[1-5\uff11-\uff15一二三四五])"
+# The score opens the reply and stands alone: "5", "5!", "2 - slow", "1. Terrible", "4, thanks",
+# "5" on a line of its own;
+# or with its scale, then anything: "4/5 good", "3 out of 5", "5 stars", "五分, 很满意".
+# A number running into a word or another number ("3 times I called", "10", "5.5") is none.
+_SCALED = re.compile(
+    _N + r"\s*(?:/\s*[5\uff15]|(?:out\s+)?of\s+5|stars?|分|星)(?P<rest>(?:\W.*)?)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_BARE = re.compile(
+    _N + r"(?P<rest>\s*|\s*(?:[-\u2013\u2014:;,!)\u3002\uff0c\uff01\uff1a]|\.(?!\d)).*"
+    r"|[ \t]*\r?\n.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_STARS = re.compile(r"^\s*(?P<stars>★{1,5})☆*(?P<rest>(?:\W.*)?)$", re.DOTALL)
+_SEPARATORS = " \t\r\n-\u2013\u2014:;,.!)\u3002\uff0c\uff01\uff1a"
+
+
+def read_score(text: str) -> tuple[int, str | None] | None:
+    """(score, comment) when the text opens with a score from 1 to 5, else None. No I/O."""
+    if found := _STARS.match(text):
+        score = len(found.group("stars"))
+    elif found := _SCALED.match(text) or _BARE.match(text):
+        score = _DIGITS[found.group("n")]
+    else:
+        return None
+    comment = found.group("rest").lstrip(_SEPARATORS).strip()
+    return score, (comment[:COMMENT_LIMIT] or None)
+
+
+async def ask(
+    uow: UnitOfWork, envelope: Envelope, settings: ConfirmationSettings, now: datetime
+) -> None:
+    """Queue the question once, when the case closed on the customer's own yes."""
+    data = envelope.parsed()
+    assert isinstance(data, CaseClosed)
+    if not settings.survey_enabled or data.attested:
+        return
+    complaint_id = str(envelope.complaint_id)
+    query = select(complaints).where(complaints.c.id == complaint_id)
+    complaint = (await uow.conn.execute(query)).first()
+    if complaint is None:
+        raise ComplaintNotYetKnown(f"complaint {complaint_id} has not been received yet")
+    channel = Channel(complaint.channel)
+    if channel not in ASKED_ON:
+        return
+    asked = await uow.conn.execute(
+        insert(uow.conn, survey_table)
+        .values(complaint_id=complaint_id, channel=channel.value, asked_at=now)
+        .on_conflict_do_nothing()
+    )
+    if not asked.rowcount:
+        return  # asked already: a complaint gets one question, however often it closes
+    words, short = wording_for(complaint.language), channel != Channel.email
+    await uow.conn.execute(
+        outbound_messages.insert().values(
+            id=str(uuid.uuid4()),
+            request_id=None,
+            complaint_id=complaint_id,
+            channel=channel.value,
+            recipient=complaint.contact,
+            subject="" if short else words.survey_subject(complaint.reference),
+            body=words.survey_body(complaint.reference, short),
+            message_id=emails.new_message_id(settings.smtp_from),
+            correlation_id=stored_correlation_id(envelope.correlation_id),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            kind=SURVEY,
+            reminder_no=0,
+            expires_at=None,
+        )
+    )
+    log.info("survey_queued", complaint_id=complaint_id, channel=channel.value)
+
+
+async def take_answer(
+    uow: UnitOfWork,
+    complaint: Row[Any],
+    reply: Any,
+    text: str,
+    inbound_id: str,
+) -> bool:
+    """Keep and announce the reply as the answer to the complaint's open question, if it is
+    one: on the question's channel, in time, opening with a score."""
+    read = read_score(text)
+    if read is None:
+        return False
+    s = survey_table.c
+    since = reply.received_at - ANSWER_WINDOW
+    score, comment = read
+    answered = await uow.conn.execute(
+        update(survey_table)
+        .where(
+            s.complaint_id == complaint.id,
+            s.channel == reply.channel.value,
+            s.answered_at.is_(None),
+            s.asked_at >= since,
+            s.asked_at <= reply.received_at,
+        )
+        .values(answered_at=reply.received_at, score=score, comment=comment, inbound_id=inbound_id)
+    )
+    if answered.rowcount != 1:
+        return False
+    data = CustomerSatisfactionGiven(
+        inbound_id=inbound_id,
+        channel=reply.channel,
+        score=score,
+        comment=comment,
+        answered_at=reply.received_at,
+    )
+    uow.emit(
+        new_event("customer.satisfaction_given", data, producer=PRODUCER, complaint_id=complaint.id)
+    )
+    log.info("survey_answered", complaint_id=complaint.id, score=score)
+    return True
