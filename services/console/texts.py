@@ -148,6 +148,7 @@ METRICS: dict[str, tuple[str, str]] = {
         "Median hours from claimed to confirmed",
         "从声称解决到确认的中位小时数",
     ),
+    "satisfaction_average": ("Customer satisfaction (1-5)", "客户满意度（1-5）"),
 }
 
 
