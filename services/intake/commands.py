@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from services.intake import customers, domain, matters
+from services.intake.language import detect as detect_language
 from services.intake.models import complaints, contacts, idempotency_keys
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from services.intake.settings import IntakeRuntime, IntakeSettings
@@ -41,6 +42,7 @@ def _normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any
         language = domain.normalise_language(body.language) if body.language else None
     except domain.InvalidLanguage as exc:
         raise invalid_field(["language"], str(exc)) from exc
+    language = language or detect_language(body.description)
     return {"contact": contact, "email": email, "phone": phone, "language": language}
 
 

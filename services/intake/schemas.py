@@ -31,7 +31,10 @@ class ComplaintCreate(BaseModel):
     occurred_at: datetime | None = None
     external_ref: str | None = Field(None, max_length=200)
     language: str | None = Field(
-        None, max_length=35, description="The customer's language, BCP 47: `en`, `zh`, `zh-CN`."
+        None,
+        max_length=35,
+        description="The customer's language, BCP 47: `en`, `zh`, `zh-CN`. When absent it is "
+        "read from the description (ISO 639-1, kept only when the reading is confident).",
     )
     new_matter: bool = Field(
         False,

@@ -239,6 +239,26 @@ async def test_language_is_kept_and_announced(intake, env, given, kept) -> None:
 
 
 @pytest.mark.parametrize(
+    ("description", "given", "kept"),
+    [
+        ("\u6211\u7684\u9000\u6b3e\u8fd8\u6ca1\u6709\u5230\u8d26\u3002", None, "zh"),
+        ("Me cobraron dos veces por la misma compra en la tienda.", None, "es"),
+        ("Charged twice", None, None),  # too little to tell
+        ("Me cobraron dos veces por la misma compra en la tienda.", "en", "en"),  # it says so
+    ],
+)
+async def test_a_missing_language_is_read_from_the_text(  # type: ignore[no-untyped-def]
+    intake, env, description, given, kept
+) -> None:
+    client, _ = intake
+    async with env.probe("complaint.received") as probe:
+        created = await post(client, complaint_body(description=description, language=given))
+        assert created.status_code == 201, created.text
+        event = await probe.wait_for("complaint.received", created.json()["id"])
+    assert created.json()["language"] == kept and event.data.get("language") == kept
+
+
+@pytest.mark.parametrize(
     "junk", ["english", "en_US", "123", "zh-", "e", "<script>", "en-US-" + "x" * 40]
 )
 async def test_junk_language_is_refused(intake, junk) -> None:  # type: ignore[no-untyped-def]
