@@ -198,6 +198,9 @@ def print_banner(host: str, var: Path, accounts: str) -> None:
     listen = os.environ.get("CONFIRMATION_SMTP_LISTEN_PORT", "2525")
     lines += [
         f"  customer replies (SMTP)  {host}:{listen}",
+        "  complaints by email      RCPT TO "
+        + os.environ.get("CONFIRMATION_COMPLAINTS_ADDRESS", "complaints@complaints.localhost")
+        + f" on {host}:{listen}",
         f"  outbound customer email  {var / 'mail'}/*.eml",
         f"  logs                     {var / 'log'}/*.log",
         f"  auditors (supervisor)    {', '.join(_auditors()) or 'none: audits are off'}",

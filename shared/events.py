@@ -110,6 +110,19 @@ class CustomerMessageReceived(EventData):
     reason: str
 
 
+class ComplaintSubmitted(EventData):
+    """A complaint the customer sent to the complaints address or number, as written; intake
+    makes it a complaint, or a follow-up of their open one."""
+
+    inbound_id: str
+    channel: Channel
+    contact: str = Field(description="The sender: the address or the number it came from.")
+    name: str | None = Field(None, description="The sender's display name, when the mail had one.")
+    subject: str = ""
+    text: str
+    received_at: datetime
+
+
 class CustomerSatisfactionGiven(EventData):
     """After the customer's yes, their answer to "how did we do?": 1 (poor) to 5 (excellent).
     It never affects the closure."""
@@ -389,6 +402,7 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "complaint.contact_added": ComplaintContactAdded,
     "customer.message_received": CustomerMessageReceived,
     "customer.satisfaction_given": CustomerSatisfactionGiven,
+    "complaint.submitted": ComplaintSubmitted,
     "complaint.prioritized": ComplaintPrioritized,
     "case.assigned": CaseAssigned,
     "case.reassigned": CaseReassigned,

@@ -44,6 +44,7 @@ OWNERS: dict[str, str] = {
     "confirmation.no_answer": "confirmation",
     "customer.message_received": "confirmation",
     "customer.satisfaction_given": "confirmation",
+    "complaint.submitted": "confirmation",
     "audit.requested": "confirmation",
     "audit.completed": "confirmation",
     "audit.overdue": "confirmation",

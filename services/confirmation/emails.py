@@ -116,6 +116,7 @@ class ParsedReply:
     automatic_rule: str | None = None  # which header or subject made it automatic
     dmarc: str | None = None  # the trusted host's DMARC result; None when it gave none
     refused: str | None = None  # a limit the mail broke: mail_too_large, too_many_parts, too_deep
+    sender_name: str | None = None  # the From header's display name ("Ana Lima")
 
 
 def parse_reply(raw: bytes, limits: MailLimits | None = None) -> ParsedReply:
@@ -138,6 +139,7 @@ def parse_reply(raw: bytes, limits: MailLimits | None = None) -> ParsedReply:
     rule = automatic_rule(lambda name: _header(message, name), subject)
     return ParsedReply(
         sender=_from_address(message),
+        sender_name=_from_name(message),
         subject=subject,
         body=body,
         new_text=new_text(body),
@@ -261,6 +263,15 @@ def _from_address(message: EmailMessage) -> str | None:
         header = message.get("From")
         addresses = getattr(header, "addresses", ())
         return str(addresses[0].addr_spec) if addresses else None
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def _from_name(message: EmailMessage) -> str | None:
+    try:
+        addresses = getattr(message.get("From"), "addresses", ())
+        name = " ".join(str(addresses[0].display_name).split())[:200] if addresses else ""
+        return name or None
     except (ValueError, TypeError, IndexError):
         return None
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from services.confirmation import emails
+from services.confirmation import emails, submissions
 from services.confirmation.domain import Reason
 from services.confirmation.reply_commands import Reply, ReplyResult, receive_reply
 from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
@@ -90,9 +90,13 @@ def mail_refusal(settings: ConfirmationSettings, parsed: emails.ParsedReply) -> 
 
 
 async def receive_email(
-    rt: ConfirmationRuntime, raw: bytes, envelope_sender: str | None
+    rt: ConfirmationRuntime,
+    raw: bytes,
+    envelope_sender: str | None,
+    recipients: list[str] | None = None,
 ) -> ReplyResult:
-    """Handle one raw RFC 5322 reply; `envelope_sender` is SMTP's MAIL FROM when known."""
+    """Handle one raw RFC 5322 reply; `envelope_sender` is SMTP's MAIL FROM when known, and
+    `recipients` its RCPT TO: mail to the complaints address may be a new complaint."""
     settings = rt.settings
     parsed = await parse_in_worker(settings, raw)
     if parsed.automatic_rule is not None:
@@ -111,6 +115,8 @@ async def receive_email(
         automatic=parsed.automatic,
         dmarc=parsed.dmarc,
         refused=refused,
+        to_complaints=submissions.names_us(recipients, settings.complaints_address),
+        sender_name=parsed.sender_name,
     )
     return await receive_reply(rt, reply)
 
@@ -138,7 +144,7 @@ class _ReplyHandler:
         set_correlation_id(None)
         raw = envelope.original_content or b""
         try:
-            await receive_email(self._rt, raw, envelope.mail_from or "")
+            await receive_email(self._rt, raw, envelope.mail_from or "", envelope.rcpt_tos)
         except Exception:
             log.exception("reply_not_recorded", peer=str(session.peer))
             return "451 4.3.0 The message could not be recorded; please try again later"

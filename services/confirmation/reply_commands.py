@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy import Row, update
 
-from services.confirmation import customer_messages, domain, reply_matching
+from services.confirmation import customer_messages, domain, reply_matching, submissions
 from services.confirmation.domain import Reason, Status, Verdict
 from services.confirmation.models import inbound_messages, requests
 from services.confirmation.settings import ConfirmationRuntime
@@ -51,6 +51,8 @@ class Reply:
     attested: bool = False  # the owner records what the customer said, with evidence
     evidence_type: str | None = None
     evidence_ref: str | None = None
+    to_complaints: bool = False  # sent to the complaints address or number, not to a question
+    sender_name: str | None = None  # the display name of the From header, when there is one
 
     @property
     def senders(self) -> tuple[str | None, ...]:
@@ -117,7 +119,10 @@ async def answer(uow: UnitOfWork, reply: Reply, token_secret: str | None = None)
     if request is not None and reason is None:
         _announce(uow, request, reply, verdict)
     result = await _record(uow, reply, request, verdict, reason)
-    joined = await customer_messages.pass_on(uow, reply, request, reason, result.inbound_id)
+    if reply.to_complaints and request is None and reason == Reason.unknown_token:
+        joined = await submissions.submit(uow, reply, result.inbound_id)
+    else:
+        joined = await customer_messages.pass_on(uow, reply, request, reason, result.inbound_id)
     return result if joined is None else replace(result, complaint_id=joined)
 
 

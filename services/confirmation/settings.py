@@ -44,6 +44,10 @@ class ConfirmationSettings(ServiceSettings):
     smtp_timeout: float = _env("smtp_timeout", 10.0)
     smtp_from: str = _env("smtp_from", "Complaints <confirm@complaints.localhost>")
     reply_address: str = _env("reply_address", "confirm@complaints.localhost")
+    # Mail to this address, and texts to this number, that answer no question are complaints:
+    # passed to intake (complaint.submitted), which opens a case or joins the sender's open one.
+    complaints_address: str = _env("complaints_address", "complaints@complaints.localhost")
+    sms_complaints_number: str | None = _env("sms_complaints_number", "+15005550007")
     outbound_poll_seconds: float = _env("outbound_poll_seconds", 0.5)
     outbound_retry_base_seconds: float = _env("outbound_retry_base_seconds", 5.0)
     outbound_retry_max_seconds: float = _env("outbound_retry_max_seconds", 900.0)

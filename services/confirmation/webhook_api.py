@@ -6,13 +6,14 @@ when it names one) so the owner can see the attempt, and is answered 401.
 """
 
 import json
+from email.utils import parseaddr
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 
-from services.confirmation import emails, replytext, webhooks
+from services.confirmation import emails, replytext, submissions, webhooks
 from services.confirmation.domain import Reason
 from services.confirmation.reply_commands import Reply, ReplyResult, receive_reply
 from services.confirmation.schemas import AnswerPublic, EmailWebhook
@@ -86,6 +87,7 @@ async def inbound_sms(
         message_id=form.get("MessageSid"),
         received_at=now,
         refused=refused,
+        to_complaints=submissions.names_us(form.get("To"), settings.sms_complaints_number),
         signature=None if refused or signature is None else signature.strip().lower(),
     )
     return _answer(await receive_reply(rt, reply))
@@ -132,6 +134,8 @@ async def inbound_email(
         dmarc=mail.dmarc,
         received_at=now,
         refused=refused,
+        to_complaints=submissions.names_us(mail.to, settings.complaints_address),
+        sender_name=parseaddr(mail.from_)[0].strip()[:200] or None,
         signature=None if refused or signature is None else signature.strip().lower(),
     )
     return _answer(await receive_reply(rt, reply))

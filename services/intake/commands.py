@@ -24,7 +24,7 @@ def invalid_field(loc: list[str], message: str) -> DomainError:
     return DomainError("validation_error", "The request is not valid.", 422, fields=fields)
 
 
-def _normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any]:
+def normalise(body: ComplaintCreate, settings: IntakeSettings) -> dict[str, Any]:
     region = settings.default_phone_region
     try:
         contact = domain.normalise_contact(body.channel, body.contact, region)
@@ -75,7 +75,7 @@ async def receive_complaint(
     """Store a complaint and emit `complaint.received`, or join the customer's open complaint on
     the same matter as a follow-up contact; returns (complaint, replayed), `joined` set."""
     settings = rt.settings
-    clean = _normalise(body, settings)
+    clean = normalise(body, settings)
     request = Keyed(idempotency_keys, "complaint", idempotency_key, fingerprint)
 
     async def receive(uow: UnitOfWork, _: None) -> ComplaintPublic:
@@ -115,11 +115,11 @@ async def _receive(
             )
             joined = await _load(uow, matter)
             return joined.model_copy(update={"joined": True})
-    row = await _insert_complaint(uow, body, clean, customer)
+    row = await insert_complaint(uow, body, clean, customer)
     return _public(row, [])
 
 
-async def _insert_complaint(
+async def insert_complaint(
     uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], customer: customers.Customer
 ) -> dict[str, Any]:
     complaint_id, received_at, reference = str(uuid.uuid4()), _now(), domain.new_reference()

@@ -1,4 +1,5 @@
-"""What intake learns from the bus: the case's status, team, priority and due time.
+"""What intake learns from the bus: the case's status, team, priority and due time; and the
+complaints customers sent by email or SMS (submission_reactions.py).
 
 Intake reads no other service's tables; ownership announces each step of the case and escalation
 the priority. Each event is applied once (the inbox) and only if it is not older than the one
@@ -7,7 +8,7 @@ that set the current status, so a late or redelivered step never takes the statu
 
 from sqlalchemy import select, update
 
-from services.intake import erasure
+from services.intake import erasure, submission_reactions
 from services.intake.models import complaints
 from services.intake.settings import IntakeRuntime
 from shared.events import (
@@ -80,8 +81,12 @@ def build_handlers(rt: IntakeRuntime) -> dict[str, EventHandler]:
     async def erased(uow: UnitOfWork, envelope: Envelope) -> None:
         await erasure.confirmed(uow, envelope, settings.erasure_services)
 
+    async def submitted(uow: UnitOfWork, envelope: Envelope) -> None:
+        await submission_reactions.receive_submission(uow, envelope, settings)
+
     table: dict[str, EventHandler] = {t: case_changed for t in STATUS_AFTER}
     table["complaint.prioritized"] = prioritized
+    table["complaint.submitted"] = submitted
     for event_type in EVENT_DATA:
         if event_type.startswith("customer.erased."):
             table[event_type] = erased

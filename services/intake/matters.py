@@ -49,6 +49,24 @@ async def open_matter(
     return None if found is None else str(found)
 
 
+async def latest_open(uow: UnitOfWork, customer_id: str, window_days: float) -> str | None:
+    """The customer's most recently active open complaint, whatever its matter: where a message
+    to the complaints address goes when it names none (it has no category to match on)."""
+    since = datetime.now(UTC) - timedelta(days=window_days)
+    query = (
+        select(complaints.c.id)
+        .where(
+            complaints.c.customer_id == customer_id,
+            complaints.c.status != "closed",
+            complaints.c.last_contact_at >= since,
+        )
+        .order_by(complaints.c.last_contact_at.desc())
+        .limit(1)
+    )
+    found = await uow.conn.scalar(query)
+    return None if found is None else str(found)
+
+
 async def append_contact(
     uow: UnitOfWork, complaint_id: str, channel: Channel, contact: str, text: str
 ) -> dict[str, Any]:

@@ -39,6 +39,8 @@ class IntakeSettings(ServiceSettings):
         return self.workers or len(os.sched_getaffinity(0))
 
     join_window_days: float = service_field("intake", "join_window_days", 30.0)
+    # The category of a complaint that arrived by email or SMS, which names none.
+    submitted_category: str = service_field("intake", "submitted_category", "general")
 
     # Data protection: how long after its last complaint closed a customer's data is kept, how
     # often the background pass looks, and which services must confirm an erasure.
