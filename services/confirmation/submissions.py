@@ -9,11 +9,15 @@ an address or a number, or a message with nothing written. One that quotes the r
 complaint of its own sender is a follow-up of that complaint (customer_messages.py).
 """
 
+import uuid
 from email.utils import parseaddr
 from typing import Any
 
+from sqlalchemy import update
+
 from services.confirmation import customer_messages, domain
 from services.confirmation.domain import Reason
+from services.confirmation.models import inbound_messages
 from shared.events import Channel, ComplaintSubmitted, new_event
 from shared.logging import get_logger
 from shared.uow import UnitOfWork
@@ -40,6 +44,14 @@ async def submit(uow: UnitOfWork, reply: Any, inbound_id: str) -> str | None:
     if contact is None or not (text or subject):
         log.info("submission_ignored", inbound_id=inbound_id, reason="no sender or no text")
         return None
+    # The id it is announced under: intake opens the complaint under it, or keeps it on the
+    # follow-up it joins, so an erasure of the customer reaches this message and this event.
+    submission_id = str(uuid.uuid4())
+    await uow.conn.execute(
+        update(inbound_messages)
+        .where(inbound_messages.c.id == inbound_id)
+        .values(complaint_id=submission_id)
+    )
     data = ComplaintSubmitted(
         inbound_id=inbound_id,
         channel=reply.channel,
@@ -49,7 +61,7 @@ async def submit(uow: UnitOfWork, reply: Any, inbound_id: str) -> str | None:
         text=text or subject,
         received_at=reply.received_at,
     )
-    uow.emit(new_event("complaint.submitted", data, producer=PRODUCER, complaint_id=None))
+    uow.emit(new_event("complaint.submitted", data, producer=PRODUCER, complaint_id=submission_id))
     log.info("complaint_submitted", inbound_id=inbound_id, channel=reply.channel.value)
     return None
 

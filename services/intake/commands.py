@@ -120,9 +120,16 @@ async def _receive(
 
 
 async def insert_complaint(
-    uow: UnitOfWork, body: ComplaintCreate, clean: dict[str, Any], customer: customers.Customer
+    uow: UnitOfWork,
+    body: ComplaintCreate,
+    clean: dict[str, Any],
+    customer: customers.Customer,
+    complaint_id: str | None = None,
 ) -> dict[str, Any]:
-    complaint_id, received_at, reference = str(uuid.uuid4()), _now(), domain.new_reference()
+    """Store the complaint and emit `complaint.received`; `complaint_id`: the id it was sent in
+    under (by email or SMS), else a new one."""
+    complaint_id = complaint_id or str(uuid.uuid4())
+    received_at, reference = _now(), domain.new_reference()
     row = body.model_dump(exclude={"customer", "new_matter"}, mode="python")
     row.update(
         id=complaint_id,

@@ -77,6 +77,20 @@ async def _complaints_of(conn: AsyncConnection, customer_id: str) -> list[tuple[
     return [(r.id, r.status) for r in rows]
 
 
+async def _submissions_of(
+    conn: AsyncConnection, customer_id: str, complaint_ids: list[str]
+) -> list[str]:
+    """The ids the customer's emailed or texted follow-ups came in under: the other services
+    keep those messages (the mail, the event) under them, not under the complaint joined."""
+    rows = await conn.scalars(
+        select(contacts.c.submission_id)
+        .join(complaints, complaints.c.id == contacts.c.complaint_id)
+        .where(complaints.c.customer_id == customer_id, contacts.c.submission_id.is_not(None))
+        .order_by(contacts.c.received_at)
+    )
+    return [s for s in dict.fromkeys(rows) if s not in complaint_ids]
+
+
 async def _held(conn: AsyncConnection, customer_id: str) -> bool:
     found = await conn.scalar(
         select(legal_holds.c.customer_id).where(legal_holds.c.customer_id == customer_id)
@@ -143,6 +157,7 @@ async def proceed_if_free(uow: UnitOfWork, request_id: str) -> bool:
         )
         return False
     complaint_ids = [cid for cid, _ in found]
+    complaint_ids += await _submissions_of(conn, row.customer_id, complaint_ids)
     claimed = await conn.execute(
         update(erasure_requests)
         .where(still_waiting)

@@ -68,9 +68,15 @@ async def latest_open(uow: UnitOfWork, customer_id: str, window_days: float) -> 
 
 
 async def append_contact(
-    uow: UnitOfWork, complaint_id: str, channel: Channel, contact: str, text: str
+    uow: UnitOfWork,
+    complaint_id: str,
+    channel: Channel,
+    contact: str,
+    text: str,
+    submission_id: str | None = None,
 ) -> dict[str, Any]:
-    """Store a follow-up contact and emit `complaint.contact_added`, in the caller's unit."""
+    """Store a follow-up contact and emit `complaint.contact_added`, in the caller's unit;
+    `submission_id`: the id the message came under when it was sent by email or SMS."""
     contact_id, received_at = str(uuid.uuid4()), datetime.now(UTC)
     row = {
         "id": contact_id,
@@ -79,6 +85,7 @@ async def append_contact(
         "contact": contact,
         "text": text,
         "received_at": received_at,
+        "submission_id": submission_id,
     }
     await uow.conn.execute(contacts.insert().values(**row))
     await uow.conn.execute(

@@ -83,6 +83,9 @@ contacts = Table(
     Column("contact", String(320), nullable=False),
     Column("text", Text, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+    # A follow-up sent by email or SMS: the id confirmation announced it under, which its own
+    # records of the message carry, so an erasure of the customer reaches them too.
+    Column("submission_id", String(36)),
     Index("ix_contacts_complaint", "complaint_id", "received_at"),
 )
 

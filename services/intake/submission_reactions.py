@@ -3,8 +3,9 @@
 The sender is the customer: a known address or number joins its customer, else a new one is
 made. When that customer has an open complaint active within the join window, the message is a
 follow-up contact on it — the customer's second email joins their case, whatever they called
-it — else it opens a complaint on the channel it came by (category `submitted_category`, the
-subject and the text as description, the language read from it), announced as
+it — else it opens a complaint on the channel it came by, under the id the message was
+announced with (category `submitted_category`, the subject and the text as description, the
+language read from it), announced as
 `complaint.received` like any other, so it is owned, prioritised and acknowledged the same way.
 Each event is applied once (the inbox); a message intake cannot make a complaint of (a sender
 that is no address or number) is logged and dropped, not retried.
@@ -66,11 +67,18 @@ async def receive_submission(uow: UnitOfWork, envelope: Envelope, settings: Inta
         open_one = await matters.latest_open(uow, customer.id, settings.join_window_days)
         if open_one is not None:
             await matters.append_contact(
-                uow, open_one, body.channel, clean["contact"], body.description
+                uow,
+                open_one,
+                body.channel,
+                clean["contact"],
+                body.description,
+                submission_id=envelope.complaint_id,
             )
             log.info("submission_joined", inbound_id=data.inbound_id, complaint_id=open_one)
             return
-        row = await commands.insert_complaint(uow, body, clean, customer)
+        row = await commands.insert_complaint(
+            uow, body, clean, customer, complaint_id=envelope.complaint_id
+        )
     except IntegrityError as exc:
         # A concurrent complaint took one of these identifiers first: next time it is found.
         raise RetryLater("a concurrent complaint took a new identifier") from exc

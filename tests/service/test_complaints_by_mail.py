@@ -14,8 +14,12 @@ from urllib.parse import quote_plus
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from services.confirmation.models import inbound_messages
+from services.intake import erasure as intake_erasure
 from services.intake.app import create_app as create_intake
+from services.intake.models import complaints, contacts
 from services.intake.settings import IntakeSettings
 from tests.support.closure import Loop, closure_loop, eventually
 from tests.support.services import auth, common_settings, running
@@ -176,3 +180,26 @@ async def test_a_flood_of_identical_retries_is_one_complaint(desk: Desk) -> None
     await desk.case_from(ANA)
     await asyncio.sleep(0.8)
     assert len(await desk.cases()) == 1
+
+
+async def test_an_emailed_follow_up_is_reachable_by_the_customers_erasure(desk: Desk) -> None:
+    """The follow-up's mail and event are kept under the id it came in under; intake keeps that
+    id on the contact and sends it with the customer's complaints when they are erased."""
+    await desk.email(ANA, WROTE)
+    case = await desk.case_from(ANA)
+    await desk.email(ANA, "Also: a third charge appeared today.", subject="More")
+    await desk.loop.entries(case["id"], "contact_added")
+
+    intake_engine = desk.intake._transport.app.state.engine  # type: ignore[attr-defined]
+    async with intake_engine.connect() as conn:
+        contact = (await conn.execute(select(contacts))).one()
+        customer_id = await conn.scalar(
+            select(complaints.c.customer_id).where(complaints.c.id == case["id"])
+        )
+        sent_with = await intake_erasure._submissions_of(conn, customer_id, [case["id"]])
+    confirmation_engine = desk.loop.confirmation._transport.app.state.engine  # type: ignore[attr-defined]
+    async with confirmation_engine.connect() as conn:
+        kept_under = set((await conn.execute(select(inbound_messages.c.complaint_id))).scalars())
+    assert contact.submission_id is not None and contact.submission_id != case["id"]
+    assert kept_under == {case["id"], contact.submission_id}  # the first mail opened the case
+    assert sent_with == [contact.submission_id]
