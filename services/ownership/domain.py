@@ -100,8 +100,21 @@ class Candidate:
             or not needs.topics
             or any(normalise_key(s) in needs.topics for s in self.skills)
         )
-        speaks = not self.languages or needs.language is None or needs.language in self.languages
+        speaks = not self.languages or speaks_language(self.languages, needs.language)
         return not self.away and self.has_room and skilled and speaks
+
+
+def speaks_language(languages: Iterable[str], wanted: str | None) -> bool:
+    """Whether someone who speaks `languages` can answer in `wanted` (BCP 47): the language is
+    what counts, not the region or script tag, so `zh` serves `zh-CN` and `en-GB` serves `en`."""
+    if wanted is None:
+        return True
+    primary = _primary(wanted)
+    return any(_primary(language) == primary for language in languages)
+
+
+def _primary(tag: str) -> str:
+    return tag.strip().replace("_", "-").split("-", 1)[0].lower()
 
 
 @dataclass(frozen=True)

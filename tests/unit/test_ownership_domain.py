@@ -22,6 +22,7 @@ from services.ownership.domain import (
     may_manage,
     pick_owner,
     route_team,
+    speaks_language,
     task_hours,
     transition,
 )
@@ -180,3 +181,23 @@ def test_timestamps_are_normalised_to_utc() -> None:
         2026, 1, 1, 9, 0, tzinfo=UTC
     )
     assert as_utc(datetime(2026, 1, 1, 9, 0)).tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("languages", "wanted", "speaks"),
+    [
+        (("zh",), "zh-CN", True),
+        (("zh-CN",), "zh", True),
+        (("en", "es"), "es-MX", True),
+        (("en-GB",), "EN", True),
+        (("en", "fr"), "vi", False),
+        (("en",), None, True),
+        (("zh",), "zh_Hant_TW", True),
+    ],
+)
+def test_an_owner_speaks_a_language_whatever_its_region(
+    languages: tuple[str, ...], wanted: str | None, speaks: bool
+) -> None:
+    assert speaks_language(languages, wanted) is speaks
+    owner = Candidate("o-1", open_cases=0, languages=languages)
+    assert owner.fits(Needs(language=wanted)) is speaks
