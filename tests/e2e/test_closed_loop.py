@@ -7,7 +7,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from email.message import Message
+from email.message import EmailMessage, Message
 from typing import Any
 
 import aiosmtplib
@@ -20,6 +20,9 @@ from tests.support.mail import reply
 pytestmark = pytest.mark.e2e
 
 TOKEN = re.compile(r"#([A-Z0-9]{6,})\]")
+
+
+REFERENCE = re.compile(r"CMP-[A-Z0-9]{6,}")
 
 
 async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 20.0) -> Any:
@@ -208,6 +211,40 @@ async def _walk_the_loop(
         "KPIs show the satisfaction answer",
     )
     assert rated["satisfaction_average"] == 4.0 and rated["satisfied_share"] == 1.0
+    await _complain_by_email(system, supervisor)
+
+
+async def _complain_by_email(system: System, supervisor: httpx.AsyncClient) -> None:
+    """A complaint mailed to the complaints address over SMTP is owned and acknowledged by mail;
+    the customer's second mail joins it."""
+    customer = f"bo.{uuid.uuid4().hex[:8]}@example.com"
+    message = EmailMessage()
+    message["From"] = f"Bo Chen <{customer}>"
+    message["To"] = "complaints@complaints.localhost"
+    message["Subject"] = "Card blocked abroad"
+    message.set_content("My card was blocked in Lisbon and the hotline did not answer.")
+    await send(system, message, customer)
+    acknowledged = await system.mail.wait_for(customer)
+    reference = REFERENCE.search(str(acknowledged["Subject"]))
+    assert reference, acknowledged["Subject"]
+
+    async def case() -> dict[str, Any]:
+        listed = (await supervisor.get("/v1/cases", params={"limit": 500})).json()["items"]
+        return next((c for c in listed if c["reference"] == reference.group(0)), {})
+
+    owned = await until(lambda: _when(case(), lambda c: c.get("owner_id")), "emailed case owned")
+    assert owned["channel"] == "email"
+    again = EmailMessage()
+    again["From"], again["To"], again["Subject"] = customer, message["To"], "Still blocked"
+    again.set_content("Still blocked this morning.")
+    await send(system, again, customer)
+
+    async def follow_ups() -> list[dict[str, Any]]:
+        timeline = await supervisor.get(f"/v1/cases/{owned['id']}/timeline")
+        return [e for e in timeline.json()["entries"] if e["kind"] == "contact_added"]
+
+    [joined] = await until(follow_ups, "the second mail on the same case")
+    assert "Still blocked" in joined["detail"]["text"]
 
 
 async def _when(value: Awaitable[Any], check: Callable[[Any], Any]) -> Any:
