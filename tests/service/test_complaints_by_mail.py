@@ -133,28 +133,26 @@ async def test_a_text_to_the_complaints_number_is_a_complaint_answered_by_text(
     assert ack.to == "+14155550188" and case["reference"] in ack.body
 
 
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"headers": {"Auto-Submitted": "auto-replied"}},  # an auto-responder
-        {"subject": "Automatic reply: We have received your complaint"},
-        {"headers": {"List-Id": "<news.example.com>", "Precedence": "bulk"}},  # a newsletter
-        {"headers": {"Auto-Submitted": "auto-generated"}},  # our own mail come back: a loop
-        {"dmarc": "fail"},  # a forged sender
-        {"subject": "", "text": "   "},  # nothing written
-        {"from": "not an address"},
-        {"to": "confirm@complaints.localhost"},  # to the reply address: answers no question
-    ],
-)
-async def test_mail_that_is_no_complaint_creates_nothing(
-    desk: Desk, fields: dict[str, Any]
-) -> None:
-    fields = json.loads(json.dumps(fields))  # the parameter is shared by both databases' runs
-    sender = fields.pop("from", ANA)
-    text = fields.pop("text", WROTE)
-    answered = await desk.email(sender, text, **fields)
-    assert answered.status_code in (200, 202, 401, 403, 422), answered.text
-    await asyncio.sleep(1.0)
+NO_COMPLAINT = [
+    {"headers": {"Auto-Submitted": "auto-replied"}},  # an auto-responder
+    {"subject": "Automatic reply: We have received your complaint"},
+    {"headers": {"List-Id": "<news.example.com>", "Precedence": "bulk"}},  # a newsletter
+    {"headers": {"Auto-Submitted": "auto-generated"}},  # our own mail come back: a loop
+    {"dmarc": "fail"},  # a forged sender
+    {"subject": "", "text": "   "},  # nothing written
+    {"from": "not an address"},
+    {"to": "confirm@complaints.localhost"},  # to the reply address: it answers no question
+]
+
+
+async def test_mail_that_is_no_complaint_creates_nothing(desk: Desk) -> None:
+    """Each in turn, from senders nobody knows; one system for all of them."""
+    for n, fields in enumerate(json.loads(json.dumps(NO_COMPLAINT))):
+        sender = fields.pop("from", f"stranger.{n}@example.com")
+        text = fields.pop("text", WROTE)
+        answered = await desk.email(sender, text, **fields)
+        assert answered.status_code in (200, 202, 401, 403, 422), (fields, answered.text)
+    await asyncio.sleep(1.5)
     assert await desk.cases() == []
     assert desk.loop.sink.messages.empty()
 
