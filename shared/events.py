@@ -182,6 +182,25 @@ class CaseClosed(EventData):
     outcome: Outcome
     attested: bool = False
     proposal_no: int = 0  # the proposal the customer accepted; 0 on events made before it
+    # A case merged into another closes with it: the customer's yes there covers its matter.
+    with_case: str | None = None
+
+
+class CaseMerged(EventData):
+    """A supervisor folded this case into another about the same matter: it is worked and
+    closed there, and its own SLA stops; its story stays on its timeline."""
+
+    into: str
+    reason: str
+    by: str
+
+
+class CaseUnmerged(EventData):
+    """The merge was wrong: the case is worked on its own again, its SLA planned from now."""
+
+    from_case: str
+    reason: str
+    by: str
 
 
 class CaseReopened(EventData):
@@ -410,6 +429,8 @@ EVENT_DATA: dict[str, type[EventData]] = {
     "case.confirmation_reasked": CaseConfirmationReasked,
     "case.resolution_withdrawn": CaseResolutionWithdrawn,
     "case.closed": CaseClosed,
+    "case.merged": CaseMerged,
+    "case.unmerged": CaseUnmerged,
     "case.reopened": CaseReopened,
     "case.escalated": CaseEscalated,
     "task.created": TaskCreated,

@@ -51,6 +51,8 @@ OWNERS: dict[str, str] = {
     "case.policy_applied": "ownership",
     "case.final_response_sent": "ownership",
     "case.message_sent": "ownership",
+    "case.merged": "ownership",
+    "case.unmerged": "ownership",
     "regulatory.warning": "ownership",
     "regulatory.breached": "ownership",
     "regulatory.stopped": "ownership",

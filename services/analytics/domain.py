@@ -69,6 +69,9 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     # Reasons and referral rights are the owner's free text: not kept.
     "case.policy_applied": ("profile", "clocks"),
     "case.final_response_sent": ("owner_id", "profile", "outcome", "language", "sent_at"),
+    # Merges name the other case; the supervisor's reason is free text and not kept.
+    "case.merged": ("into",),
+    "case.unmerged": ("from_case",),
     # The owner's words are free text: only which template and when.
     "case.message_sent": ("owner_id", "template", "language", "sent_at"),
     "regulatory.warning": _CLOCK,

@@ -59,8 +59,8 @@ async def maybe_audit(
 ) -> None:
     data = envelope.parsed()
     assert isinstance(data, CaseClosed)
-    if not sampled(rng, settings, data.attested):
-        return
+    if data.with_case or not sampled(rng, settings, data.attested):
+        return  # a case closed with the one it was merged into is audited with that one
     request = (
         await uow.conn.execute(select(requests).where(requests.c.id == data.request_id))
     ).first()

@@ -1,7 +1,8 @@
 """After the customer's yes, one question on the same channel: how did we do, 1 to 5?
 
 Asked once per complaint, when the case closes on the customer's own yes by email or SMS (an
-attested closure was said to the owner, not written on a channel we can ask on). The question
+attested closure was said to the owner, not written on a channel we can ask on; a case closed
+with the one it was merged into is asked there). The question
 carries no token: the answer comes back like any tokenless reply, attributed to its complaint
 (customer_messages.py). When that complaint has an unanswered question and the reply opens
 with a score, it is the answer: kept, announced as `customer.satisfaction_given`, and never
@@ -71,7 +72,7 @@ async def ask(
     """Queue the question once, when the case closed on the customer's own yes."""
     data = envelope.parsed()
     assert isinstance(data, CaseClosed)
-    if not settings.survey_enabled or data.attested:
+    if not settings.survey_enabled or data.attested or data.with_case:
         return
     complaint_id = str(envelope.complaint_id)
     query = select(complaints).where(complaints.c.id == complaint_id)

@@ -79,6 +79,23 @@ async def escalations(
     )
 
 
+@router.post("/cases/{case_id}/merge")
+async def merge_case(request: Request, case_id: str, who: Supervisor, form: Form) -> Response:
+    """Fold this case into another of the same customer's (it closes with that one)."""
+    body = {"into": form.get("into", "").strip(), "reason": form.get("reason", "")}
+    backend = request.app.state.backend
+    await flash_outcome(request, backend.post(who, "ownership", f"/v1/cases/{case_id}/merge", body))
+    return back(f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/link")
+async def link_case(request: Request, case_id: str, who: Supervisor, form: Form) -> Response:
+    body = {"case_id": form.get("case_id", "").strip(), "reason": form.get("reason", "")}
+    backend = request.app.state.backend
+    await flash_outcome(request, backend.post(who, "ownership", f"/v1/cases/{case_id}/links", body))
+    return back(f"/cases/{case_id}")
+
+
 @router.post("/cases/{case_id}/priority")
 async def override_priority(
     request: Request, case_id: str, who: Supervisor, form: Form

@@ -33,6 +33,8 @@ STATUS_AFTER: dict[str, str | None] = {
     "case.resolution_withdrawn": "in_progress",
     "case.closed": "closed",
     "case.reopened": "reopened",
+    "case.merged": "merged",
+    "case.unmerged": "in_progress",
 }
 
 

@@ -2,7 +2,8 @@
 
 A new complaint joins the customer's open complaint on the same matter (same category and
 product, case and spacing aside) whose last contact is within the join window, instead of
-opening a second case; "open" is every status ownership announces but `closed`.
+opening a second case; "open" is every status ownership announces but `closed` and `merged`
+(a merged complaint is worked in the one it was merged into).
 """
 
 import uuid
@@ -39,7 +40,7 @@ async def open_matter(
             complaints.c.customer_id == customer_id,
             _same(complaints.c.category, category),
             _same(complaints.c.product, product),
-            complaints.c.status != "closed",
+            complaints.c.status.not_in(("closed", "merged")),
             complaints.c.last_contact_at >= since,
         )
         .order_by(complaints.c.last_contact_at.desc())
@@ -57,7 +58,7 @@ async def latest_open(uow: UnitOfWork, customer_id: str, window_days: float) -> 
         select(complaints.c.id)
         .where(
             complaints.c.customer_id == customer_id,
-            complaints.c.status != "closed",
+            complaints.c.status.not_in(("closed", "merged")),
             complaints.c.last_contact_at >= since,
         )
         .order_by(complaints.c.last_contact_at.desc())

@@ -6,9 +6,18 @@ redelivers, and an answer that may not act is kept on the timeline and changes n
 
 from typing import Any
 
+from sqlalchemy import select
+
 from services.ownership import organisation_store, regulatory, timers
 from services.ownership.case import Case
-from services.ownership.domain import case_deadline, closing_outcome, judge_answer, transition
+from services.ownership.domain import (
+    Status,
+    case_deadline,
+    closing_outcome,
+    judge_answer,
+    transition,
+)
+from services.ownership.models import cases
 from services.ownership.reactions import case_id_of, caused_event
 from services.ownership.repository import append, now, save_case, take_case
 from shared.errors import RetryLater
@@ -118,6 +127,30 @@ async def _close(
     )
     uow.emit(caused_event("case.closed", closed, case.id, envelope))
     await regulatory.reach_step(uow, case.id, "closed", envelope)
+    await _close_merged(uow, envelope, case, closed, detail)
+
+
+async def _close_merged(
+    uow: UnitOfWork, envelope: Envelope, case: Case, closed: CaseClosed, detail: dict[str, Any]
+) -> None:
+    """The cases merged into this one close with it: the customer's yes here covers their
+    matter. Each says so on its timeline and in its `case.closed` (`with_case`)."""
+    merged = await uow.conn.scalars(
+        select(cases.c.id).where(cases.c.merged_into == case.id, cases.c.status == Status.merged)
+    )
+    for merged_id in list(merged):
+        await take_case(uow.conn, merged_id)
+        at = now()
+        await save_case(
+            uow.conn, merged_id, status=Status.closed, closed_at=at, outcome=closed.outcome
+        )
+        with_case = {"with_case": case.id, "reference": case.reference}
+        entry = {**detail, **with_case, "status": Status.closed, "outcome": closed.outcome}
+        await append(uow.conn, merged_id, "closed", "customer", entry)
+        reason = f"closed with {case.reference}, which it was merged into: {closed.reason}"
+        data = closed.model_copy(update={"reason": reason, "with_case": case.id})
+        uow.emit(caused_event("case.closed", data, merged_id, envelope))
+        await regulatory.reach_step(uow, merged_id, "closed", envelope)
 
 
 async def _reopen(

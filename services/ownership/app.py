@@ -8,6 +8,7 @@ from services.ownership import erasure, organisation_sync, timers
 from services.ownership.admin_api import router as admin_router
 from services.ownership.api import router
 from services.ownership.consumers import build_handlers
+from services.ownership.link_api import router as link_router
 from services.ownership.models import metadata
 from services.ownership.organisation import read_organisation
 from services.ownership.policies import read_policies
@@ -50,6 +51,7 @@ def create_app(settings: OwnershipSettings | None = None) -> FastAPI:
             ),
             routers=[
                 router,
+                link_router,
                 admin_router,
                 policy_router,
                 personal_data_router("ownership", erasure.HOLDINGS),

@@ -40,6 +40,7 @@ class Case:
     outcome: str | None
     reopen_count: int
     customer_wrote_at: datetime | None
+    merged_into: str | None
     lock_version: int
     created_at: datetime
     updated_at: datetime

@@ -21,12 +21,15 @@ class Status(StrEnum):
     resolution_proposed = "resolution_proposed"
     reopened = "reopened"
     closed = "closed"
+    # Folded into another case on the same matter: worked there, closed with it.
+    merged = "merged"
 
 
 WORKABLE = frozenset(
     {Status.assigned, Status.in_progress, Status.waiting_on_department, Status.reopened}
 )
-OPEN = frozenset(set(Status) - {Status.closed})
+# Open for work: a merged case waits for the one it was merged into, not for its owner.
+OPEN = frozenset(set(Status) - {Status.closed, Status.merged})
 
 # The only way into `closed` is the customer's confirmation; no command lists it as a target.
 TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
@@ -42,6 +45,9 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status | None]] = {
     # An independent audit found the customer's problem not solved after all.
     "audit_fail": (frozenset({Status.closed}), Status.reopened),
     "reassign": (OPEN, None),
+    # A supervisor folds a duplicate into the case of the same matter, and can take it back.
+    "merge": (frozenset({Status.assigned, Status.in_progress, Status.reopened}), Status.merged),
+    "unmerge": (frozenset({Status.merged}), Status.in_progress),
 }
 
 

@@ -134,6 +134,8 @@ cases = Table(
     # When the customer last wrote without answering a question (a follow-up contact, a reply
     # to a message): the owner's cue to read the timeline.
     Column("customer_wrote_at", UtcDateTime()),
+    # Set while the case is merged into another (status `merged`): it closes with that one.
+    Column("merged_into", String(36)),
     # Bumped first in every command so the row (PostgreSQL) or database (SQLite) is locked.
     Column("lock_version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -141,6 +143,19 @@ cases = Table(
     Index("ix_cases_owner_status", "owner_id", "status"),
     Index("ix_cases_status_due", "status", "due_at"),
     Index("ix_cases_customer", "customer_key", "updated_at"),
+)
+
+# Cases a supervisor linked (the same customer's related matters, one incident's cases): each
+# link is kept once, from the lower id to the higher, and shown on both.
+case_links = Table(
+    "case_links",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("linked_id", String(36), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("linked_by", String(64), nullable=False),
+    Column("linked_at", UtcDateTime(), nullable=False),
+    Index("ix_case_links_linked", "linked_id"),
 )
 
 pending_priorities = Table(

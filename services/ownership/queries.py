@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ownership.domain import OPEN, hours_between
 from services.ownership.models import (
     calendars,
+    case_links,
     case_targets,
     cases,
     departments,
@@ -56,7 +57,22 @@ async def case_view(conn: AsyncConnection, case_id: str) -> CasePublic:
         raise NotFound("case_not_found", f"No case {case_id}.")
     view = case_public(case.as_row(), await open_task_count(conn, case_id))
     profile, clocks = await _clocks(conn, case_id)
-    return view.model_copy(update={"policy_profile": profile, "clocks": clocks})
+    merged = await conn.scalars(
+        select(cases.c.id).where(cases.c.merged_into == case_id).order_by(cases.c.created_at)
+    )
+    links = await conn.execute(
+        select(case_links.c.case_id, case_links.c.linked_id).where(
+            or_(case_links.c.case_id == case_id, case_links.c.linked_id == case_id)
+        )
+    )
+    return view.model_copy(
+        update={
+            "policy_profile": profile,
+            "clocks": clocks,
+            "merged_cases": list(merged),
+            "linked_cases": sorted(b if a == case_id else a for a, b in links),
+        }
+    )
 
 
 REGULATORY_KINDS = ("policy_applied", "regulatory_warning", "regulatory_breached")

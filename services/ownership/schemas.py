@@ -80,6 +80,20 @@ class MessagePublic(BaseModel):
     sent_at: datetime
 
 
+class LinkCreate(_Body):
+    case_id: str = Field(min_length=1, max_length=36, description="The case to link it to.")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class MergeCreate(_Body):
+    into: str = Field(min_length=1, max_length=36, description="The case of the same matter.")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class UnmergeCreate(_Body):
+    reason: str = Field(min_length=3, max_length=500)
+
+
 class ReaskCreate(_Body):
     note: str | None = Field(
         None, max_length=1_000, description="Why the customer is asked again; on the timeline."
@@ -147,6 +161,11 @@ class CasePublic(BaseModel):
     updated_at: datetime
     policy_profile: str | None = Field(None, description="The regulator's profile applied.")
     clocks: list[ClockPublic] = Field(default_factory=list, description="Its clocks.")
+    merged_into: str | None = Field(
+        None, description="The case it is merged into (status `merged`): it closes with it."
+    )
+    merged_cases: list[str] = Field(default_factory=list, description="Cases merged into it.")
+    linked_cases: list[str] = Field(default_factory=list, description="Cases linked to it.")
 
 
 class CaseList(BaseModel):

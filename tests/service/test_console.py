@@ -325,6 +325,19 @@ async def test_supervisor_overrides_a_priority_and_reads_the_escalations(
         assert "overridden by sam: The customer is unwell." in shown.text
         listed = await supervisor.get(f"/escalations?case_id={case['id']}")
         assert listed.status_code == 200 and "Escalations" in listed.text
+        assert "Link to a case" in shown.text
+        unknown = await supervisor.post(
+            f"/cases/{case['id']}/link",
+            data={"csrf_token": token, "case_id": "no-such-case", "reason": "same matter"},
+            follow_redirects=True,
+        )
+        assert "case_not_found" in unknown.text
+        merged = await supervisor.post(
+            f"/cases/{case['id']}/merge",
+            data={"csrf_token": token, "into": case["id"], "reason": "itself"},
+            follow_redirects=True,
+        )
+        assert "same_case" in merged.text or "invalid_transition" in merged.text
     async with console.browser() as owner:
         await sign_in(owner, "alice", PASSWORD)
         forbidden = await owner.post(

@@ -187,6 +187,7 @@ async def test_confirmation_on_another_channel_does_not_close(
         "outcome": "resolved",
         "attested": False,
         "proposal_no": 1,
+        "with_case": None,
     }
     assert len(probe.of_type("case.closed")) == 1
     final = await desk.case(case["id"])

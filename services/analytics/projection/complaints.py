@@ -18,6 +18,8 @@ STAGES = {
     "case.confirmation_reasked": (2, "resolution_proposed"),
     "case.resolution_withdrawn": (3, "in_progress"),
     "case.reopened": (3, "reopened"),
+    "case.merged": (3, "merged"),
+    "case.unmerged": (3, "in_progress"),
     "case.closed": (4, "closed"),
 }
 Rows = list[dict[str, Any]]
