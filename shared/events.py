@@ -98,6 +98,15 @@ class ComplaintContactAdded(EventData):
     received_at: datetime
 
 
+class ComplaintContactSplit(EventData):
+    """A supervisor found a follow-up to be another matter: it is its own complaint now."""
+
+    contact_id: str
+    into: str = Field(description="The complaint opened from it.")
+    reason: str
+    by: str
+
+
 class CustomerMessageReceived(EventData):
     """The customer wrote on their channel, answering no question: a reply to the
     acknowledgement or to another message, a new word on a spent or expired link's thread."""
@@ -419,6 +428,7 @@ class CustomerErased(EventData):
 EVENT_DATA: dict[str, type[EventData]] = {
     "complaint.received": ComplaintReceived,
     "complaint.contact_added": ComplaintContactAdded,
+    "complaint.contact_split": ComplaintContactSplit,
     "customer.message_received": CustomerMessageReceived,
     "customer.satisfaction_given": CustomerSatisfactionGiven,
     "complaint.submitted": ComplaintSubmitted,

@@ -14,6 +14,7 @@ SERVICES: tuple[str, ...] = ("intake", "escalation", "ownership", "confirmation"
 OWNERS: dict[str, str] = {
     "complaint.received": "intake",
     "complaint.contact_added": "intake",
+    "complaint.contact_split": "intake",
     "complaint.prioritized": "escalation",
     "case.escalated": "escalation",
     "incident.detected": "escalation",

@@ -3,13 +3,15 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake import commands
+from services.intake import commands, split_commands
 from services.intake.schemas import ComplaintCreate, ComplaintPublic, ContactCreate, ContactPublic
 from services.intake.settings import IntakeRuntimeDep
 from shared import accesslog as access
 from shared.auth import Principal, require
 from shared.idempotency import IdempotencyKey, mark_replayed, request_fingerprint
+from shared.openapi import error_responses
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 
@@ -66,3 +68,31 @@ async def create_contact(
     )
     mark_replayed(response, replayed)
     return contact
+
+
+class SplitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(min_length=1, max_length=100, description="The other matter's.")
+    product: str | None = Field(None, max_length=200)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+@router.post(
+    "/complaints/{complaint_id}/contacts/{contact_id}/split",
+    status_code=201,
+    response_model=ComplaintPublic,
+    responses=error_responses(404, 409),
+)
+async def split_contact(
+    complaint_id: str,
+    contact_id: str,
+    body: SplitBody,
+    rt: IntakeRuntimeDep,
+    who: Annotated[Principal, Depends(require("supervisor", "admin"))],
+) -> ComplaintPublic:
+    """A follow-up that is another matter becomes its own complaint (the same customer, its
+    channel and words, the category given), owned like any other; the first complaint's case
+    is told where it went. 409 `contact_already_split`."""
+    return await split_commands.split_contact(
+        rt, complaint_id, contact_id, body.category, body.product, body.reason, who.subject
+    )

@@ -86,6 +86,8 @@ contacts = Table(
     # A follow-up sent by email or SMS: the id confirmation announced it under, which its own
     # records of the message carry, so an erasure of the customer reaches them too.
     Column("submission_id", String(36)),
+    # A supervisor split it off as another matter: the complaint opened from it.
+    Column("split_into", String(36)),
     Index("ix_contacts_complaint", "complaint_id", "received_at"),
 )
 

@@ -23,6 +23,7 @@ def build_handlers(rt: OwnershipRuntime) -> dict[str, EventHandler]:
         "complaint.received": open_case,
         "complaint.prioritized": reactions.prioritize,
         "complaint.contact_added": reactions.add_contact,
+        "complaint.contact_split": reactions.note_split,
         "case.escalated": reactions.note_escalation,
         "customer.message_received": reactions.add_contact,
         "customer.satisfaction_given": reactions.note_satisfaction,

@@ -26,6 +26,7 @@ from shared.events import (
     CaseAssigned,
     CaseEscalated,
     ComplaintContactAdded,
+    ComplaintContactSplit,
     ComplaintPrioritized,
     ComplaintReceived,
     CustomerMessageReceived,
@@ -220,3 +221,12 @@ async def note_satisfaction(uow: UnitOfWork, envelope: Envelope) -> None:
     await take_case(uow.conn, case_id)
     detail = {"score": data.score, "comment": data.comment, "channel": data.channel.value}
     await append(uow.conn, case_id, "satisfaction_given", "customer", detail, data.answered_at)
+
+
+async def note_split(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A follow-up of this case was another matter: where it went, on the timeline."""
+    data, case_id = envelope.parsed(), case_id_of(envelope)
+    assert isinstance(data, ComplaintContactSplit)
+    await take_case(uow.conn, case_id)
+    detail = {"contact_id": data.contact_id, "into": data.into, "reason": data.reason}
+    await append(uow.conn, case_id, "contact_split", f"supervisor:{data.by}", detail)

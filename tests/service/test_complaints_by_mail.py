@@ -142,6 +142,7 @@ NO_COMPLAINT = [
     {"subject": "", "text": "   "},  # nothing written
     {"from": "not an address"},
     {"to": "confirm@complaints.localhost"},  # to the reply address: it answers no question
+    {"text": "spam " * 50_000},  # over the inbound size limit
 ]
 
 
@@ -201,3 +202,28 @@ async def test_an_emailed_follow_up_is_reachable_by_the_customers_erasure(desk: 
     assert contact.submission_id is not None and contact.submission_id != case["id"]
     assert kept_under == {case["id"], contact.submission_id}  # the first mail opened the case
     assert sent_with == [contact.submission_id]
+
+
+async def test_a_follow_up_that_is_another_matter_is_split_into_its_own_case(desk: Desk) -> None:
+    await desk.email(ANA, WROTE)
+    case = await desk.case_from(ANA)
+    await desk.email(ANA, "And my new card never arrived either.", subject="Card")
+    await desk.loop.entries(case["id"], "contact_added")
+    complaint = (await desk.intake.get(f"/v1/complaints/{case['id']}")).json()
+    [contact] = complaint["contacts"]
+    path = f"/v1/complaints/{case['id']}/contacts/{contact['id']}/split"
+    body = {"category": "delivery", "product": "Debit card", "reason": "a card delivery matter"}
+    supervisor = auth(desk.intake._transport.app.state.runtime.settings, "supervisor", "sam")  # type: ignore[attr-defined]
+    assert (await desk.intake.post(path, json=body)).status_code == 403  # the front end may not
+    split = await desk.intake.post(path, json=body, headers=supervisor)
+    assert split.status_code == 201, split.text
+    new = split.json()
+    assert new["id"] != case["id"] and new["category"] == "delivery" and new["channel"] == "email"
+    assert "never arrived" in new["description"] and new["customer_id"] == complaint["customer_id"]
+    again = await desk.intake.post(path, json=body, headers=supervisor)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "contact_already_split"
+    [entry] = await desk.loop.entries(case["id"], "contact_split")
+    assert entry["detail"]["into"] == new["id"]
+    owned = await desk.loop.case_when(new["id"], lambda c: bool(c.get("owner_id")))
+    assert owned["category"] == "delivery"
+    assert sorted(c["id"] for c in await desk.cases()) == sorted([case["id"], new["id"]])

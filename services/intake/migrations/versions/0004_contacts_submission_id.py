@@ -1,4 +1,5 @@
-"""contacts: the id an emailed or texted follow-up came in under (for erasure)
+"""contacts: the id an emailed or texted follow-up came in under (for erasure), and the
+complaint a follow-up was split off into
 
 Revision ID: 0004
 Revises: 0003
@@ -19,8 +20,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("submission_id", sa.String(length=36), nullable=True))
+        batch.add_column(sa.Column("split_into", sa.String(length=36), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
+        batch.drop_column("split_into")
         batch.drop_column("submission_id")
