@@ -212,6 +212,7 @@ async def _walk_the_loop(
     )
     assert rated["satisfaction_average"] == 4.0 and rated["satisfied_share"] == 1.0
     await _complain_by_email(system, supervisor)
+    await _phone_then_email(system, frontend, supervisor)
 
 
 async def _complain_by_email(system: System, supervisor: httpx.AsyncClient) -> None:
@@ -256,3 +257,43 @@ async def _when(value: Awaitable[Any], check: Callable[[Any], Any]) -> Any:
 
 def _mentions(text: str) -> Callable[[Any], bool]:
     return lambda timeline: text in str(timeline)
+
+
+async def _phone_then_email(
+    system: System, frontend: httpx.AsyncClient, supervisor: httpx.AsyncClient
+) -> None:
+    """Keyed in from a call, then the customer emails the complaints address: one case."""
+    customer = f"cy.{uuid.uuid4().hex[:8]}@example.com"
+    phoned = await frontend.post(
+        "/v1/complaints",
+        json={
+            "customer": {"name": "Cy Diaz", "email": customer, "phone": "+1 415 555 0142"},
+            "channel": "phone",
+            "contact": "+1 415 555 0142",
+            "category": "billing",
+            "product": "Checking account",
+            "description": "An overdraft fee was charged although the balance was positive.",
+        },
+    )
+    assert phoned.status_code == 201, phoned.text
+    case_id = phoned.json()["id"]
+
+    async def case() -> dict[str, Any]:
+        answer = await supervisor.get(f"/v1/cases/{case_id}")
+        return answer.json() if answer.status_code == 200 else {}
+
+    owned = await until(lambda: _when(case(), lambda c: c.get("owner_id")), "phoned case owned")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = customer, "complaints@complaints.localhost", "Fee"
+    mail.set_content("I called yesterday about the overdraft fee: nothing has happened since.")
+    await send(system, mail, customer)
+
+    async def joined() -> list[dict[str, Any]]:
+        timeline = await supervisor.get(f"/v1/cases/{case_id}/timeline")
+        return [e for e in timeline.json()["entries"] if e["kind"] == "contact_added"]
+
+    [entry] = await until(joined, "the email on the phoned case")
+    assert entry["detail"]["channel"] == "email" and "called yesterday" in entry["detail"]["text"]
+    await asyncio.sleep(1.0)  # room for a second case, were one wrongly opened
+    listed = (await supervisor.get("/v1/cases", params={"limit": 500})).json()["items"]
+    assert [c for c in listed if c["created_at"] > owned["created_at"]] == []
