@@ -15,7 +15,7 @@ from services.escalation.domain import InvalidRules, RuleBook, parse_rules
 from services.escalation.incidents.api import router as incident_router
 from services.escalation.ladder import EscalationConfig, parse_config
 from services.escalation.models import metadata
-from services.escalation.notifications import notification_sender
+from services.escalation.notification_sender import notification_sender
 from services.escalation.problems.actions import problem_worker
 from services.escalation.problems.api import router as problem_router
 from services.escalation.settings import EscalationSettings
