@@ -169,8 +169,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        # The first wait covers all of them starting at once; a loaded 2-core machine needs it.
         for service in [*SERVICES, "console"]:
-            wait_ready(service, host, procs, 60)
+            wait_ready(service, host, procs, 150)
     except SystemExit:
         stop_quietly(procs)
         raise

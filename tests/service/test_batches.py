@@ -179,7 +179,9 @@ async def test_poison_message_in_a_batch_is_dead_lettered_alone(env, url) -> Non
     poison = prioritized(str(uuid.uuid4()), ["poison"])
     await queued(env, url, *healthy[:10], poison, *healthy[10:], bus_delivery_limit=2)
     recorder = Recorder()
-    async with serving(env, url, recorder, bus_delivery_limit=2) as rt:
+    # All 21 are queued: a second to fill the batch however slowly a loaded broker delivers.
+    filled = {"bus_delivery_limit": 2, "bus_batch_wait_seconds": 1.0}
+    async with serving(env, url, recorder, **filled) as rt:
         await until_handled(rt, len(healthy))
         dead = await wait_dead_letter(env, f"{env.queue_prefix}{SERVICE}.dlq")
         assert Envelope.model_validate_json(dead.body).event_id == poison.event_id

@@ -213,7 +213,10 @@ async def test_a_dead_web_link_is_reasked_and_the_new_link_closes(env, database,
         still_old = await loop.confirmation.post(path_of(old), data={"answer": "yes"})
         done = await loop.confirmation.post(path_of(link), data={"answer": "yes"})
         closed = await loop.case_when(case["id"], lambda c: c["status"] == "closed")
-        view = await loop.view(case["id"])
+        # Confirmation closes its request when it hears of the closure: wait for that.
+        view = await loop.view_when(
+            case["id"], lambda v: any(r["status"] == "closed" for r in v.get("requests", []))
+        )
     assert refused.status_code == 410
     assert reasked.status_code == 200 and reasked.json()["proposal_no"] == 2
     assert link != old and still_old.status_code == 410
