@@ -64,6 +64,8 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         "BUS_QUEUE_PREFIX": f"t{run}.",
         "VAR_DIR": str(tmp_path / "var"),
         "OUTBOX_POLL_SECONDS": "0.05",
+        # The retry queues of a run are removed by the broker once unused, as in service tests.
+        "BUS_RETRY_QUEUE_EXPIRES_SECONDS": "600",
         # The suite runs at any hour; quiet hours have tests of their own.
         "CONFIRMATION_QUIET_HOURS_ENABLED": "false",
         **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
