@@ -7,15 +7,14 @@ complaint (a partial unique index on the outbound table backs the check) and sen
 sender as every other message; phone, walk-in and letter have nothing to send it through.
 """
 
-import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from services.confirmation import domain, emails
-from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
-from services.confirmation.outbound import ACKNOWLEDGEMENT
+from services.confirmation import domain
+from services.confirmation.models import complaints, outbound_messages
+from services.confirmation.outbound import ACKNOWLEDGEMENT, queue_tokenless
 from services.confirmation.reactions import ComplaintNotYetKnown
 from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.wording import wording_for
@@ -66,24 +65,14 @@ async def acknowledge(
         body = words.acknowledgement_body(complaint.reference, data.team, data.due_at)
     else:
         subject, body = "", words.acknowledgement_text(complaint.reference, data.team, data.due_at)
-    await uow.conn.execute(
-        outbound_messages.insert().values(
-            id=str(uuid.uuid4()),
-            request_id=None,
-            complaint_id=complaint_id,
-            channel=channel.value,
-            recipient=complaint.contact,
-            subject=subject,
-            body=body,
-            message_id=emails.new_message_id(settings.smtp_from),
-            correlation_id=stored_correlation_id(envelope.correlation_id),
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            kind=ACKNOWLEDGEMENT,
-            reminder_no=0,
-            expires_at=None,
-        )
+    await queue_tokenless(
+        uow.conn,
+        complaint,
+        ACKNOWLEDGEMENT,
+        subject,
+        body,
+        settings,
+        envelope.correlation_id,
+        now,
     )
     log.info("acknowledgement_queued", complaint_id=complaint_id, channel=channel.value)

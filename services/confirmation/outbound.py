@@ -12,14 +12,15 @@ No contact gets more than `outbound_max_per_contact` messages per window: the re
 """
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from services.confirmation import delivery, domain, transports
+from services.confirmation import delivery, domain, emails, transports
 from services.confirmation.clock import Clock, system_clock
-from services.confirmation.models import outbound_messages, requests
+from services.confirmation.models import outbound_messages, requests, stored_correlation_id
 from services.confirmation.quiet_hours import send_after
 from services.confirmation.ratelimit import rate_limited_until
 from services.confirmation.settings import ConfirmationRuntime, ConfirmationSettings
@@ -45,6 +46,42 @@ OWNER_MESSAGE = "message"
 SURVEY = "survey"
 # Messages without a request: once sent there is nothing to announce.
 ASKING_NOTHING = frozenset({ACKNOWLEDGEMENT, FINAL_RESPONSE, OWNER_MESSAGE, SURVEY})
+
+
+async def queue_tokenless(
+    conn: Any,
+    complaint: Any,
+    kind: str,
+    subject: str,
+    body: str,
+    settings: ConfirmationSettings,
+    correlation_id: str,
+    now: datetime,
+    message_id: str | None = None,
+) -> None:
+    """Queue a message that asks nothing (no token, no request) to the complaint's own address
+    on its channel; the sender delivers it like every other. `message_id`: the outbound row's
+    id when the caller's event names one, so that a repeat of it queues nothing new."""
+    await conn.execute(
+        outbound_messages.insert().values(
+            id=message_id or str(uuid.uuid4()),
+            request_id=None,
+            complaint_id=complaint.id,
+            channel=complaint.channel,
+            recipient=complaint.contact,
+            subject=subject,
+            body=body,
+            message_id=emails.new_message_id(settings.smtp_from),
+            correlation_id=stored_correlation_id(correlation_id),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            kind=kind,
+            reminder_no=0,
+            expires_at=None,
+        )
+    )
 
 
 def retry_delay(settings: ConfirmationSettings, attempts: int) -> float:

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from services.confirmation import domain, emails
-from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
-from services.confirmation.outbound import OWNER_MESSAGE
+from services.confirmation import domain
+from services.confirmation.models import complaints, outbound_messages
+from services.confirmation.outbound import OWNER_MESSAGE, queue_tokenless
 from services.confirmation.reactions import ComplaintNotYetKnown
 from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.wording import wording_for
@@ -42,24 +42,15 @@ async def queue_owner_message(
         return
     words = wording_for(data.language or complaint.language)
     short = channel != Channel.email
-    await uow.conn.execute(
-        outbound_messages.insert().values(
-            id=data.message_id,
-            request_id=None,
-            complaint_id=complaint_id,
-            channel=channel.value,
-            recipient=complaint.contact,
-            subject="" if short else words.message_subject(complaint.reference),
-            body=words.message_body(complaint.reference, data.template, data.text, short),
-            message_id=emails.new_message_id(settings.smtp_from),
-            correlation_id=stored_correlation_id(envelope.correlation_id),
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            kind=OWNER_MESSAGE,
-            reminder_no=0,
-            expires_at=None,
-        )
+    await queue_tokenless(
+        uow.conn,
+        complaint,
+        OWNER_MESSAGE,
+        "" if short else words.message_subject(complaint.reference),
+        words.message_body(complaint.reference, data.template, data.text, short),
+        settings,
+        envelope.correlation_id,
+        now,
+        message_id=data.message_id,
     )
     log.info("owner_message_queued", complaint_id=complaint_id, channel=channel.value)

@@ -10,16 +10,14 @@ read as anything else. The closure does not depend on it in any way.
 """
 
 import re
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from services.confirmation import emails
-from services.confirmation.models import complaints, outbound_messages, stored_correlation_id
+from services.confirmation.models import complaints
 from services.confirmation.models import surveys as survey_table
-from services.confirmation.outbound import SURVEY
+from services.confirmation.outbound import SURVEY, queue_tokenless
 from services.confirmation.reactions import ComplaintNotYetKnown
 from services.confirmation.settings import ConfirmationSettings
 from services.confirmation.wording import wording_for
@@ -90,25 +88,15 @@ async def ask(
     if not asked.rowcount:
         return  # asked already: a complaint gets one question, however often it closes
     words, short = wording_for(complaint.language), channel != Channel.email
-    await uow.conn.execute(
-        outbound_messages.insert().values(
-            id=str(uuid.uuid4()),
-            request_id=None,
-            complaint_id=complaint_id,
-            channel=channel.value,
-            recipient=complaint.contact,
-            subject="" if short else words.survey_subject(complaint.reference),
-            body=words.survey_body(complaint.reference, short),
-            message_id=emails.new_message_id(settings.smtp_from),
-            correlation_id=stored_correlation_id(envelope.correlation_id),
-            status="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            kind=SURVEY,
-            reminder_no=0,
-            expires_at=None,
-        )
+    await queue_tokenless(
+        uow.conn,
+        complaint,
+        SURVEY,
+        "" if short else words.survey_subject(complaint.reference),
+        words.survey_body(complaint.reference, short),
+        settings,
+        envelope.correlation_id,
+        now,
     )
     log.info("survey_queued", complaint_id=complaint_id, channel=channel.value)
 
