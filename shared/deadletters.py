@@ -105,10 +105,12 @@ class DeadLetterQueue:
             return queue.declaration_result.message_count or 0
 
     async def show(self, limit: int = 100) -> list[DeadLetter]:
-        """The first messages, left in the queue (they return when the channel closes)."""
+        """The first messages, left in the queue: back in it, in their order, when this returns."""
         async with await aio_pika.connect(self.settings.broker_url) as connection:
-            _, queue = await self._open(connection)
-            return [_dead_letter(m) for m in await _take(queue, limit)]
+            channel, queue = await self._open(connection)
+            taken = await _take(queue, limit)
+            await _put_back(channel, queue, taken)
+            return [_dead_letter(m) for m in taken]
 
     async def replay(self, limit: int | None = None) -> int:
         """Move messages, oldest first, to the work queue; each acked once its copy is confirmed."""
@@ -146,15 +148,18 @@ class DeadLetterQueue:
 
     async def purge(self, complaint_ids: set[str]) -> int:
         """Remove for good the messages of these complaints (an erasure); the others stay, in
-        their order: they return to the queue when the channel closes unacknowledged."""
+        their order."""
         async with await aio_pika.connect(self.settings.broker_url) as connection:
-            _, queue = await self._open(connection)
+            channel, queue = await self._open(connection)
             waiting = queue.declaration_result.message_count or 0
-            purged = 0
+            kept, purged = [], 0
             for message in await _take(queue, waiting):
                 if _complaint_of(message.body) in complaint_ids:
                     await message.ack()
                     purged += 1
+                else:
+                    kept.append(message)
+            await _put_back(channel, queue, kept)
             return purged
 
 
@@ -174,6 +179,22 @@ async def _take(queue: AbstractQueue, limit: int) -> list[AbstractIncomingMessag
             break
         taken.append(message)
     return taken
+
+
+async def _put_back(
+    channel: AbstractChannel, queue: AbstractQueue, taken: list[AbstractIncomingMessage]
+) -> None:
+    """Return messages taken unacknowledged to the queue, and wait (a few seconds at most) until
+    the broker counts them again, so that a count right after sees them."""
+    if not taken:
+        return
+    # One reject of everything up to the last delivery tag keeps the order they were in.
+    await taken[-1].nack(multiple=True, requeue=True)
+    for _ in range(50):
+        declared = await channel.declare_queue(queue.name, passive=True)
+        if (declared.declaration_result.message_count or 0) >= len(taken):
+            return
+        await asyncio.sleep(0.1)
 
 
 def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:

@@ -221,6 +221,13 @@ async def confirmed(uow: UnitOfWork, envelope: Envelope, expected: list[str]) ->
     assert isinstance(data, CustomerErased)
     service = envelope.type.removeprefix("customer.erased.")
     conn = uow.conn
+    # The request's row is locked first: confirmations arriving together are counted one after
+    # the other, or each would see the others missing and none would complete the request.
+    known = await conn.scalar(
+        select(erasure_requests.c.id)
+        .where(erasure_requests.c.id == data.request_id)
+        .with_for_update()
+    )
     exists = await conn.scalar(
         select(func.count())
         .select_from(erasure_confirmations)
@@ -228,9 +235,6 @@ async def confirmed(uow: UnitOfWork, envelope: Envelope, expected: list[str]) ->
             erasure_confirmations.c.request_id == data.request_id,
             erasure_confirmations.c.service == service,
         )
-    )
-    known = await conn.scalar(
-        select(erasure_requests.c.id).where(erasure_requests.c.id == data.request_id)
     )
     if exists or known is None:
         return
