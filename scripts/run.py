@@ -42,32 +42,30 @@ def console_env(env: dict[str, str], host: str) -> dict[str, str]:
     return {**urls, **env}
 
 
-def seed_console(env: dict[str, str]) -> str:
-    """Migrate the console's database and (re)create the demo accounts; their lines."""
-    done = subprocess.run(
-        [sys.executable, "-m", "services.console.seed"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
-def migrate(env: dict[str, str]) -> None:
+def prepare_databases(env: dict[str, str]) -> str:
+    """Apply every service's migrations and seed the console's demo accounts, all at once (each
+    database is its own); the accounts' lines."""
     code = (
         "import sys; from pathlib import Path; from shared.db import upgrade_database; "
         "from services.{s}.settings import {c}Settings as S; s = S(); "
         "upgrade_database(Path('services/{s}/migrations'), s.db_url)"
     )
-    for service in SERVICES:
-        subprocess.run(
-            [sys.executable, "-c", code.format(s=service, c=service.capitalize())],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+    commands = [[sys.executable, "-c", code.format(s=s, c=s.capitalize())] for s in SERVICES]
+    seed = subprocess.Popen(
+        [sys.executable, "-m", "services.console.seed"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    migrations = [subprocess.Popen(c, cwd=ROOT, env=env) for c in commands]
+    accounts, _ = seed.communicate()
+    failed = [s for s, p in zip(SERVICES, migrations, strict=True) if p.wait() != 0]
+    if seed.returncode != 0:
+        failed.append("console")
+    if failed:
+        raise SystemExit(f"migrations failed for {', '.join(failed)}")
+    return accounts
 
 
 def ensure_broker_users(env: dict[str, str]) -> None:
@@ -127,9 +125,8 @@ def main() -> None:
     host = env.get("HOST", "127.0.0.1")
     ensure_rabbitmq(env.get("AMQP_URL", "amqp://127.0.0.1:5672/"))
     ensure_broker_users(env)
-    migrate(env)
     env = console_env(env, host)
-    accounts = seed_console(env)
+    accounts = prepare_databases(env)
     procs: list[subprocess.Popen[bytes]] = []
     if not opts.no_mailsink:
         smtp_port = int(env.get("CONFIRMATION_SMTP_PORT", env.get("SMTP_PORT", "1025")))
