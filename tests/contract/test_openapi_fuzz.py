@@ -29,7 +29,7 @@ from services.intake.settings import IntakeSettings
 from services.ownership.app import create_app as ownership_app
 from services.ownership.settings import OwnershipSettings
 from shared.settings import ServiceSettings
-from tests.conftest import TestEnv as Env
+from tests.support.env import TestEnv
 from tests.support.mail import free_port
 from tests.support.services import auth, common_settings
 
@@ -48,7 +48,7 @@ ROLE = {
 }
 
 
-def build(service: str, env: Env) -> tuple[FastAPI, ServiceSettings]:
+def build(service: str, env: TestEnv) -> tuple[FastAPI, ServiceSettings]:
     url = f"sqlite+aiosqlite:///{env.tmp / (service + '.db')}"
     common = common_settings(env, url)
     made: ServiceSettings
@@ -112,7 +112,7 @@ def backend() -> str:
 
 
 @pytest.mark.parametrize("service", sorted(ROLE))
-async def test_no_operation_breaks_its_contract(service: str, env: Env) -> None:
+async def test_no_operation_breaks_its_contract(service: str, env: TestEnv) -> None:
     app, made = build(service, env)
     headers = auth(made, ROLE[service])
 

@@ -17,7 +17,7 @@ from services.intake.models import complaints, customer_identifiers, outbox
 from services.intake.settings import IntakeSettings
 from services.ownership.models import cases
 from shared.events import CaseClosed, CustomerErased, CustomerErasureRequested, new_event
-from tests import conftest
+from tests.support.env import TestEnv
 from tests.support.intake import complaint_body
 from tests.support.ownership import Desk, running_desk
 from tests.support.services import auth, common_settings, running
@@ -51,7 +51,7 @@ async def complain(client: httpx.AsyncClient) -> dict[str, Any]:
     return result
 
 
-async def close(env: conftest.TestEnv, complaint_id: str) -> None:
+async def close(env: TestEnv, complaint_id: str) -> None:
     data = CaseClosed(request_id="r1", reason="customer confirmed", outcome="resolved")
     async with env.publisher() as bus:
         await bus.publish(
@@ -194,12 +194,12 @@ async def test_export_with_a_service_away_is_a_503_not_a_partial_copy(intake, en
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 
 
-async def test_ownership_masks_the_case_and_confirms(desk: Desk, env: conftest.TestEnv) -> None:
+async def test_ownership_masks_the_case_and_confirms(desk: Desk, env: TestEnv) -> None:
     case_id = await desk.receive()
     case = await desk.wait_case(case_id)
     owner = desk.as_("owner", case["owner_id"])

@@ -5,14 +5,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from tests import conftest
 from tests.support.closure import EMAIL, closure_loop
+from tests.support.env import TestEnv
 from tests.support.ownership import Desk
 from tests.support.ownership import desk as desk  # the fixture
 
 
 async def test_the_owner_sends_the_final_response_with_the_profiles_referral_rights(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     async with env.probe("#") as probe:
         case_id = await desk.receive(region="UK", received_at=datetime.now(UTC))
@@ -64,7 +64,7 @@ async def test_bad_input_is_refused_with_a_code(desk: Desk) -> None:
 
 
 async def test_confirmation_sends_the_final_response_once_on_the_customers_channel(
-    env: conftest.TestEnv, database: Any
+    env: TestEnv, database: Any
 ) -> None:
     async with closure_loop(env, database) as loop, env.probe("#") as probe:
         case = await loop.complaint("email", EMAIL)

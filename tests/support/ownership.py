@@ -25,7 +25,7 @@ from shared.events import (
     EventData,
     new_event,
 )
-from tests import conftest
+from tests.support.env import TestEnv
 from tests.support.services import auth, common_settings, running
 
 ORGANISATION = """
@@ -200,6 +200,6 @@ async def running_desk(env: Any, database: Any) -> AsyncIterator[Desk]:
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
