@@ -11,13 +11,14 @@ import pytest
 from shared.events import CustomerErasureRequested, new_event
 from tests.service.test_analytics_privacy import every_stored_text
 from tests.support.analytics import Story, at, eventually, publish, started
+from tests.support.env import Database, TestEnv
 from tests.support.services import auth, outbox_events
 
 KEY, REFERENCE = "e" * 64, "CMP-ERASEME1"
 
 
 @pytest.fixture
-async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def analytics(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with started(env, database, bus_prefetch=1) as client:
         yield client
 
@@ -49,7 +50,9 @@ async def erased_event(client: httpx.AsyncClient, request_id: str) -> Any:
     raise AssertionError("analytics never confirmed the erasure")
 
 
-async def test_erasure_masks_the_customer_and_keeps_every_kpi(analytics, env) -> None:  # type: ignore[no-untyped-def]
+async def test_erasure_masks_the_customer_and_keeps_every_kpi(
+    analytics: httpx.AsyncClient, env: TestEnv
+) -> None:
     erased, kept = Story("email"), Story("sms")
     received = erased.received(0, customer_key=KEY, reference=REFERENCE)
     await publish(

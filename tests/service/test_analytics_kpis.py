@@ -32,6 +32,7 @@ from shared.events import (
     new_event,
 )
 from tests.support.analytics import T0, Story, at, eventually, publish, scalar, started
+from tests.support.env import Database, TestEnv
 from tests.support.services import auth
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
@@ -274,7 +275,7 @@ async def kpis(client: httpx.AsyncClient, group_by: str) -> Any:
     return response.json()
 
 
-async def test_every_kpi_matches_hand_computed_values(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_every_kpi_matches_hand_computed_values(env: TestEnv, database: Database) -> None:
     async with started(env, database, bus_prefetch=1) as client:
         cases = await loaded(client, env)
         by_channel = await kpis(client, "channel")
@@ -327,7 +328,9 @@ async def rows_of(conn: Any) -> dict[str, list[Any]]:
     return tables
 
 
-async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(
+    env: TestEnv, database: Database
+) -> None:
     async with started(env, database, bus_prefetch=1) as client:
         await loaded(client, env)
         before = {g: await kpis(client, g) for g in ("channel", "department", "week")}
@@ -345,7 +348,9 @@ async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(env, data
         assert (await scalar(client, select(complaint_facts.c.complaint_id))) is not None
 
 
-async def test_one_batch_with_duplicates_equals_event_by_event(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_one_batch_with_duplicates_equals_event_by_event(
+    env: TestEnv, database: Database
+) -> None:
     cases, events = known_set()
     async with database("analytics_batch") as url:
         await upgrade_database_async(MIGRATIONS, url)

@@ -10,6 +10,7 @@ from sqlalchemy import inspect, text
 from services.analytics.models import EXPORTABLE
 from shared.events import AuditCompleted, ComplaintContactAdded, Facts, ProblemEvent, new_event
 from tests.support.analytics import Story, at, eventually, publish, started
+from tests.support.env import Database, TestEnv
 
 NAME, STREET = "Zebediah Quux", "12 Wobble Lane"
 EMAIL, PHONE = "zebediah.quux@example.org", "+14155550199"
@@ -27,7 +28,7 @@ async def every_stored_text(client: httpx.AsyncClient) -> str:
     return "\n".join(dumps)
 
 
-async def test_no_table_holds_contact_description_or_name(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_table_holds_contact_description_or_name(env: TestEnv, database: Database) -> None:
     story = Story("email")
     follow_up = ComplaintContactAdded(
         contact_id="c-1", channel="sms", contact=PHONE, text=f"{NAME} again", received_at=at(1)

@@ -22,6 +22,7 @@ from services.intake.app import create_app as create_intake
 from services.intake.models import complaints, contacts
 from services.intake.settings import IntakeSettings
 from tests.support.closure import Loop, closure_loop, eventually
+from tests.support.env import Database, TestEnv
 from tests.support.services import auth, common_settings, running
 
 ANA = "ana.lima@example.com"
@@ -71,7 +72,7 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(env, database) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with (
         closure_loop(env, database, acknowledgement_enabled=True) as loop,
         database("intake") as url,

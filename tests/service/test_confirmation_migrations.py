@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from services.confirmation import domain, reply_matching
 from services.confirmation.models import outbound_messages
 from shared.db import make_engine
+from tests.support.env import Database
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "confirmation" / "migrations"
 TOKEN = "K3J8PQ2ZLMW4XR"
@@ -39,7 +40,7 @@ MESSAGE = text(
 )
 
 
-async def test_upgrade_scrubs_sent_messages_and_old_tokens_still_answer(database) -> None:  # type: ignore[no-untyped-def]
+async def test_upgrade_scrubs_sent_messages_and_old_tokens_still_answer(database: Database) -> None:
     now = datetime.now(UTC)
     async with database("confirmation_migrations") as url:
         await asyncio.to_thread(migrate, url, "0003")

@@ -16,6 +16,7 @@ from tests.support.closure import (
     _link,
     closure_loop,
 )
+from tests.support.env import Database, TestEnv
 
 
 async def every_row(loop: Loop) -> str:
@@ -36,7 +37,9 @@ async def all_sent(loop: Loop, *case_ids: str) -> None:
         )
 
 
-async def test_no_table_holds_a_sent_token_and_each_token_still_answers(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_table_holds_a_sent_token_and_each_token_still_answers(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         mail_case = await loop.complaint("email", EMAIL)
         sms_case = await loop.complaint("sms", PHONE)

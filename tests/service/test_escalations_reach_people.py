@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from shared.events import SlaEvent, new_event
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import started
 from tests.support.ownership import Desk, eventually, running_desk
 from tests.support.services import auth, outbox_events
@@ -26,7 +27,7 @@ class System:
 
 
 @pytest.fixture
-async def system(env, database) -> AsyncIterator[System]:  # type: ignore[no-untyped-def]
+async def system(env: TestEnv, database: Database) -> AsyncIterator[System]:
     async with (
         database("escalation") as url,
         started(env, url) as escalation,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from services.intake.app import create_app
 from services.intake.models import complaints
 from services.intake.settings import IntakeSettings
+from tests.support.env import Database, TestEnv
 from tests.support.services import auth, common_settings, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,9 @@ def write_sample(path: Path) -> Path:
     return path
 
 
-async def test_cfpb_rows_become_complaints_on_mapped_channels_once(env, database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_cfpb_rows_become_complaints_on_mapped_channels_once(
+    env: TestEnv, database: Database, tmp_path: Path
+) -> None:
     sample = write_sample(tmp_path / "sample.csv")
     real = import_cfpb.DEFAULT_FILES[0]
     async with database("intake") as url:

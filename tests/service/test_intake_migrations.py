@@ -24,7 +24,9 @@ def migrate(url: str, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-def test_existing_complaints_get_customers_with_the_keys_they_were_sent_with(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_existing_complaints_get_customers_with_the_keys_they_were_sent_with(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"
     migrate(url, "0001")
     engine = create_engine(f"sqlite:///{tmp_path / 'intake.db'}")

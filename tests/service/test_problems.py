@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from services.escalation.problems.actions import run_checks
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, received, started
 from tests.support.services import auth, outbox_events
 
@@ -26,7 +27,7 @@ ANALYSIS = {
 
 
 @pytest.fixture
-async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with database("escalation") as url, started(env, url) as client:
         yield client
 
@@ -99,7 +100,9 @@ async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tupl
     return problem_id, fixed_at
 
 
-async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_fix_that_halves_the_complaints_closes_the_problem(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     rt = escalation._transport.app.state.runtime
     config = escalation._transport.app.state.escalation_config
     async with env.probe() as probe:
@@ -126,7 +129,9 @@ async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, e
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "problem_not_fixed"
 
 
-async def test_a_fix_without_effect_is_flagged_and_stays_open(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_fix_without_effect_is_flagged_and_stays_open(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     rt = escalation._transport.app.state.runtime
     config = escalation._transport.app.state.escalation_config
     async with env.probe("problem.#") as probe:
@@ -143,7 +148,9 @@ async def test_a_fix_without_effect_is_flagged_and_stays_open(escalation, env) -
     assert [p["id"] for p in listed.json()] == [problem_id]
 
 
-async def test_an_overdue_action_is_escalated_once(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_an_overdue_action_is_escalated_once(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     now = datetime.now(UTC)
     opened = await escalation.post("/v1/problems", json={"title": "Late", "pattern": PATTERN})
     problem_id = opened.json()["id"]
@@ -170,7 +177,7 @@ async def test_an_overdue_action_is_escalated_once(escalation, env) -> None:  # 
     assert "overdue" in sent[0].data["reason"]
 
 
-async def test_bad_problem_requests_are_refused_with_a_code(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_problem_requests_are_refused_with_a_code(escalation: httpx.AsyncClient) -> None:
     settings = escalation._transport.app.state.settings
     no_pattern = await escalation.post("/v1/problems", json={"title": "x"})
     assert (
@@ -191,7 +198,7 @@ async def test_bad_problem_requests_are_refused_with_a_code(escalation) -> None:
     assert (await escalation.get("/v1/problems")).json() == []
 
 
-async def test_an_idempotency_key_opens_one_problem(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_an_idempotency_key_opens_one_problem(escalation: httpx.AsyncClient) -> None:
     settings = escalation._transport.app.state.settings
     key = {"Idempotency-Key": str(uuid.uuid4())}
     body = {"title": "Leaking K9", "pattern": PATTERN}
@@ -214,7 +221,9 @@ async def test_an_idempotency_key_opens_one_problem(escalation) -> None:  # type
     assert len(await outbox_events(escalation, "problem.opened")) == 3
 
 
-async def test_an_idempotency_key_adds_one_action_per_problem(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_an_idempotency_key_adds_one_action_per_problem(
+    escalation: httpx.AsyncClient,
+) -> None:
     ids = []
     for title in ("Leaking K9", "Late"):
         opened = await escalation.post("/v1/problems", json={"title": title, "pattern": PATTERN})

@@ -6,6 +6,10 @@ import httpx
 from sqlalchemy import func, select
 
 from services.intake.models import complaints
+from services.intake.settings import IntakeSettings
+
+# What a module's `intake` fixture gives its tests: a signed-in front-end client and its settings.
+Intake = tuple[httpx.AsyncClient, IntakeSettings]
 
 
 def complaint_body(**overrides: Any) -> dict[str, Any]:
