@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.analytics import at, started
 from tests.support.env import Database, TestEnv
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ async def test_bad_kpi_queries_are_refused_with_a_code(
 
 
 async def test_kpis_are_for_analysts_supervisors_and_admins(analytics: httpx.AsyncClient) -> None:
-    settings = analytics._transport.app.state.settings
+    settings = app_of(analytics).state.settings
     for role in ("analyst", "supervisor", "admin"):
         assert (await analytics.get("/v1/kpis", headers=auth(settings, role))).status_code == 200
     for role in ("owner", "frontend", "department"):

@@ -12,7 +12,7 @@ from shared.events import CustomerErasureRequested, new_event
 from tests.service.test_analytics_privacy import every_stored_text
 from tests.support.analytics import Story, at, eventually, publish, started
 from tests.support.env import Database, TestEnv
-from tests.support.services import auth, outbox_events
+from tests.support.services import app_of, auth, outbox_events
 
 KEY, REFERENCE = "e" * 64, "CMP-ERASEME1"
 
@@ -88,7 +88,7 @@ async def test_erasure_masks_the_customer_and_keeps_every_kpi(
     late = erased.received(0, customer_key=KEY, reference=REFERENCE)
     await publish(env, late, kept.answered("confirmed", 6), kept.closed(6))
     await eventually(analytics, kept.id, lambda r: r.closed_at is not None)
-    admin = auth(analytics._transport.app.state.settings, "admin", "admin-1")
+    admin = auth(app_of(analytics).state.settings, "admin", "admin-1")
     rebuilt = await analytics.post("/v1/admin/rebuild", headers=admin)
     assert rebuilt.status_code == 200, rebuilt.text
     stored = await every_stored_text(analytics)

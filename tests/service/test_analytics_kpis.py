@@ -33,7 +33,7 @@ from shared.events import (
 )
 from tests.support.analytics import T0, Story, at, eventually, publish, scalar, started
 from tests.support.env import Database, TestEnv
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 PERIOD = {"from": T0.isoformat(), "to": (T0 + timedelta(days=10)).isoformat()}
@@ -313,7 +313,7 @@ async def test_every_kpi_matches_hand_computed_values(env: TestEnv, database: Da
 
 
 async def fact_rows(client: httpx.AsyncClient) -> dict[str, list[Any]]:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         return await rows_of(conn)
 
@@ -335,7 +335,7 @@ async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(
         await loaded(client, env)
         before = {g: await kpis(client, g) for g in ("channel", "department", "week")}
         facts = await fact_rows(client)
-        settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+        settings = app_of(client).state.settings
         assert (await client.post("/v1/admin/rebuild")).status_code == 403
         rebuilt = await client.post("/v1/admin/rebuild", headers=auth(settings, "admin"))
         assert rebuilt.status_code == 200, rebuilt.text

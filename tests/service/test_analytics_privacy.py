@@ -11,6 +11,7 @@ from services.analytics.models import EXPORTABLE
 from shared.events import AuditCompleted, ComplaintContactAdded, Facts, ProblemEvent, new_event
 from tests.support.analytics import Story, at, eventually, publish, started
 from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 NAME, STREET = "Zebediah Quux", "12 Wobble Lane"
 EMAIL, PHONE = "zebediah.quux@example.org", "+14155550199"
@@ -18,7 +19,7 @@ EMAIL, PHONE = "zebediah.quux@example.org", "+14155550199"
 
 async def every_stored_text(client: httpx.AsyncClient) -> str:
     """Every value of every row of every table in the service's database, as one text."""
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
         dumps: list[str] = []

@@ -28,6 +28,7 @@ from shared.events import (
 from shared.timestamps import as_utc
 from tests.support.analytics import eventually, publish, scalar, started
 from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 
 @pytest.fixture
@@ -193,7 +194,7 @@ async def test_fca_return_and_cfpb_timeliness_equal_a_hand_count(
     assert as_utc(stopped.stopped_at) == day("2026-11-11T16:00") and stopped.met is True
 
     if env.backend == "postgresql":
-        engine = analytics._transport.app.state.engine
+        engine = app_of(analytics).state.engine
         async with engine.connect() as conn:
             views = await conn.execute(
                 text(

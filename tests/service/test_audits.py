@@ -13,6 +13,7 @@ from services.confirmation.audits import escalate_overdue
 from tests.service.test_channels_attested import attest, request_id_of
 from tests.support.closure import PHONE, Loop, closure_loop
 from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 EVERY_CASE = {
     "audit_sample_rate": 1.0,
@@ -152,7 +153,7 @@ async def test_an_audit_still_open_at_its_due_time_escalates_once(
     async with closure_loop(env, database, **settings) as loop, env.probe("audit.#") as probe:
         case = await closed_phone_case(loop)
         requested = await probe.wait_for("audit.requested", case["id"])
-        rt = loop.confirmation._transport.app.state.runtime  # type: ignore[attr-defined]
+        rt = app_of(loop.confirmation).state.runtime
         early = await escalate_overdue(rt, loop.clock())
         loop.clock.advance(25)
         # Two replicas' passes at once: the claim lets exactly one act.

@@ -11,13 +11,13 @@ import pytest
 from tests.service.test_incidents_fresh import ordinary, spike
 from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, received, started
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 @pytest.fixture
 async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with database("escalation") as url, started(env, url) as client:
-        settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+        settings = app_of(client).state.settings
         client.headers.update(auth(settings, "admin", "root"))
         yield client
 
@@ -46,7 +46,7 @@ async def test_a_burst_written_ca_and_california_is_one_region(
 async def test_admins_list_the_catalogue_and_map_unknown_values(
     escalation: httpx.AsyncClient, env: TestEnv
 ) -> None:
-    settings = escalation._transport.app.state.settings
+    settings = app_of(escalation).state.settings
     for role in ("supervisor", "analyst"):
         refused = await escalation.get("/v1/catalogue", headers=auth(settings, role, "x"))
         assert refused.status_code == 403

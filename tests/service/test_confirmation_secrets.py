@@ -17,11 +17,12 @@ from tests.support.closure import (
     closure_loop,
 )
 from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 
 async def every_row(loop: Loop) -> str:
     """All of confirmation's tables, every column, as one text to search."""
-    app = loop.confirmation._transport.app  # type: ignore[attr-defined]
+    app = app_of(loop.confirmation)
     dumped = []
     async with app.state.engine.connect() as conn:
         for table in metadata.sorted_tables:

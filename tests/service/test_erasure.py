@@ -20,7 +20,7 @@ from shared.events import CaseClosed, CustomerErased, CustomerErasureRequested, 
 from tests.support.env import Database, TestEnv
 from tests.support.intake import Intake, complaint_body
 from tests.support.ownership import Desk, running_desk
-from tests.support.services import auth, common_settings, running
+from tests.support.services import app_of, auth, common_settings, running
 
 NAME, EMAIL = "Zebedee Quillfeather", "zebedee.quill@example.org"
 
@@ -72,7 +72,7 @@ async def until(
 
 
 def engine_of(client: httpx.AsyncClient) -> Any:
-    return client._transport.app.state.engine  # type: ignore[attr-defined]
+    return app_of(client).state.engine
 
 
 async def test_erasure_waits_for_the_open_complaint_then_masks_and_completes(
@@ -152,7 +152,7 @@ async def test_retention_files_an_erasure_after_the_period(intake: Intake, env: 
     complaint = await complain(client)
     await close(env, complaint["id"])
     await until(client, f"/v1/complaints/{complaint['id']}", {}, status="closed")
-    runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+    runtime = app_of(client).state.runtime
     await retention.run_once(runtime, datetime.now(UTC))  # not yet: six years to go
     async with engine_of(client).connect() as conn:
         from services.intake.models import erasure_requests

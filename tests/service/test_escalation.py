@@ -15,7 +15,7 @@ from services.escalation.settings import REPO_ROOT, EscalationSettings
 from shared.events import ComplaintReceived, Envelope, Facts, new_event
 from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, started
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 def received(complaint_id: str | None = None, **overrides: Any) -> Envelope:
@@ -114,7 +114,7 @@ async def test_unknown_complaint_has_no_priority(escalation: httpx.AsyncClient) 
 
 
 async def test_priorities_are_read_by_case_roles_only(escalation: httpx.AsyncClient) -> None:
-    settings = escalation._transport.app.state.settings
+    settings = app_of(escalation).state.settings
     path = f"/v1/priorities/{uuid.uuid4()}"
     for role in ("owner", "supervisor", "admin", "frontend"):
         assert (await escalation.get(path, headers=auth(settings, role))).status_code == 404

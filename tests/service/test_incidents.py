@@ -21,7 +21,7 @@ from tests.support.escalation import (
     received,
     started,
 )
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ async def test_supervisors_confirm_merge_and_dismiss_incidents(
         await replay(env, [*background, *first, *other])
         await probe.wait_for("incident.detected", count=2, timeout=60)
         ids = [e.data["incident_id"] for e in probe.of_type("incident.detected")]
-        settings = escalation._transport.app.state.settings
+        settings = app_of(escalation).state.settings
         as_owner = auth(settings, "owner", "alice")
         refused = await escalation.post(f"/v1/incidents/{ids[0]}/confirm", headers=as_owner)
         assert refused.status_code == 403
@@ -195,8 +195,8 @@ async def test_an_incident_whose_problem_was_fixed_is_resolved(
         assert done.json()["status"] == "verifying", done.text
         fixed_at = datetime.fromisoformat(done.json()["fixed_at"])
         # A week without the pattern after the fix, on the worker's clock.
-        rt = escalation._transport.app.state.runtime
-        config = escalation._transport.app.state.escalation_config
+        rt = app_of(escalation).state.runtime
+        config = app_of(escalation).state.escalation_config
         await run_checks(rt, fixed_at + timedelta(days=8), config)
         verified = (await escalation.get(f"/v1/problems/{problem_id}")).json()
         assert verified["status"] == "closed", verified

@@ -13,6 +13,7 @@ import pytest
 from shared.events import Envelope
 from tests.support.env import Database, TestEnv
 from tests.support.escalation import PRODUCTS, REGIONS, publisher, received, started
+from tests.support.services import app_of
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ async def test_a_burst_among_ordinary_complaints_raises_one_incident_at_once(
     assert burst_ids <= linked
     body = (await escalation.get(f"/v1/incidents/{data['incident_id']}")).json()
     assert body["raised_by"] == "cross_sectional"
-    settings = escalation._transport.app.state.escalation_config.detector.cross
+    settings = app_of(escalation).state.escalation_config.detector.cross
     assert body["evidence"]["cross_sectional"]["z"] >= settings.min_z
     assert set(body["is_not"]["what"]["other_products"]) == {
         "Kettle K2",

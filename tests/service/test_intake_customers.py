@@ -15,7 +15,7 @@ from services.intake.models import customers
 from services.intake.settings import IntakeSettings
 from tests.support.env import Database, TestEnv
 from tests.support.intake import Intake, complaint_body, stored_count
-from tests.support.services import auth, common_settings, running
+from tests.support.services import app_of, auth, common_settings, running
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def by_phone(**overrides: Any) -> dict[str, Any]:
 
 
 async def customer_count(client: httpx.AsyncClient) -> int:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         live = select(func.count()).select_from(customers).where(customers.c.merged_into.is_(None))
         return int(await conn.scalar(live))

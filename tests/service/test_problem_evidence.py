@@ -22,6 +22,7 @@ from tests.support.escalation import (
     received,
     started,
 )
+from tests.support.services import app_of
 
 
 @pytest.fixture
@@ -82,8 +83,8 @@ async def test_a_fix_without_a_root_cause_is_not_verified(
     fixed_at = datetime.fromisoformat(done.json()["fixed_at"])
     refused = await escalation.post(f"/v1/problems/{problem_id}/verify", json={})
     assert _code(refused) == (409, "root_cause_missing")
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe("problem.#") as probe:
         await run_checks(rt, fixed_at + timedelta(days=8), config)
         assert (await escalation.get(f"/v1/problems/{problem_id}")).json()["status"] == "open"
@@ -131,8 +132,8 @@ async def test_a_spike_that_dies_down_by_itself_is_no_effect(
         async with publisher(env) as bus:
             await bus.publish(*later)
         await probe.wait_for("complaint.prioritized", later[-1].complaint_id, timeout=60)
-        rt = escalation._transport.app.state.runtime
-        config = escalation._transport.app.state.escalation_config
+        rt = app_of(escalation).state.runtime
+        config = app_of(escalation).state.escalation_config
         await run_checks(rt, fixed_at + timedelta(days=7, hours=1), config)
         verdict = await probe.wait_for("problem.effect_not_shown")
     body = (await escalation.get(f"/v1/problems/{problem_id}")).json()

@@ -12,7 +12,7 @@ import pytest
 from services.escalation.problems.actions import run_checks
 from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, received, started
-from tests.support.services import auth, outbox_events
+from tests.support.services import app_of, auth, outbox_events
 
 PATTERN = {"pattern": "product+region", "product": "Kettle K9", "region": "TX"}
 ANALYSIS = {
@@ -81,7 +81,7 @@ async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tupl
         created = await client.post(f"/v1/problems/{problem_id}/actions", json=action)
         assert created.status_code == 201, created.text
         ids.append(created.json()["actions"][-1]["id"])
-    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    settings = app_of(client).state.settings
     as_frank = auth(settings, "owner", "frank")
     stranger = await client.post(
         f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json={}, headers=as_frank
@@ -103,8 +103,8 @@ async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tupl
 async def test_a_fix_that_halves_the_complaints_closes_the_problem(
     escalation: httpx.AsyncClient, env: TestEnv
 ) -> None:
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe() as probe:
         problem_id, fixed_at = await fixed_problem(escalation, env, after=2)
         path = f"/v1/problems/{problem_id}/verify"
@@ -132,8 +132,8 @@ async def test_a_fix_that_halves_the_complaints_closes_the_problem(
 async def test_a_fix_without_effect_is_flagged_and_stays_open(
     escalation: httpx.AsyncClient, env: TestEnv
 ) -> None:
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe("problem.#") as probe:
         problem_id, fixed_at = await fixed_problem(escalation, env, after=10)
         await run_checks(rt, fixed_at + timedelta(days=3), config)
@@ -161,8 +161,8 @@ async def test_an_overdue_action_is_escalated_once(
         "due_at": (now + timedelta(hours=2)).isoformat(),
     }
     await escalation.post(f"/v1/problems/{problem_id}/actions", json=action)
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe("case.escalated.#") as probe:
         await run_checks(rt, now, config)
         for _ in range(2):
@@ -178,7 +178,7 @@ async def test_an_overdue_action_is_escalated_once(
 
 
 async def test_bad_problem_requests_are_refused_with_a_code(escalation: httpx.AsyncClient) -> None:
-    settings = escalation._transport.app.state.settings
+    settings = app_of(escalation).state.settings
     no_pattern = await escalation.post("/v1/problems", json={"title": "x"})
     assert (
         no_pattern.status_code == 422 and no_pattern.json()["error"]["code"] == "pattern_required"
@@ -199,7 +199,7 @@ async def test_bad_problem_requests_are_refused_with_a_code(escalation: httpx.As
 
 
 async def test_an_idempotency_key_opens_one_problem(escalation: httpx.AsyncClient) -> None:
-    settings = escalation._transport.app.state.settings
+    settings = app_of(escalation).state.settings
     key = {"Idempotency-Key": str(uuid.uuid4())}
     body = {"title": "Leaking K9", "pattern": PATTERN}
     first, again = [await escalation.post("/v1/problems", json=body, headers=key) for _ in range(2)]

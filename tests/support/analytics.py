@@ -25,7 +25,7 @@ from shared.events import (
     EventData,
     new_event,
 )
-from tests.support.services import auth, common_settings, running
+from tests.support.services import app_of, auth, common_settings, running
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -108,7 +108,7 @@ async def publish(env: Any, *events: Envelope) -> None:
 
 
 async def scalar(client: httpx.AsyncClient, query: Any) -> Any:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         return (await conn.execute(query)).first()
 

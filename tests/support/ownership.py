@@ -26,7 +26,7 @@ from shared.events import (
     new_event,
 )
 from tests.support.env import TestEnv
-from tests.support.services import auth, common_settings, running
+from tests.support.services import app_of, auth, common_settings, running
 
 ORGANISATION = """
 [case_targets]
@@ -74,7 +74,7 @@ class Desk:
 
     @property
     def app(self) -> Any:
-        return self.client._transport.app  # type: ignore[attr-defined]
+        return app_of(self.client)
 
     def as_(self, role: str, subject: str = "tester") -> dict[str, str]:
         return auth(self.settings, role, subject)

@@ -21,6 +21,14 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+def app_of(client: httpx.AsyncClient) -> FastAPI:
+    """The app a client from `running` talks to, for its state (engine, settings, runtime)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    assert isinstance(transport.app, FastAPI)
+    return transport.app
+
+
 def auth(settings: ServiceSettings, role: str, subject: str = "tester") -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(settings.auth_secret, role, subject)}"}
 
@@ -49,7 +57,7 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
 
 async def outbox_events(client: httpx.AsyncClient, type_: str) -> list[Envelope]:
     """Events of one type a running service committed to its outbox: published or about to be."""
-    app = client._transport.app  # type: ignore[attr-defined]
+    app = app_of(client)
     query = select(column("body")).select_from(table("outbox"))
     async with app.state.engine.connect() as conn:
         bodies = (await conn.execute(query)).scalars().all()
