@@ -18,7 +18,6 @@ from sqlalchemy import select
 from services.ownership.app import create_app
 from services.ownership.models import outbox
 from services.ownership.settings import OwnershipSettings
-from shared.bus import Bus
 from shared.events import (
     ComplaintReceived,
     Envelope,
@@ -26,6 +25,7 @@ from shared.events import (
     new_event,
 )
 from tests.support.env import TestEnv
+from tests.support.publisher import OwnerBus
 from tests.support.services import app_of, auth, common_settings, running
 
 ORGANISATION = """
@@ -69,7 +69,7 @@ tasks = { redelivery = 48 }
 class Desk:
     """One ownership service, a bus to inject events with, and tokens for every role."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: OwnershipSettings, bus: Bus):
+    def __init__(self, client: httpx.AsyncClient, settings: OwnershipSettings, bus: OwnerBus):
         self.client, self.settings, self.bus = client, settings, bus
 
     @property
