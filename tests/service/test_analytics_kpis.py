@@ -103,7 +103,7 @@ class Case(Story):
     def rated(self, hours: float, score: int) -> Envelope:
         data = CustomerSatisfactionGiven(
             inbound_id=f"in-{self.id}",
-            channel=self.channel,  # type: ignore[arg-type]
+            channel=self.channel,
             score=score,
             comment="My card number is 4417 and you were slow.",
             answered_at=at(hours),
@@ -172,7 +172,7 @@ NOTHING = {
     "satisfied_share": None,
     "unconfirmed_backlog": BACKLOG_ZERO,
 }
-TOTALS = {
+TOTALS: dict[str, Any] = {
     "received": 6,
     "closed_confirmed": 3,
     "rejected_resolutions": 2,
@@ -194,7 +194,7 @@ TOTALS = {
     "satisfied_share": 0.5,
     "unconfirmed_backlog": {**BACKLOG_ZERO, "under_1d": 1, "1d_to_3d": 1, "7d_to_30d": 1},
 }
-BY_CHANNEL = [
+BY_CHANNEL: list[dict[str, Any]] = [
     {
         "key": "email",
         "received": 2,

@@ -26,7 +26,7 @@ async def complaint(loop: Loop, customer_key: str, description: str) -> dict[str
     data = ComplaintReceived(
         reference="CMP-" + uuid.uuid4().hex[:8].upper(),
         customer_key=customer_key,
-        channel="email",  # type: ignore[arg-type]
+        channel="email",
         contact=EMAIL,
         category="billing",
         description=description,

@@ -79,7 +79,7 @@ class Loop:
         data = ComplaintReceived(
             reference="CMP-" + uuid.uuid4().hex[:8].upper(),
             customer_key=uuid.uuid4().hex * 2,
-            channel=channel,  # type: ignore[arg-type]
+            channel=channel,
             contact=contact,
             category="billing",
             description="I was charged twice.",

@@ -158,7 +158,7 @@ def complaint_received(complaint_id: str, channel: str, contact: str) -> Envelop
     data = ComplaintReceived(
         reference="CMP-" + uuid.uuid4().hex[:8].upper(),
         customer_key="k" * 64,
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         contact=contact,
         category="billing",
         description="I was charged twice.",
