@@ -47,7 +47,7 @@ def test_every_recorded_event_matches_the_current_schema() -> None:
 async def kpis_when(client: Any, check: Any) -> dict[str, Any]:
     for _ in range(300):
         body = (await client.get("/v1/kpis", params={"group_by": "channel"})).json()
-        email = next((g for g in body.get("groups", []) if g["key"] == "email"), {})
+        email: dict[str, Any] = next((g for g in body.get("groups", []) if g["key"] == "email"), {})
         if check(email):
             return {"email": email, "total": body.get("total")}
         await asyncio.sleep(0.05)

@@ -24,7 +24,7 @@ from tests.support.analytics import T0, at, started
 from tests.support.env import Database, TestEnv
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
-DURATIONS = ("median_hours_to_confirmation", "p90_hours_to_confirmation")
+DURATIONS: tuple[str, ...] = ("median_hours_to_confirmation", "p90_hours_to_confirmation")
 DURATIONS += ("median_hours_claimed_to_confirmed",)
 
 

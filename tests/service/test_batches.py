@@ -124,7 +124,8 @@ async def handled(rt: Runtime) -> int:
 
 async def counts(rt: Runtime) -> dict[str, int]:
     async with rt.engine.connect() as conn:
-        return {r.complaint_id: r.count for r in await conn.execute(select(counters))}
+        # `r.count` would be the Row's sequence method to mypy; the mapping names the column.
+        return {r.complaint_id: r._mapping["count"] for r in await conn.execute(select(counters))}
 
 
 async def until_handled(rt: Runtime, expected: int, timeout: float = 20.0) -> None:

@@ -82,7 +82,9 @@ async def test_confirmation_sends_the_final_response_once_on_the_customers_chann
         assert (await loop.case(case["id"]))["status"] != "closed"
         assert str(message["Subject"]).startswith("Our final response to your complaint")
     assert "#" not in str(message["Subject"])  # no token: it asks nothing
-    text = message.get_body().get_content()
+    body = message.get_body()
+    assert body is not None
+    text = body.get_content()
     assert "we do not uphold your complaint" in text
     assert "The charge was authorised twice." in text
     assert "consumerfinance.gov" not in text and "review" in text  # the default profile's words

@@ -52,9 +52,13 @@ def test_existing_complaints_get_customers_with_the_keys_they_were_sent_with(
             )
     migrate(url, "head")
     with engine.connect() as conn:
-        customers = dict(conn.execute(text("SELECT key, id FROM customers")).all())
+        customers: dict[str, str] = dict(
+            conn.execute(text("SELECT key, id FROM customers")).tuples().all()
+        )
         assert set(customers) == {"k-email", "k-phone"}
-        owner = dict(conn.execute(text("SELECT id, customer_id FROM complaints")).all())
+        owner: dict[str, str] = dict(
+            conn.execute(text("SELECT id, customer_id FROM complaints")).tuples().all()
+        )
         held = set(conn.execute(text("SELECT kind, value, customer_id FROM customer_identifiers")))
         statuses = {s for (s,) in conn.execute(text("SELECT status FROM complaints"))}
     assert owner == {

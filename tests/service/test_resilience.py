@@ -6,7 +6,7 @@ import itertools
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,12 +148,19 @@ def serve(env: TestEnv, database: Database) -> Serve:
     return start
 
 
-async def count_of(rt: Runtime, key: str) -> int | None:
+async def count_of(rt: Runtime, key: str | None) -> int | None:
     async with rt.engine.connect() as conn:
         return await conn.scalar(select(counters.c.count).where(counters.c.complaint_id == key))
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+class Check(Protocol):
+    """What `eventually` waits on. A protocol, not a Callable: mypy then accepts a lambda that
+    binds a loop variable as a default (`lambda c=complaint: ...`)."""
+
+    def __call__(self) -> Awaitable[bool]: ...
+
+
+async def eventually(check: Check, timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.05)

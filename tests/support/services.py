@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import column, select, table
+from sqlalchemy import Select, column, select, table
 
 from shared.auth import mint_token
 from shared.events import Envelope
@@ -58,7 +58,7 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
 async def outbox_events(client: httpx.AsyncClient, type_: str) -> list[Envelope]:
     """Events of one type a running service committed to its outbox: published or about to be."""
     app = app_of(client)
-    query = select(column("body")).select_from(table("outbox"))
+    query: Select[tuple[Any]] = select(column("body")).select_from(table("outbox"))
     async with app.state.engine.connect() as conn:
         bodies = (await conn.execute(query)).scalars().all()
     events = [Envelope.model_validate_json(body) for body in bodies]
