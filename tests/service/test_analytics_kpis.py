@@ -262,7 +262,7 @@ BY_CHANNEL: list[dict[str, Any]] = [
 ]
 
 
-async def loaded(client: httpx.AsyncClient, env: Any) -> dict[str, Case]:
+async def loaded(client: httpx.AsyncClient, env: TestEnv) -> dict[str, Case]:
     cases, events = known_set()
     await publish(env, *events)
     await eventually(client, cases["sentinel"].id, lambda r: r.received_at is not None)

@@ -17,6 +17,7 @@ import pytest
 
 from shared.events import EVENT_DATA, Envelope
 from tests.support.analytics import publish, started
+from tests.support.env import Database, TestEnv
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "recorded_events.jsonl"
 
@@ -54,7 +55,9 @@ async def kpis_when(client: Any, check: Any) -> dict[str, Any]:
     raise AssertionError(f"KPIs never settled: {body}")
 
 
-async def test_analytics_reports_the_recorded_runs_figures(env: Any, database: Any) -> None:
+async def test_analytics_reports_the_recorded_runs_figures(
+    env: TestEnv, database: Database
+) -> None:
     if env.backend != "sqlite":
         pytest.skip("one backend is enough for the figures; both are covered by the KPI tests")
     events = recorded()

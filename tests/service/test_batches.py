@@ -88,7 +88,7 @@ async def url(env: TestEnv, database: Database) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def serving(
-    env: Any, db_url: str, recorder: Recorder, **extra: Any
+    env: TestEnv, db_url: str, recorder: Recorder, **extra: Any
 ) -> AsyncIterator[Runtime]:
     values = {"service_name": SERVICE, "run_migrations_on_start": False, **extra}
     settings = ServiceSettings(**common_settings(env, db_url, **values))
@@ -105,7 +105,7 @@ async def serving(
         yield app.state.runtime
 
 
-async def queued(env: Any, db_url: str, *events: Envelope, **extra: Any) -> None:
+async def queued(env: TestEnv, db_url: str, *events: Envelope, **extra: Any) -> None:
     """Publish to the service's queue while it is stopped, so its next start finds a backlog."""
     async with serving(env, db_url, Recorder(), **extra):
         pass  # declares and binds the queue
@@ -302,7 +302,7 @@ async def _equals(value: Any, expected: int) -> bool:
     return bool(await value == expected)
 
 
-async def ready_messages(env: Any) -> int:
+async def ready_messages(env: TestEnv) -> int:
     connection = await aio_pika.connect(env.amqp_url)
     try:
         channel = await connection.channel()

@@ -11,12 +11,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from shared.events import CaseResolutionProposed, new_event
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.mail import MailSink
 from tests.support.ownership import complaint
 from tests.support.replica import Replica
@@ -26,7 +25,7 @@ CASES = 8
 
 @pytest.fixture
 async def replicas_of(
-    env: TestEnv, database: Any
+    env: TestEnv, database: Database
 ) -> AsyncIterator[tuple[dict[str, str], MailSink]]:
     if env.backend != "postgresql":
         pytest.skip("replicas share one database server; SQLite is a single-process store")

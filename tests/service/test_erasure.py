@@ -202,7 +202,7 @@ async def test_export_with_a_service_away_is_a_503_not_a_partial_copy(
 
 
 @pytest.fixture
-async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 

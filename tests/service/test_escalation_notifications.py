@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -45,7 +44,7 @@ class System:
 
 
 @asynccontextmanager
-async def running(env: Any, database: Any, sink: MailSink) -> AsyncIterator[System]:
+async def running(env: TestEnv, database: Database, sink: MailSink) -> AsyncIterator[System]:
     chat = FrontEndHook()
     await chat.start()
     try:

@@ -3,10 +3,9 @@
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from tests.support.closure import EMAIL, closure_loop
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import Desk
 from tests.support.ownership import desk as desk  # the fixture
 
@@ -64,7 +63,7 @@ async def test_bad_input_is_refused_with_a_code(desk: Desk) -> None:
 
 
 async def test_confirmation_sends_the_final_response_once_on_the_customers_channel(
-    env: TestEnv, database: Any
+    env: TestEnv, database: Database
 ) -> None:
     async with closure_loop(env, database) as loop, env.probe("#") as probe:
         case = await loop.complaint("email", EMAIL)

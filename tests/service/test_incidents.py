@@ -37,7 +37,7 @@ def as_events(stream: list[tuple[Any, dict[str, str]]]) -> list[Envelope]:
     return [received(at=at, **values) for at, values in sorted(stream, key=lambda i: i[0])]
 
 
-async def replay(env: Any, events: list[Envelope]) -> None:
+async def replay(env: TestEnv, events: list[Envelope]) -> None:
     async with publisher(env) as bus:
         await bus.publish(*events)
 

@@ -45,7 +45,7 @@ def spike(start: datetime, spellings: list[tuple[str, str]], count: int = 30) ->
     ]
 
 
-async def replay(env: Any, events: list[Envelope]) -> Any:
+async def replay(env: TestEnv, events: list[Envelope]) -> Any:
     async with env.probe() as probe, publisher(env) as bus:
         await bus.publish(*events)
         await probe.wait_for("complaint.prioritized", events[-1].complaint_id, timeout=60)

@@ -9,7 +9,7 @@ import pytest
 
 from services.ownership.app import create_app
 from services.ownership.settings import OwnershipSettings
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import Desk
 from tests.support.services import common_settings, running
 
@@ -35,7 +35,7 @@ tasks = { refund = 24 }
 
 
 @pytest.fixture
-async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     async with database("ownership") as url:

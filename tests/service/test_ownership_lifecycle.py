@@ -12,7 +12,7 @@ from services.ownership.app import create_app
 from services.ownership.models import timers
 from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope
 from shared.timestamps import as_utc
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import (
     Desk,
     at,
@@ -27,7 +27,7 @@ from tests.support.ownership import (
 
 
 @pytest.fixture
-async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 

@@ -10,12 +10,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from shared.events import new_event
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import complaint
 from tests.support.probe import BusProbe
 from tests.support.replica import Replica
@@ -35,7 +34,7 @@ owners = [{ id = "ivan", name = "Ivan" }, { id = "judy", name = "Judy" }]
 
 
 @pytest.fixture
-async def replica_env(env: TestEnv, database: Any) -> AsyncIterator[dict[str, str]]:
+async def replica_env(env: TestEnv, database: Database) -> AsyncIterator[dict[str, str]]:
     if env.backend != "postgresql":
         pytest.skip("replicas share one database server; SQLite is a single-process store")
     organisation = env.tmp / "organisation.toml"

@@ -4,7 +4,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +31,7 @@ async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.As
         yield client
 
 
-async def complaints(env: Any, times: list[datetime]) -> None:
+async def complaints(env: TestEnv, times: list[datetime]) -> None:
     """Complaints of the problem's pattern, received at the given (event) times."""
     events = [received(at=at, product="Kettle K9", region="TX") for at in times]
     async with env.probe("complaint.prioritized") as probe, publisher(env) as bus:
@@ -66,7 +65,9 @@ async def add_action(client: httpx.AsyncClient, problem_id: str, owner: str = "f
     return str(created.json()["actions"][-1]["id"])
 
 
-async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tuple[str, datetime]:
+async def fixed_problem(
+    client: httpx.AsyncClient, env: TestEnv, after: int
+) -> tuple[str, datetime]:
     """A problem with a tested cause and two actions done now: 14 complaints came in the week
     before it was opened, `after` come the day after the fix; returns (problem, fixed_at)."""
     problem_id = await analysed_problem(client)

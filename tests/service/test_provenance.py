@@ -9,7 +9,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import aio_pika
 import aiormq
@@ -19,7 +18,7 @@ from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope,
 from shared.provenance import refusal
 from shared.publishers import OWNERS, SERVICES, owned_by, owner_of
 from tests.service.test_ownership_lifecycle import REQUESTS, open_case, propose
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.infra import AMQP_URL, grant_topics, service_url
 from tests.support.ownership import Desk, running_desk
 
@@ -102,7 +101,7 @@ async def test_the_broker_lets_a_service_write_only_its_own_routing_keys(
 
 
 @pytest.fixture
-async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 

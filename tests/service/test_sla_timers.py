@@ -18,7 +18,7 @@ from services.ownership.timers import due_query, fire_due, plan_missing
 from shared.bus import Bus
 from shared.events import ComplaintPrioritized, Envelope
 from shared.timestamps import as_utc
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import Desk, at, event
 from tests.support.services import common_settings, running
 
@@ -87,7 +87,7 @@ MONDAY = datetime(2025, 11, 24, tzinfo=UTC)
 
 
 @pytest.fixture
-async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     profiles = env.tmp / "policy_profiles.toml"

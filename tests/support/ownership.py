@@ -24,7 +24,7 @@ from shared.events import (
     EventData,
     new_event,
 )
-from tests.support.env import TestEnv
+from tests.support.env import Database, TestEnv
 from tests.support.publisher import OwnerBus
 from tests.support.services import app_of, auth, common_settings, running
 
@@ -185,7 +185,7 @@ def at(value: str) -> datetime:
 
 
 @asynccontextmanager
-async def running_desk(env: Any, database: Any) -> AsyncIterator[Desk]:
+async def running_desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     async with database("ownership") as url:
@@ -200,6 +200,6 @@ async def running_desk(env: Any, database: Any) -> AsyncIterator[Desk]:
 
 
 @pytest.fixture
-async def desk(env: TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service

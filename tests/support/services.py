@@ -11,6 +11,7 @@ from sqlalchemy import Select, column, select, table
 from shared.auth import mint_token
 from shared.events import Envelope
 from shared.settings import ServiceSettings
+from tests.support.env import TestEnv
 
 
 @asynccontextmanager
@@ -33,7 +34,7 @@ def auth(settings: ServiceSettings, role: str, subject: str = "tester") -> dict[
     return {"Authorization": f"Bearer {mint_token(settings.auth_secret, role, subject)}"}
 
 
-def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]:
+def common_settings(env: TestEnv, database_url: str, **extra: Any) -> dict[str, Any]:
     """A service's settings in a test; its broker login is its own (`<SERVICE>_AMQP_URL`)."""
     return {
         "app_env": "test",
