@@ -24,7 +24,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy shared services
+	$(VENV)/bin/mypy shared services tests
 
 test: install lint typecheck
 	$(PY) scripts/infra.py --postgres

@@ -2,56 +2,21 @@
 
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.support.env import Database, TestEnv
 from tests.support.infra import (
-    AMQP_URL,
     broker_users,
     delete_broker_objects,
     postgres_database,
     run_id,
-    service_url,
 )
-from tests.support.probe import BusProbe
-from tests.support.publisher import OwnerBus
 
 SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
-
-
-@dataclass
-class TestEnv:
-    run: str
-    backend: str
-    tmp: Path
-    amqp_url: str = AMQP_URL
-    databases: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def exchange(self) -> str:
-        return f"complaints.t{self.run}"
-
-    @property
-    def queue_prefix(self) -> str:
-        return f"t{self.run}."
-
-    def probe(self, binding: str = "#") -> BusProbe:
-        return BusProbe(self.amqp_url, self.exchange, binding)
-
-    def service_url(self, service: str) -> str:
-        return service_url(service)
-
-    def publisher(self) -> OwnerBus:
-        """Publishes each event as the service that owns its type (consumers refuse others)."""
-        return OwnerBus(self.exchange)
-
-
-# `async with database("intake") as url`: a fresh database for that service.
-Database = Callable[[str], AbstractAsyncContextManager[str]]
 
 
 @pytest.fixture(scope="session", autouse=True)

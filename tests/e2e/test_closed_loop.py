@@ -126,7 +126,9 @@ async def _walk_the_loop(
         assert first.status_code == 200, first.text
         mail = await system.mail.wait_for_question(customer)
         token = token_of(mail)
-        assert "refunded the duplicate charge" in mail.get_body(("plain",)).get_content()
+        body = mail.get_body(("plain",))
+        assert body is not None
+        assert "refunded the duplicate charge" in body.get_content()
 
         async def verdicts() -> list[str]:
             response = await watcher.get("/v1/confirmations", params={"complaint_id": complaint_id})
@@ -206,11 +208,11 @@ async def _walk_the_loop(
     assert kpis["rejected_resolutions"] == 1
     assert kpis["reopen_rate"] == 1.0
     assert kpis["median_hours_to_confirmation"] is not None
-    rated = await until(
+    rated_kpis = await until(
         lambda: _when(email_kpis(), lambda k: k.get("satisfaction_answers") == 1),
         "KPIs show the satisfaction answer",
     )
-    assert rated["satisfaction_average"] == 4.0 and rated["satisfied_share"] == 1.0
+    assert rated_kpis["satisfaction_average"] == 4.0 and rated_kpis["satisfied_share"] == 1.0
     await _complain_by_email(system, supervisor)
     await _phone_then_email(system, frontend, supervisor)
 

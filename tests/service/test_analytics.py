@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from services.analytics.models import inbox
 from tests.support.analytics import T0, Story, at, eventually, publish, scalar, started
+from tests.support.env import Database, TestEnv
 
 
 @pytest.fixture
-async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def analytics(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     # One message at a time: once the last event published is recorded, all earlier ones are.
     async with started(env, database, bus_prefetch=1) as client:
         yield client
@@ -48,7 +49,9 @@ def kpis(key: Any, received: int, closed: int, rejected: int, rate: Any, hours: 
     }
 
 
-async def test_kpis_are_exact_with_duplicate_and_out_of_order_events(analytics, env) -> None:  # type: ignore[no-untyped-def]
+async def test_kpis_are_exact_with_duplicate_and_out_of_order_events(
+    analytics: httpx.AsyncClient, env: TestEnv
+) -> None:
     a, b, c, d = Story("email"), Story("email"), Story("sms"), Story("sms")
     before, after = Story("email"), Story("email")
     await publish(env, a.closed(5))
@@ -108,7 +111,9 @@ async def test_kpis_are_exact_with_duplicate_and_out_of_order_events(analytics, 
     )
 
 
-async def test_concurrent_events_of_one_complaint_are_all_counted(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_events_of_one_complaint_are_all_counted(
+    env: TestEnv, database: Database
+) -> None:
     story = Story()
     events = [story.received(0)] + [story.answered("rejected", 1 + i / 10) for i in range(20)]
     async with started(env, database, bus_prefetch=32) as client:

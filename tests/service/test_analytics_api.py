@@ -6,11 +6,12 @@ import httpx
 import pytest
 
 from tests.support.analytics import at, started
-from tests.support.services import auth
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth
 
 
 @pytest.fixture
-async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def analytics(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with started(env, database) as client:
         yield client
 
@@ -25,14 +26,16 @@ async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type:
         ({"from": "1700000000"}, "validation_error"),
     ],
 )
-async def test_bad_kpi_queries_are_refused_with_a_code(analytics, params, code) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_kpi_queries_are_refused_with_a_code(
+    analytics: httpx.AsyncClient, params: dict[str, str], code: str
+) -> None:
     response = await analytics.get("/v1/kpis", params=params)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == code
 
 
-async def test_kpis_are_for_analysts_supervisors_and_admins(analytics) -> None:  # type: ignore[no-untyped-def]
-    settings = analytics._transport.app.state.settings
+async def test_kpis_are_for_analysts_supervisors_and_admins(analytics: httpx.AsyncClient) -> None:
+    settings = app_of(analytics).state.settings
     for role in ("analyst", "supervisor", "admin"):
         assert (await analytics.get("/v1/kpis", headers=auth(settings, role))).status_code == 200
     for role in ("owner", "frontend", "department"):

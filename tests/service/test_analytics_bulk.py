@@ -1,21 +1,24 @@
 """Bulk statements of the read model: the same results on PostgreSQL (arrays) and SQLite."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.analytics import bulk_statements
 from services.analytics.models import fact_events, kpi_rollup, streams
 from shared.db import make_engine, upgrade_database_async
+from tests.support.env import Database
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-async def engine(database):  # type: ignore[no-untyped-def]
+async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
     async with database("analytics_bulk") as url:
         await upgrade_database_async(MIGRATIONS, url)
         engine = make_engine(url)
@@ -50,7 +53,9 @@ def rollup_row(key: str, received: int, blob: bytes) -> dict[str, object]:
     }
 
 
-async def test_insert_leaves_or_updates_existing_rows_and_keeps_every_type(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_insert_leaves_or_updates_existing_rows_and_keeps_every_type(
+    engine: AsyncEngine,
+) -> None:
     async with engine.begin() as conn:
         await bulk_statements.insert(
             conn, fact_events, [event(1, "complaint:a", region='N, "x" {y}')]
@@ -84,7 +89,7 @@ async def test_insert_leaves_or_updates_existing_rows_and_keeps_every_type(engin
     assert [tuple(r) for r in rollup] == [("", 2, b""), ("o'1", 5, b"\x02")]
 
 
-async def test_select_and_delete_take_any_number_of_keys(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_select_and_delete_take_any_number_of_keys(engine: AsyncEngine) -> None:
     events = [event(n, f"complaint:c{n % 1200}") for n in range(2500)]
     async with engine.begin() as conn:
         await bulk_statements.insert(conn, fact_events, events)
@@ -106,7 +111,7 @@ async def test_select_and_delete_take_any_number_of_keys(engine) -> None:  # typ
         )
 
 
-async def test_bulk_statements_belong_to_the_callers_transaction(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_bulk_statements_belong_to_the_callers_transaction(engine: AsyncEngine) -> None:
     # A bulk statement first in a transaction still rolls back with it.
     async with engine.connect() as conn:
         async with conn.begin() as transaction:
@@ -125,7 +130,9 @@ async def test_bulk_statements_belong_to_the_callers_transaction(engine) -> None
         )
 
 
-async def test_array_lookups_are_planned_for_their_arrays(engine, backend) -> None:  # type: ignore[no-untyped-def]
+async def test_array_lookups_are_planned_for_their_arrays(
+    engine: AsyncEngine, backend: str
+) -> None:
     if backend != "postgresql":
         pytest.skip("plans are PostgreSQL's")
     async with engine.begin() as conn:
@@ -135,7 +142,7 @@ async def test_array_lookups_are_planned_for_their_arrays(engine, backend) -> No
         assert await conn.scalar(text("SHOW plan_cache_mode")) == "auto"
 
 
-async def test_among_filters_an_update_by_any_number_of_keys(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_among_filters_an_update_by_any_number_of_keys(engine: AsyncEngine) -> None:
     names = [f"complaint:k{n}" for n in range(1500)]
     later = T0 + timedelta(days=1)
     async with engine.begin() as conn:

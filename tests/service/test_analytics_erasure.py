@@ -11,13 +11,14 @@ import pytest
 from shared.events import CustomerErasureRequested, new_event
 from tests.service.test_analytics_privacy import every_stored_text
 from tests.support.analytics import Story, at, eventually, publish, started
-from tests.support.services import auth, outbox_events
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth, outbox_events
 
 KEY, REFERENCE = "e" * 64, "CMP-ERASEME1"
 
 
 @pytest.fixture
-async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def analytics(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with started(env, database, bus_prefetch=1) as client:
         yield client
 
@@ -49,7 +50,9 @@ async def erased_event(client: httpx.AsyncClient, request_id: str) -> Any:
     raise AssertionError("analytics never confirmed the erasure")
 
 
-async def test_erasure_masks_the_customer_and_keeps_every_kpi(analytics, env) -> None:  # type: ignore[no-untyped-def]
+async def test_erasure_masks_the_customer_and_keeps_every_kpi(
+    analytics: httpx.AsyncClient, env: TestEnv
+) -> None:
     erased, kept = Story("email"), Story("sms")
     received = erased.received(0, customer_key=KEY, reference=REFERENCE)
     await publish(
@@ -85,7 +88,7 @@ async def test_erasure_masks_the_customer_and_keeps_every_kpi(analytics, env) ->
     late = erased.received(0, customer_key=KEY, reference=REFERENCE)
     await publish(env, late, kept.answered("confirmed", 6), kept.closed(6))
     await eventually(analytics, kept.id, lambda r: r.closed_at is not None)
-    admin = auth(analytics._transport.app.state.settings, "admin", "admin-1")
+    admin = auth(app_of(analytics).state.settings, "admin", "admin-1")
     rebuilt = await analytics.post("/v1/admin/rebuild", headers=admin)
     assert rebuilt.status_code == 200, rebuilt.text
     stored = await every_stored_text(analytics)

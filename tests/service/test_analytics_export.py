@@ -11,10 +11,11 @@ import pytest
 from services.analytics.models import EXPORTABLE, complaint_facts
 from tests.service.test_analytics_kpis import loaded
 from tests.support.analytics import started
-from tests.support.services import auth
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth
 
 
-async def test_fact_tables_export_as_csv_and_parquet(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_fact_tables_export_as_csv_and_parquet(env: TestEnv, database: Database) -> None:
     async with started(env, database, bus_prefetch=1) as client:
         cases = await loaded(client, env)
         response = await client.get("/v1/export/complaint_facts.csv")
@@ -43,24 +44,28 @@ async def test_fact_tables_export_as_csv_and_parquet(env, database) -> None:  # 
                 assert (await client.get(f"/v1/export/{name}.{fmt}")).status_code == 200
 
 
-async def test_exports_refuse_unknown_tables_formats_and_roles(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_exports_refuse_unknown_tables_formats_and_roles(
+    env: TestEnv, database: Database
+) -> None:
     async with started(env, database) as client:
         unknown = await client.get("/v1/export/inbox.csv")
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_table"
         bad_format = await client.get("/v1/export/complaint_facts.xlsx")
         assert bad_format.status_code == 422
-        settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+        settings = app_of(client).state.settings
         owner = await client.get("/v1/export/complaint_facts.csv", headers=auth(settings, "owner"))
         assert owner.status_code == 403
 
 
-async def test_bi_reader_sees_the_views_and_not_the_tables(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_bi_reader_sees_the_views_and_not_the_tables(
+    env: TestEnv, database: Database
+) -> None:
     if env.backend != "postgresql":
         pytest.skip("the bi schema and role exist on PostgreSQL only")
     password = uuid.uuid4().hex
     async with started(env, database, bus_prefetch=1, bi_reader_password=password) as client:
         cases = await loaded(client, env)
-        url = client._transport.app.state.settings.database_url  # type: ignore[attr-defined]
+        url = app_of(client).state.settings.database_url
         host_db = url.split("@", 1)[1]
         conn = await asyncpg.connect(f"postgresql://bi_reader:{password}@{host_db}")
         try:

@@ -32,7 +32,8 @@ from shared.events import (
     new_event,
 )
 from tests.support.analytics import T0, Story, at, eventually, publish, scalar, started
-from tests.support.services import auth
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 PERIOD = {"from": T0.isoformat(), "to": (T0 + timedelta(days=10)).isoformat()}
@@ -102,7 +103,7 @@ class Case(Story):
     def rated(self, hours: float, score: int) -> Envelope:
         data = CustomerSatisfactionGiven(
             inbound_id=f"in-{self.id}",
-            channel=self.channel,  # type: ignore[arg-type]
+            channel=self.channel,
             score=score,
             comment="My card number is 4417 and you were slow.",
             answered_at=at(hours),
@@ -171,7 +172,7 @@ NOTHING = {
     "satisfied_share": None,
     "unconfirmed_backlog": BACKLOG_ZERO,
 }
-TOTALS = {
+TOTALS: dict[str, Any] = {
     "received": 6,
     "closed_confirmed": 3,
     "rejected_resolutions": 2,
@@ -193,7 +194,7 @@ TOTALS = {
     "satisfied_share": 0.5,
     "unconfirmed_backlog": {**BACKLOG_ZERO, "under_1d": 1, "1d_to_3d": 1, "7d_to_30d": 1},
 }
-BY_CHANNEL = [
+BY_CHANNEL: list[dict[str, Any]] = [
     {
         "key": "email",
         "received": 2,
@@ -261,7 +262,7 @@ BY_CHANNEL = [
 ]
 
 
-async def loaded(client: httpx.AsyncClient, env: Any) -> dict[str, Case]:
+async def loaded(client: httpx.AsyncClient, env: TestEnv) -> dict[str, Case]:
     cases, events = known_set()
     await publish(env, *events)
     await eventually(client, cases["sentinel"].id, lambda r: r.received_at is not None)
@@ -274,7 +275,7 @@ async def kpis(client: httpx.AsyncClient, group_by: str) -> Any:
     return response.json()
 
 
-async def test_every_kpi_matches_hand_computed_values(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_every_kpi_matches_hand_computed_values(env: TestEnv, database: Database) -> None:
     async with started(env, database, bus_prefetch=1) as client:
         cases = await loaded(client, env)
         by_channel = await kpis(client, "channel")
@@ -312,7 +313,7 @@ async def test_every_kpi_matches_hand_computed_values(env, database) -> None:  #
 
 
 async def fact_rows(client: httpx.AsyncClient) -> dict[str, list[Any]]:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         return await rows_of(conn)
 
@@ -327,12 +328,14 @@ async def rows_of(conn: Any) -> dict[str, list[Any]]:
     return tables
 
 
-async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(
+    env: TestEnv, database: Database
+) -> None:
     async with started(env, database, bus_prefetch=1) as client:
         await loaded(client, env)
         before = {g: await kpis(client, g) for g in ("channel", "department", "week")}
         facts = await fact_rows(client)
-        settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+        settings = app_of(client).state.settings
         assert (await client.post("/v1/admin/rebuild")).status_code == 403
         rebuilt = await client.post("/v1/admin/rebuild", headers=auth(settings, "admin"))
         assert rebuilt.status_code == 200, rebuilt.text
@@ -345,7 +348,9 @@ async def test_rebuild_from_the_archive_gives_identical_facts_and_kpis(env, data
         assert (await scalar(client, select(complaint_facts.c.complaint_id))) is not None
 
 
-async def test_one_batch_with_duplicates_equals_event_by_event(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_one_batch_with_duplicates_equals_event_by_event(
+    env: TestEnv, database: Database
+) -> None:
     cases, events = known_set()
     async with database("analytics_batch") as url:
         await upgrade_database_async(MIGRATIONS, url)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from services.analytics.models import fact_events, streams
 from shared.db import make_engine
+from tests.support.env import Database
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 
@@ -21,7 +22,7 @@ def migrate(url: str, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def test_streams_archived_without_a_row_get_one(database) -> None:  # type: ignore[no-untyped-def]
+async def test_streams_archived_without_a_row_get_one(database: Database) -> None:
     # Ingest skips reading the history of a stream that has no row: archives from before the
     # streams table must have one after the upgrade.
     async with database("analytics_migrations") as url:

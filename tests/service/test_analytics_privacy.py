@@ -10,6 +10,8 @@ from sqlalchemy import inspect, text
 from services.analytics.models import EXPORTABLE
 from shared.events import AuditCompleted, ComplaintContactAdded, Facts, ProblemEvent, new_event
 from tests.support.analytics import Story, at, eventually, publish, started
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 NAME, STREET = "Zebediah Quux", "12 Wobble Lane"
 EMAIL, PHONE = "zebediah.quux@example.org", "+14155550199"
@@ -17,7 +19,7 @@ EMAIL, PHONE = "zebediah.quux@example.org", "+14155550199"
 
 async def every_stored_text(client: httpx.AsyncClient) -> str:
     """Every value of every row of every table in the service's database, as one text."""
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
         dumps: list[str] = []
@@ -27,7 +29,7 @@ async def every_stored_text(client: httpx.AsyncClient) -> str:
     return "\n".join(dumps)
 
 
-async def test_no_table_holds_contact_description_or_name(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_table_holds_contact_description_or_name(env: TestEnv, database: Database) -> None:
     story = Story("email")
     follow_up = ComplaintContactAdded(
         contact_id="c-1", channel="sms", contact=PHONE, text=f"{NAME} again", received_at=at(1)

@@ -17,6 +17,7 @@ import pytest
 
 from shared.events import EVENT_DATA, Envelope
 from tests.support.analytics import publish, started
+from tests.support.env import Database, TestEnv
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "recorded_events.jsonl"
 
@@ -47,14 +48,16 @@ def test_every_recorded_event_matches_the_current_schema() -> None:
 async def kpis_when(client: Any, check: Any) -> dict[str, Any]:
     for _ in range(300):
         body = (await client.get("/v1/kpis", params={"group_by": "channel"})).json()
-        email = next((g for g in body.get("groups", []) if g["key"] == "email"), {})
+        email: dict[str, Any] = next((g for g in body.get("groups", []) if g["key"] == "email"), {})
         if check(email):
             return {"email": email, "total": body.get("total")}
         await asyncio.sleep(0.05)
     raise AssertionError(f"KPIs never settled: {body}")
 
 
-async def test_analytics_reports_the_recorded_runs_figures(env: Any, database: Any) -> None:
+async def test_analytics_reports_the_recorded_runs_figures(
+    env: TestEnv, database: Database
+) -> None:
     if env.backend != "sqlite":
         pytest.skip("one backend is enough for the figures; both are covered by the KPI tests")
     events = recorded()

@@ -27,10 +27,12 @@ from shared.events import (
 )
 from shared.timestamps import as_utc
 from tests.support.analytics import eventually, publish, scalar, started
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 
 @pytest.fixture
-async def analytics(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def analytics(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with started(env, database, bus_prefetch=1) as client:
         yield client
 
@@ -141,7 +143,9 @@ def as_rows(body: list[dict[str, Any]], columns: Any) -> list[tuple[Any, ...]]:
     return [tuple(r[c] for c in columns) for r in body]
 
 
-async def test_fca_return_and_cfpb_timeliness_equal_a_hand_count(analytics, env) -> None:  # type: ignore[no-untyped-def]
+async def test_fca_return_and_cfpb_timeliness_equal_a_hand_count(
+    analytics: httpx.AsyncClient, env: TestEnv
+) -> None:
     from services.analytics.reports import CFPB_COLUMNS, FCA_COLUMNS
 
     await publish(env, *EVENTS)
@@ -190,7 +194,7 @@ async def test_fca_return_and_cfpb_timeliness_equal_a_hand_count(analytics, env)
     assert as_utc(stopped.stopped_at) == day("2026-11-11T16:00") and stopped.met is True
 
     if env.backend == "postgresql":
-        engine = analytics._transport.app.state.engine
+        engine = app_of(analytics).state.engine
         async with engine.connect() as conn:
             views = await conn.execute(
                 text(
@@ -207,7 +211,7 @@ async def test_fca_return_and_cfpb_timeliness_equal_a_hand_count(analytics, env)
             assert count.scalar() == 2
 
 
-async def test_bad_report_parameters_are_machine_readable_4xx(analytics) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_report_parameters_are_machine_readable_4xx(analytics: httpx.AsyncClient) -> None:
     url = "/v1/reports/fca-complaints-return"
     for params in (
         {},

@@ -7,21 +7,22 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.analytics.models import inbox
 from services.analytics.projection.ingest import ingest
 from shared.db import make_engine, upgrade_database_async
-from tests import conftest
 from tests.service.test_analytics_rollup import random_cases
 from tests.service.test_analytics_state_cache import read_model
+from tests.support.env import Database, TestEnv
 from tests.support.replica import Replica
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 
 
 async def test_two_processes_on_one_queue_write_what_one_would(
-    env: conftest.TestEnv, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     if env.backend != "postgresql":
         pytest.skip("SQLite has one writer at a time: run one analytics process on it")
     rng = random.Random(31)
@@ -73,6 +74,6 @@ async def test_two_processes_on_one_queue_write_what_one_would(
             await one.dispose()
 
 
-async def handled(engine) -> int:  # type: ignore[no-untyped-def]
+async def handled(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(inbox)) or 0)

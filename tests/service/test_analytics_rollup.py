@@ -1,12 +1,14 @@
 """The KPI rollup: kept equal to its facts under any arrival order, and read like the facts."""
 
 import random
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.analytics.kpi import rollup
 from services.analytics.kpi.by_group import grouped_kpis
@@ -19,9 +21,10 @@ from shared.events import Envelope
 from shared.timestamps import as_utc
 from tests.service.test_analytics_kpis import BY_CHANNEL, TOTALS, Case, kpis, loaded
 from tests.support.analytics import T0, at, started
+from tests.support.env import Database, TestEnv
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
-DURATIONS = ("median_hours_to_confirmation", "p90_hours_to_confirmation")
+DURATIONS: tuple[str, ...] = ("median_hours_to_confirmation", "p90_hours_to_confirmation")
 DURATIONS += ("median_hours_claimed_to_confirmed",)
 
 
@@ -36,7 +39,9 @@ def close_to(exact: dict[str, Any], sketched: dict[str, Any]) -> bool:
     return True
 
 
-async def test_kpis_from_the_rollup_histograms_match_the_hand_computed_ones(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_kpis_from_the_rollup_histograms_match_the_hand_computed_ones(
+    env: TestEnv, database: Database
+) -> None:
     async with started(env, database, bus_prefetch=1, kpi_exact_limit=0) as client:
         await loaded(client, env)
         report = await kpis(client, "channel")
@@ -88,7 +93,7 @@ async def rollup_rows(conn: Any) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-async def engine(database):  # type: ignore[no-untyped-def]
+async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
     async with database("analytics_rollup") as url:
         await upgrade_database_async(MIGRATIONS, url)
         engine = make_engine(url)
@@ -98,7 +103,9 @@ async def engine(database):  # type: ignore[no-untyped-def]
             await engine.dispose()
 
 
-async def test_incremental_rollup_equals_a_recomputation_whatever_the_order(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_incremental_rollup_equals_a_recomputation_whatever_the_order(
+    engine: AsyncEngine,
+) -> None:
     rng = random.Random(11)
     events = random_cases(rng, 120)
     rng.shuffle(events)
@@ -124,7 +131,9 @@ async def test_incremental_rollup_equals_a_recomputation_whatever_the_order(engi
         assert await rollup_rows(conn) == incremental
 
 
-async def test_grouped_kpis_equal_the_facts_for_any_period_and_grouping(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_grouped_kpis_equal_the_facts_for_any_period_and_grouping(
+    engine: AsyncEngine,
+) -> None:
     rng = random.Random(12)
     async with engine.begin() as conn:
         await ingest(conn, random_cases(rng, 150))

@@ -2,8 +2,8 @@
 
 import gc
 import random
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,17 @@ from services.analytics.projection.state_cache import StateCache
 from shared.db import make_engine, upgrade_database_async
 from shared.events import Envelope
 from tests.service.test_analytics_rollup import random_cases
+from tests.support.env import Database, TestEnv
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "analytics" / "migrations"
 TABLES = [*EXPORTABLE.values(), kpi_rollup]
 
+# `async with engines("name") as engine`: a migrated analytics database of that name.
+Engines = Callable[[str], AbstractAsyncContextManager[AsyncEngine]]
+
 
 @pytest.fixture
-def engines(database):  # type: ignore[no-untyped-def]
+def engines(database: Database) -> Engines:
     @asynccontextmanager
     async def make(name: str) -> AsyncIterator[AsyncEngine]:
         async with database(name) as url:
@@ -76,8 +80,8 @@ def batches(seed: int) -> tuple[list[Envelope], list[Envelope], list[Envelope]]:
 
 
 async def test_cached_ingest_writes_what_reading_everything_back_writes(
-    engines, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second, third = batches(21)
     events = first + second + third
     async with engines("cache_on") as cached, engines("cache_off") as uncached:
@@ -89,7 +93,9 @@ async def test_cached_ingest_writes_what_reading_everything_back_writes(
         assert await read_model(cached) == await read_model(uncached)
 
 
-async def test_a_rolled_back_batch_leaves_nothing_behind(engines, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rolled_back_batch_leaves_nothing_behind(
+    engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second, third = batches(22)
     async with engines("rolled_back") as engine, engines("expected") as expected:
         using(monkeypatch, StateCache(0))
@@ -105,7 +111,9 @@ async def test_a_rolled_back_batch_leaves_nothing_behind(engines, monkeypatch) -
         assert await read_model(engine) == await read_model(expected)
 
 
-async def test_a_stream_written_elsewhere_is_read_again(engines, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stream_written_elsewhere_is_read_again(
+    engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second, third = batches(23)
     async with engines("two_writers") as engine, engines("one_writer") as expected:
         using(monkeypatch, StateCache(0))
@@ -119,7 +127,9 @@ async def test_a_stream_written_elsewhere_is_read_again(engines, monkeypatch) ->
         assert await read_model(engine) == await read_model(expected)
 
 
-async def test_events_after_a_rebuild_build_on_the_whole_history(engines, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_events_after_a_rebuild_build_on_the_whole_history(
+    engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The rebuild stamps every stream anew; what comes after builds on the streams' histories.
     first, second, third = batches(24)
     async with engines("rebuilt") as engine, engines("never_rebuilt") as expected:
@@ -145,7 +155,9 @@ def test_the_cache_keeps_the_most_recently_used_complaints() -> None:
     StateCache(0).put("a", Entry(1, [], {}))
 
 
-async def test_the_service_sizes_its_cache_and_collector_as_configured(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_the_service_sizes_its_cache_and_collector_as_configured(
+    env: TestEnv, database: Database
+) -> None:
     from services.analytics.projection import state_cache
     from tests.support.analytics import started
 

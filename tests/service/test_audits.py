@@ -12,6 +12,8 @@ from typing import Any
 from services.confirmation.audits import escalate_overdue
 from tests.service.test_channels_attested import attest, request_id_of
 from tests.support.closure import PHONE, Loop, closure_loop
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 EVERY_CASE = {
     "audit_sample_rate": 1.0,
@@ -35,7 +37,9 @@ async def result(loop: Loop, audit_id: str, who: str, role: str = "supervisor", 
     )
 
 
-async def test_failed_audit_reopens_the_case_with_the_same_owner(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_failed_audit_reopens_the_case_with_the_same_owner(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **EVERY_CASE) as loop, env.probe("#") as probe:
         case = await closed_phone_case(loop)
         requested = await probe.wait_for("audit.requested", case["id"])
@@ -72,7 +76,7 @@ async def test_failed_audit_reopens_the_case_with_the_same_owner(env, database) 
     assert entry["detail"]["audit_id"] == requested.data["audit_id"]
 
 
-async def test_passed_audit_leaves_the_case_closed(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_passed_audit_leaves_the_case_closed(env: TestEnv, database: Database) -> None:
     async with closure_loop(env, database, **EVERY_CASE) as loop, env.probe("audit.#") as probe:
         case = await closed_phone_case(loop)
         requested = await probe.wait_for("audit.requested", case["id"])
@@ -109,8 +113,8 @@ async def owner_reads(loop: Loop, case: dict[str, Any]) -> str:
 
 
 async def test_attested_closures_are_audited_by_default_and_the_owner_never_sees_by_whom(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with (
         closure_loop(
             env, database, audit_sample_rate=0.0, audit_poll_seconds=3600, audit_due_hours=50
@@ -142,12 +146,14 @@ async def test_attested_closures_are_audited_by_default_and_the_owner_never_sees
     assert owner_audits.status_code == 403
 
 
-async def test_an_audit_still_open_at_its_due_time_escalates_once(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_an_audit_still_open_at_its_due_time_escalates_once(
+    env: TestEnv, database: Database
+) -> None:
     settings = {"audit_due_hours": 24, "audit_poll_seconds": 3600}
     async with closure_loop(env, database, **settings) as loop, env.probe("audit.#") as probe:
         case = await closed_phone_case(loop)
         requested = await probe.wait_for("audit.requested", case["id"])
-        rt = loop.confirmation._transport.app.state.runtime  # type: ignore[attr-defined]
+        rt = app_of(loop.confirmation).state.runtime
         early = await escalate_overdue(rt, loop.clock())
         loop.clock.advance(25)
         # Two replicas' passes at once: the claim lets exactly one act.

@@ -3,6 +3,7 @@ was merged into, on the customer's yes there. Ownership and confirmation run tog
 broker, so the closure comes from the customer's real answer."""
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,10 +11,11 @@ import pytest
 
 from shared.events import ComplaintReceived, new_event
 from tests.support.closure import EMAIL, Loop, closure_loop
+from tests.support.env import Database, TestEnv
 
 
 @pytest.fixture
-async def loop(env, database):  # type: ignore[no-untyped-def]
+async def loop(env: TestEnv, database: Database) -> AsyncIterator[Loop]:
     async with closure_loop(env, database) as running, env.probe("case.#") as probe:
         running.probe = probe  # type: ignore[attr-defined]
         yield running
@@ -24,7 +26,7 @@ async def complaint(loop: Loop, customer_key: str, description: str) -> dict[str
     data = ComplaintReceived(
         reference="CMP-" + uuid.uuid4().hex[:8].upper(),
         customer_key=customer_key,
-        channel="email",  # type: ignore[arg-type]
+        channel="email",
         contact=EMAIL,
         category="billing",
         description=description,

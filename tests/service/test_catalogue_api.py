@@ -9,19 +9,22 @@ import httpx
 import pytest
 
 from tests.service.test_incidents_fresh import ordinary, spike
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, received, started
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 @pytest.fixture
-async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with database("escalation") as url, started(env, url) as client:
-        settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+        settings = app_of(client).state.settings
         client.headers.update(auth(settings, "admin", "root"))
         yield client
 
 
-async def test_a_burst_written_ca_and_california_is_one_region(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_burst_written_ca_and_california_is_one_region(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = datetime.now(UTC) - timedelta(hours=2)
     spellings = [("Kettle K1", "CA"), ("kettle k-1", "California"), ("Kettle K1", "california")]
     burst = spike(start + timedelta(minutes=95), spellings)
@@ -40,8 +43,10 @@ async def test_a_burst_written_ca_and_california_is_one_region(escalation, env) 
     assert {"AZ", "US"} <= set(incident["is_not"]["where"]["other_regions"])
 
 
-async def test_admins_list_the_catalogue_and_map_unknown_values(escalation, env) -> None:  # type: ignore[no-untyped-def]
-    settings = escalation._transport.app.state.settings
+async def test_admins_list_the_catalogue_and_map_unknown_values(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
+    settings = app_of(escalation).state.settings
     for role in ("supervisor", "analyst"):
         refused = await escalation.get("/v1/catalogue", headers=auth(settings, role, "x"))
         assert refused.status_code == 403
@@ -81,7 +86,9 @@ async def test_admins_list_the_catalogue_and_map_unknown_values(escalation, env)
     assert (await escalation.get("/v1/catalogue/unknown")).json() == []
 
 
-async def test_a_problem_for_a_pattern_counts_under_the_canonical_values(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_a_problem_for_a_pattern_counts_under_the_canonical_values(
+    escalation: httpx.AsyncClient,
+) -> None:
     pattern = {"pattern": "product+region", "product": "kettle k-1", "region": "California"}
     opened = await escalation.post("/v1/problems", json={"title": "Kettles", "pattern": pattern})
     assert opened.status_code == 201, opened.text

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from tests.support.closure import Loop, closure_loop
+from tests.support.env import Database, TestEnv
 from tests.support.services import outbox_events
 
 
@@ -32,7 +33,9 @@ async def attest(
     )
 
 
-async def test_owner_attests_a_phone_yes_and_the_closure_is_marked_attested(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_owner_attests_a_phone_yes_and_the_closure_is_marked_attested(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop, env.probe("#") as probe:
         case = await loop.complaint("phone", "+14155552671")
         await loop.propose(case)
@@ -53,7 +56,9 @@ async def test_owner_attests_a_phone_yes_and_the_closure_is_marked_attested(env,
     assert inbound["sender"] == case["owner_id"]
 
 
-async def test_letter_no_reopens_and_walk_in_unclear_stays_with_the_owner(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_letter_no_reopens_and_walk_in_unclear_stays_with_the_owner(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         letter = await loop.complaint("letter", "12 Rua Augusta, Lisboa")
         walk_in = await loop.complaint("walk_in", "Ana Lima, counter 3")
@@ -84,7 +89,9 @@ async def test_letter_no_reopens_and_walk_in_unclear_stays_with_the_owner(env, d
     assert entry["detail"]["attested"] is True
 
 
-async def test_only_the_current_owner_may_attest_and_only_in_person(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_current_owner_may_attest_and_only_in_person(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("phone", "+14155552671")
         email_case = await loop.complaint("email", "ana@example.com")
@@ -134,8 +141,8 @@ async def test_only_the_current_owner_may_attest_and_only_in_person(env, databas
 
 
 async def test_an_idempotency_key_attests_once_and_answers_a_repeat_as_the_first_time(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("phone", "+14155552671")
         await loop.propose(case)

@@ -3,9 +3,12 @@
 import asyncio
 
 from tests.support.closure import PHONE, closure_loop
+from tests.support.env import Database, TestEnv
 
 
-async def test_sms_yes_from_the_customers_number_closes_the_case(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_sms_yes_from_the_customers_number_closes_the_case(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop, env.probe("confirmation.#") as probe:
         case = await loop.complaint("sms", PHONE)
         await loop.propose(case)
@@ -23,7 +26,9 @@ async def test_sms_yes_from_the_customers_number_closes_the_case(env, database) 
     assert confirmed.data["channel"] == "sms" and confirmed.data["attested"] is False
 
 
-async def test_sms_no_reopens_and_an_unclear_text_goes_back_to_the_owner(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_sms_no_reopens_and_an_unclear_text_goes_back_to_the_owner(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("sms", PHONE)
         await loop.propose(case)
@@ -42,7 +47,9 @@ async def test_sms_no_reopens_and_an_unclear_text_goes_back_to_the_owner(env, da
     assert entry["detail"]["follow_up"] == case["owner_id"]
 
 
-async def test_sms_spoofing_leaves_the_case_open_with_a_reason(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_sms_spoofing_leaves_the_case_open_with_a_reason(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, webhook_max_age_seconds=300) as loop:
         case = await loop.complaint("sms", PHONE)
         await loop.propose(case)
@@ -78,8 +85,8 @@ async def test_sms_spoofing_leaves_the_case_open_with_a_reason(env, database) ->
 
 
 async def test_cannot_fulfil_is_acknowledged_by_sms_and_closes_as_cannot_fulfil(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("sms", PHONE)
         await loop.propose(case, outcome="cannot_fulfil")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.closure import Loop, _link, closure_loop, eventually
+from tests.support.env import Database, TestEnv
 from tests.support.sms_gateway import _free_port
 
 CUSTOMER = "web.customer@example.com"
@@ -27,8 +28,8 @@ async def link_of(loop: Loop, case_id: str) -> str:
 
 @pytest.mark.parametrize("channel", ["web", "chat"])
 async def test_the_signed_delivery_is_retried_then_yes_on_the_page_closes_the_case(
-    env, database, channel: str
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database, channel: str
+) -> None:
     async with closure_loop(env, database) as loop, env.probe("confirmation.#") as probe:
         loop.hook.fail_next = 1
         case = await loop.complaint(channel, CUSTOMER)
@@ -86,7 +87,7 @@ async def _first_call(loop: Loop) -> dict[str, Any]:
     return loop.hook.calls[0]
 
 
-async def test_no_reopens_and_the_spent_link_is_refused(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_reopens_and_the_spent_link_is_refused(env: TestEnv, database: Database) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("web", CUSTOMER)
         await loop.propose(case)
@@ -100,7 +101,7 @@ async def test_no_reopens_and_the_spent_link_is_refused(env, database) -> None: 
     assert [m["reason"] for m in view["inbound"]] == [None, "token_used"]
 
 
-async def test_a_link_sent_again_replaces_the_one_before(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_a_link_sent_again_replaces_the_one_before(env: TestEnv, database: Database) -> None:
     async with closure_loop(env, database, reminder_schedule_hours="24") as loop:
         case = await loop.complaint("chat", CUSTOMER)
         await loop.propose(case)
@@ -116,7 +117,9 @@ async def test_a_link_sent_again_replaces_the_one_before(env, database) -> None:
     assert [m["reason"] for m in view["inbound"]] == ["token_expired", None]
 
 
-async def test_yes_with_a_doubtful_comment_is_unclear_and_spends_the_link(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_yes_with_a_doubtful_comment_is_unclear_and_spends_the_link(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("chat", CUSTOMER)
         await loop.propose(case)
@@ -132,7 +135,9 @@ async def test_yes_with_a_doubtful_comment_is_unclear_and_spends_the_link(env, d
     assert reused.status_code == 410
 
 
-async def test_expired_unknown_and_foreign_tokens_never_answer(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_unknown_and_foreign_tokens_never_answer(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, web_token_ttl_hours=24) as loop:
         case = await loop.complaint("web", CUSTOMER)
         await loop.propose(case)
@@ -151,8 +156,8 @@ async def test_expired_unknown_and_foreign_tokens_never_answer(env, database) ->
 
 
 async def test_delivery_webhooks_are_registered_by_front_ends_and_keep_their_secret(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         good = {"url": "https://frontend.example/hooks/links", "secret": "s" * 32}
         replaced = await loop.confirmation.put(
@@ -191,8 +196,8 @@ async def test_delivery_webhooks_are_registered_by_front_ends_and_keep_their_sec
 
 
 async def test_an_unreachable_webhook_keeps_the_link_queued_until_it_is_registered_again(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         nowhere = {"url": f"http://127.0.0.1:{_free_port()}/links", "secret": loop.hook.secret}
         moved = await loop.confirmation.put(

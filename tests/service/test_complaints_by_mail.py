@@ -22,7 +22,8 @@ from services.intake.app import create_app as create_intake
 from services.intake.models import complaints, contacts
 from services.intake.settings import IntakeSettings
 from tests.support.closure import Loop, closure_loop, eventually
-from tests.support.services import auth, common_settings, running
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth, common_settings, running
 
 ANA = "ana.lima@example.com"
 WROTE = "My card was charged twice for one purchase on 2 December, 42.00 EUR each time."
@@ -71,7 +72,7 @@ class Desk:
 
 
 @pytest.fixture
-async def desk(env, database) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with (
         closure_loop(env, database, acknowledgement_enabled=True) as loop,
         database("intake") as url,
@@ -189,14 +190,14 @@ async def test_an_emailed_follow_up_is_reachable_by_the_customers_erasure(desk: 
     await desk.email(ANA, "Also: a third charge appeared today.", subject="More")
     await desk.loop.entries(case["id"], "contact_added")
 
-    intake_engine = desk.intake._transport.app.state.engine  # type: ignore[attr-defined]
+    intake_engine = app_of(desk.intake).state.engine
     async with intake_engine.connect() as conn:
         contact = (await conn.execute(select(contacts))).one()
         customer_id = await conn.scalar(
             select(complaints.c.customer_id).where(complaints.c.id == case["id"])
         )
         sent_with = await intake_erasure._submissions_of(conn, customer_id, [case["id"]])
-    confirmation_engine = desk.loop.confirmation._transport.app.state.engine  # type: ignore[attr-defined]
+    confirmation_engine = app_of(desk.loop.confirmation).state.engine
     async with confirmation_engine.connect() as conn:
         kept_under = set((await conn.execute(select(inbound_messages.c.complaint_id))).scalars())
     assert contact.submission_id is not None and contact.submission_id != case["id"]
@@ -213,7 +214,7 @@ async def test_a_follow_up_that_is_another_matter_is_split_into_its_own_case(des
     [contact] = complaint["contacts"]
     path = f"/v1/complaints/{case['id']}/contacts/{contact['id']}/split"
     body = {"category": "delivery", "product": "Debit card", "reason": "a card delivery matter"}
-    supervisor = auth(desk.intake._transport.app.state.runtime.settings, "supervisor", "sam")  # type: ignore[attr-defined]
+    supervisor = auth(app_of(desk.intake).state.runtime.settings, "supervisor", "sam")
     assert (await desk.intake.post(path, json=body)).status_code == 403  # the front end may not
     split = await desk.intake.post(path, json=body, headers=supervisor)
     assert split.status_code == 201, split.text

@@ -13,10 +13,13 @@ from tests.support.confirmation import (
     complaint_received,
     confirmation_service,
 )
+from tests.support.env import Database, TestEnv
 from tests.support.services import auth
 
 
-async def test_customer_is_asked_by_email_at_the_original_address(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_customer_is_asked_by_email_at_the_original_address(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         proposal = await h.propose(complaint_id)
@@ -46,7 +49,7 @@ async def test_customer_is_asked_by_email_at_the_original_address(env, database)
     assert token not in str(view) and "token_hash" not in str(view)
 
 
-async def test_cannot_fulfil_asks_for_an_acknowledgement(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_cannot_fulfil_asks_for_an_acknowledgement(env: TestEnv, database: Database) -> None:
     explanation = "The law does not allow us to refund a used ticket."
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
@@ -57,7 +60,7 @@ async def test_cannot_fulfil_asks_for_an_acknowledgement(env, database) -> None:
     assert "Reply YES to acknowledge" in body
 
 
-async def test_redelivered_proposal_sends_one_email(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_redelivered_proposal_sends_one_email(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         proposal = await h.propose(complaint_id)
@@ -72,7 +75,9 @@ async def test_redelivered_proposal_sends_one_email(env, database) -> None:  # t
     assert len(probe.of_type("confirmation.requested", complaint_id)) == 1
 
 
-async def test_proposal_that_overtakes_its_complaint_is_retried(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_proposal_that_overtakes_its_complaint_is_retried(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = str(uuid.uuid4())
         await h.propose(complaint_id)
@@ -82,7 +87,9 @@ async def test_proposal_that_overtakes_its_complaint_is_retried(env, database) -
     assert message["To"] == CUSTOMER
 
 
-async def test_failed_send_is_retried_until_the_mail_server_answers(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_failed_send_is_retried_until_the_mail_server_answers(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(
         env, database, outbound_retry_base_seconds=0.1, outbound_retry_max_seconds=0.2
     ) as h:
@@ -101,7 +108,7 @@ async def test_failed_send_is_retried_until_the_mail_server_answers(env, databas
     assert sent["status"] == "sent" and sent["attempts"] >= 3
 
 
-async def test_confirmations_need_a_reading_role(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_confirmations_need_a_reading_role(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         url = "/v1/confirmations"

@@ -19,6 +19,7 @@ from shared.db import make_engine
 from shared.events import CaseAssigned, Envelope, new_event
 from tests.service.test_confirmation_migrations import migrate
 from tests.support.closure import EMAIL, MAIL_TOKEN, PHONE, SMS_CODE, closure_loop
+from tests.support.env import Database, TestEnv
 
 ACK = {"acknowledgement_enabled": True}
 
@@ -35,7 +36,9 @@ def copy_of(assigned: Envelope) -> Envelope:
     )
 
 
-async def test_email_acknowledgement_arrives_once_with_the_reference(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_email_acknowledgement_arrives_once_with_the_reference(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **ACK) as loop, env.probe("#") as probe:
         case = await loop.complaint("email", EMAIL)
         envelope, ack = await loop.sink.next()
@@ -73,7 +76,9 @@ async def test_email_acknowledgement_arrives_once_with_the_reference(env, databa
     assert answered.json()["verdict"] == "yes" and closed["outcome"] == "resolved"
 
 
-async def test_a_reply_to_the_acknowledgement_answers_nothing(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_a_reply_to_the_acknowledgement_answers_nothing(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **ACK) as loop, env.probe("confirmation.#") as probe:
         case = await loop.complaint("email", EMAIL)
         _, ack = await loop.sink.next()
@@ -106,8 +111,8 @@ async def test_a_reply_to_the_acknowledgement_answers_nothing(env, database) -> 
 
 
 async def test_sms_acknowledgement_has_no_code_and_a_bare_yes_to_it_closes_nothing(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **ACK) as loop:
         case = await loop.complaint("sms", PHONE)
         ack = await loop.gateway.next()
@@ -119,7 +124,9 @@ async def test_sms_acknowledgement_has_no_code_and_a_bare_yes_to_it_closes_nothi
     assert answered.json()["reason"] == "unknown_token" and status == "assigned"
 
 
-async def test_web_acknowledgement_reaches_the_front_end_without_a_link(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_web_acknowledgement_reaches_the_front_end_without_a_link(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **ACK) as loop:
         case = await loop.complaint("web", "web.customer@example.com")
         delivered = await asyncio.wait_for(loop.hook.deliveries.get(), 10)
@@ -129,7 +136,9 @@ async def test_web_acknowledgement_reaches_the_front_end_without_a_link(env, dat
     assert case["reference"] in delivered["text"] and "/c/" not in delivered["text"]
 
 
-async def test_chinese_complaint_is_acknowledged_and_asked_in_chinese(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_chinese_complaint_is_acknowledged_and_asked_in_chinese(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **ACK) as loop:
         case = await loop.complaint("email", EMAIL, language="zh-CN")
         _, ack = await loop.sink.next()
@@ -157,8 +166,8 @@ async def test_chinese_complaint_is_acknowledged_and_asked_in_chinese(env, datab
 
 
 async def test_chinese_sms_complaint_gets_chinese_texts_and_a_chinese_yes_closes(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, **ACK) as loop:
         case = await loop.complaint("sms", PHONE, language="zh")
         ack = await loop.gateway.next()
@@ -170,7 +179,7 @@ async def test_chinese_sms_complaint_gets_chinese_texts_and_a_chinese_yes_closes
     assert answered.json()["verdict"] == "yes" and closed["outcome"] == "cannot_fulfil"
 
 
-async def test_english_is_kept_for_other_languages(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_english_is_kept_for_other_languages(env: TestEnv, database: Database) -> None:
     async with closure_loop(env, database, **ACK) as loop:
         case = await loop.complaint("email", EMAIL, language="fr-CA")
         _, ack = await loop.sink.next()
@@ -180,7 +189,7 @@ async def test_english_is_kept_for_other_languages(env, database) -> None:  # ty
     assert str(asked["Subject"]).startswith(f"Is your complaint {case['reference']} resolved?")
 
 
-async def test_no_acknowledgement_when_switched_off(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_acknowledgement_when_switched_off(env: TestEnv, database: Database) -> None:
     async with closure_loop(env, database, acknowledgement_enabled=False) as loop:
         case = await loop.complaint("email", EMAIL)
         await loop.propose(case)
@@ -189,7 +198,7 @@ async def test_no_acknowledgement_when_switched_off(env, database) -> None:  # t
     assert MAIL_TOKEN.search(str(first["Subject"])) and not acknowledgements(view)
 
 
-async def test_the_database_refuses_a_second_acknowledgement(database) -> None:  # type: ignore[no-untyped-def]
+async def test_the_database_refuses_a_second_acknowledgement(database: Database) -> None:
     async with database("confirmation_ack_unique") as url:
         await asyncio.to_thread(migrate, url, "head")
         engine = make_engine(url)

@@ -8,12 +8,16 @@ from tests.support.confirmation import (
     confirmation_service,
     resolution_proposed,
 )
+from tests.support.env import Database, TestEnv
 
 
-async def test_a_long_correlation_id_still_asks_the_customer(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_correlation_id_still_asks_the_customer(
+    env: TestEnv, database: Database
+) -> None:
     long_id = "c" * 300
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint = complaint_received(str(uuid.uuid4()), "email", "Ana.Lima@example.com")
+        assert complaint.complaint_id is not None
         await h.bus.publish(complaint.model_copy(update={"correlation_id": long_id}))
         proposal = resolution_proposed(complaint.complaint_id)
         await h.bus.publish(proposal.model_copy(update={"correlation_id": long_id}))

@@ -13,9 +13,10 @@ from tests.support.closure import (
     _link,
     closure_loop,
 )
+from tests.support.env import Database, TestEnv
 
 
-async def test_signed_inbound_mail_yes_closes_the_case(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_signed_inbound_mail_yes_closes_the_case(env: TestEnv, database: Database) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("email", EMAIL)
         await loop.propose(case)
@@ -36,8 +37,8 @@ async def test_signed_inbound_mail_yes_closes_the_case(env, database) -> None:  
 
 
 async def test_inbound_mail_refuses_strangers_bad_signatures_and_other_channels_tokens(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("email", EMAIL)
         web_case = await loop.complaint("web", "web.customer@example.com")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from services.confirmation.models import inbox
 from shared.events import CaseClosed, CaseReopened, CaseResolutionWithdrawn, new_event
 from tests.support.confirmation import Harness, confirmation_service
+from tests.support.env import Database, TestEnv
 
 
 async def handled(h: Harness, *event_ids: str) -> None:
@@ -20,7 +21,9 @@ async def handled(h: Harness, *event_ids: str) -> None:
     raise AssertionError(f"events {event_ids} were never handled")
 
 
-async def test_new_proposal_supersedes_the_pending_request(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_new_proposal_supersedes_the_pending_request(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id, proposal_no=1)
@@ -35,7 +38,7 @@ async def test_new_proposal_supersedes_the_pending_request(env, database) -> Non
         assert (await h.emitted(complaint_id)).count("confirmation.confirmed") == 1
 
 
-async def test_closed_case_closes_its_request(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_closed_case_closes_its_request(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -54,7 +57,7 @@ async def test_closed_case_closes_its_request(env, database) -> None:  # type: i
         assert (await h.confirmations(complaint_id))["inbound"][-1]["reason"] == "token_used"
 
 
-async def test_reopened_case_retires_the_open_request(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_reopened_case_retires_the_open_request(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -75,7 +78,9 @@ async def test_reopened_case_retires_the_open_request(env, database) -> None:  #
         assert "confirmation.confirmed" not in await h.emitted(complaint_id)
 
 
-async def test_late_reopen_of_one_proposal_leaves_the_next_proposals_request(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_late_reopen_of_one_proposal_leaves_the_next_proposals_request(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id, proposal_no=1)
@@ -103,7 +108,9 @@ async def test_late_reopen_of_one_proposal_leaves_the_next_proposals_request(env
     assert emitted.count("confirmation.confirmed") == 1
 
 
-async def test_withdrawal_retires_only_its_proposals_request(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_withdrawal_retires_only_its_proposals_request(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id, proposal_no=1)

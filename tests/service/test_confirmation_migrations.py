@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +14,8 @@ from sqlalchemy import select, text
 from services.confirmation import domain, reply_matching
 from services.confirmation.models import outbound_messages
 from shared.db import make_engine
+from shared.uow import UnitOfWork
+from tests.support.env import Database
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "confirmation" / "migrations"
 TOKEN = "K3J8PQ2ZLMW4XR"
@@ -39,7 +42,7 @@ MESSAGE = text(
 )
 
 
-async def test_upgrade_scrubs_sent_messages_and_old_tokens_still_answer(database) -> None:  # type: ignore[no-untyped-def]
+async def test_upgrade_scrubs_sent_messages_and_old_tokens_still_answer(database: Database) -> None:
     now = datetime.now(UTC)
     async with database("confirmation_migrations") as url:
         await asyncio.to_thread(migrate, url, "0003")
@@ -58,7 +61,7 @@ async def test_upgrade_scrubs_sent_messages_and_old_tokens_still_answer(database
             async with engine.connect() as conn:
                 rows = {r.id: r for r in (await conn.execute(select(outbound_messages))).all()}
                 found, _ = await reply_matching._request_with_token(
-                    SimpleNamespace(conn=conn), TOKEN, "any-secret"
+                    cast(UnitOfWork, SimpleNamespace(conn=conn)), TOKEN, "any-secret"
                 )
                 forged_plain = await conn.scalar(
                     text("SELECT COUNT(*) FROM confirmation_requests WHERE legacy_hash")

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.closure import PHONE, SMS_CODE, closure_loop
+from tests.support.env import Database, TestEnv
 
 
 async def test_reminders_follow_the_schedule_then_the_owner_is_asked_to_follow_up(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with (
         closure_loop(
             env, database, reminder_schedule_hours="48,120", no_answer_after_hours=48
@@ -55,7 +56,7 @@ async def test_reminders_follow_the_schedule_then_the_owner_is_asked_to_follow_u
     assert entry["detail"]["follow_up"] == case["owner_id"]
 
 
-async def test_messages_to_one_customer_are_rate_limited(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_to_one_customer_are_rate_limited(env: TestEnv, database: Database) -> None:
     async with closure_loop(
         env, database, outbound_max_per_contact=1, outbound_rate_window_hours=24
     ) as loop:
@@ -85,7 +86,9 @@ def next_local(zone: str, hour: int) -> datetime:
     return moment.astimezone(UTC)
 
 
-async def test_texts_wait_out_the_customers_night_and_email_does_not(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_texts_wait_out_the_customers_night_and_email_does_not(
+    env: TestEnv, database: Database
+) -> None:
     held = "reminder,request,final_response"
     async with closure_loop(
         env,
@@ -121,8 +124,8 @@ async def test_texts_wait_out_the_customers_night_and_email_does_not(env, databa
 
 
 async def test_by_default_a_reminder_waits_for_the_morning_and_the_question_does_not(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database, quiet_hours_enabled=True) as loop:
         night = next_local("America/Los_Angeles", 3)
         loop.clock.now = night

@@ -11,12 +11,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from shared.events import CaseResolutionProposed, new_event
-from tests import conftest
+from tests.support.env import Database, TestEnv
 from tests.support.mail import MailSink
 from tests.support.ownership import complaint
 from tests.support.replica import Replica
@@ -26,7 +25,7 @@ CASES = 8
 
 @pytest.fixture
 async def replicas_of(
-    env: conftest.TestEnv, database: Any
+    env: TestEnv, database: Database
 ) -> AsyncIterator[tuple[dict[str, str], MailSink]]:
     if env.backend != "postgresql":
         pytest.skip("replicas share one database server; SQLite is a single-process store")
@@ -53,7 +52,7 @@ async def replicas_of(
             )
 
 
-async def ask(env: conftest.TestEnv) -> dict[str, str]:
+async def ask(env: TestEnv) -> dict[str, str]:
     """Cases as intake and ownership announce them, each proposed as resolved: case -> mailbox."""
     bus = env.publisher()
     await bus.connect()
@@ -86,7 +85,7 @@ async def ask(env: conftest.TestEnv) -> dict[str, str]:
 
 
 async def test_two_replicas_send_each_reminder_and_hand_back_once(
-    env: conftest.TestEnv, replicas_of: tuple[dict[str, str], MailSink]
+    env: TestEnv, replicas_of: tuple[dict[str, str], MailSink]
 ) -> None:
     replica_env, sink = replicas_of
     replicas = [Replica("confirmation", replica_env, env.tmp / f"conf{i}.log") for i in range(2)]

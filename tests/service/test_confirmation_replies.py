@@ -6,12 +6,13 @@ from sqlalchemy import select
 
 from services.confirmation.models import inbound_messages
 from tests.support.confirmation import CUSTOMER, confirmation_service
+from tests.support.env import Database, TestEnv
 
 STRANGER = "mallory@example.net"
 ZH_RESOLVED_THANKS = "已解决，谢谢"  # noqa: RUF001
 
 
-async def test_yes_from_the_original_address_confirms(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_yes_from_the_original_address_confirms(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -30,7 +31,7 @@ async def test_yes_from_the_original_address_confirms(env, database) -> None:  #
     assert token not in reply["subject"] and "Complaints wrote" not in reply["text"]
 
 
-async def test_reply_from_another_address_does_not_count(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_reply_from_another_address_does_not_count(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -47,7 +48,7 @@ async def test_reply_from_another_address_does_not_count(env, database) -> None:
         await probe.wait_for("confirmation.confirmed", complaint_id)
 
 
-async def test_unknown_token_does_not_count(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_token_does_not_count(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -68,7 +69,9 @@ async def test_unknown_token_does_not_count(env, database) -> None:  # type: ign
     assert view["requests"][0]["status"] == "pending"
 
 
-async def test_reply_naming_no_known_complaint_is_kept_unattributed(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_reply_naming_no_known_complaint_is_kept_unattributed(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -79,7 +82,7 @@ async def test_reply_naming_no_known_complaint_is_kept_unattributed(env, databas
     assert [(r.reason, r.complaint_id) for r in rows] == [("unknown_token", None)]
 
 
-async def test_no_rejects_and_the_token_is_then_used_up(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_rejects_and_the_token_is_then_used_up(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -98,7 +101,7 @@ async def test_no_rejects_and_the_token_is_then_used_up(env, database) -> None: 
     assert "confirmation.confirmed" not in emitted
 
 
-async def test_unclear_reply_keeps_the_request_open(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_unclear_reply_keeps_the_request_open(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -112,7 +115,7 @@ async def test_unclear_reply_keeps_the_request_open(env, database) -> None:  # t
     assert confirmed.data["evidence"] == ZH_RESOLVED_THANKS
 
 
-async def test_automatic_reply_does_not_count(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_automatic_reply_does_not_count(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -124,7 +127,9 @@ async def test_automatic_reply_does_not_count(env, database) -> None:  # type: i
         assert await h.emitted(complaint_id) == ["confirmation.requested"]
 
 
-async def test_simultaneous_replies_with_one_token_have_one_winner(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_simultaneous_replies_with_one_token_have_one_winner(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)

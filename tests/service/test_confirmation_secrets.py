@@ -16,11 +16,13 @@ from tests.support.closure import (
     _link,
     closure_loop,
 )
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of
 
 
 async def every_row(loop: Loop) -> str:
     """All of confirmation's tables, every column, as one text to search."""
-    app = loop.confirmation._transport.app  # type: ignore[attr-defined]
+    app = app_of(loop.confirmation)
     dumped = []
     async with app.state.engine.connect() as conn:
         for table in metadata.sorted_tables:
@@ -36,7 +38,9 @@ async def all_sent(loop: Loop, *case_ids: str) -> None:
         )
 
 
-async def test_no_table_holds_a_sent_token_and_each_token_still_answers(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_no_table_holds_a_sent_token_and_each_token_still_answers(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         mail_case = await loop.complaint("email", EMAIL)
         sms_case = await loop.complaint("sms", PHONE)

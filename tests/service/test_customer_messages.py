@@ -3,11 +3,13 @@ follow-up contact, with the case marked as written to. Ownership and confirmatio
 so the message ownership records is the one confirmation really announces."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.support.closure import EMAIL, PHONE, Loop, closure_loop
+from tests.support.env import Database, TestEnv
 
 ACK = {"acknowledgement_enabled": True}
 MORE = "Also: the card was charged a third time on 3 December, 42.00 EUR again."
@@ -24,7 +26,7 @@ async def quiet_timeline(loop: Loop, case_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def loop(env, database):  # type: ignore[no-untyped-def]
+async def loop(env: TestEnv, database: Database) -> AsyncIterator[Loop]:
     async with closure_loop(env, database, **ACK) as running:
         yield running
 

@@ -17,16 +17,16 @@ from services.intake.models import complaints, customer_identifiers, outbox
 from services.intake.settings import IntakeSettings
 from services.ownership.models import cases
 from shared.events import CaseClosed, CustomerErased, CustomerErasureRequested, new_event
-from tests import conftest
-from tests.support.intake import complaint_body
+from tests.support.env import Database, TestEnv
+from tests.support.intake import Intake, complaint_body
 from tests.support.ownership import Desk, running_desk
-from tests.support.services import auth, common_settings, running
+from tests.support.services import app_of, auth, common_settings, running
 
 NAME, EMAIL = "Zebedee Quillfeather", "zebedee.quill@example.org"
 
 
 @pytest.fixture
-async def intake(env, database) -> AsyncIterator[tuple[httpx.AsyncClient, IntakeSettings]]:  # type: ignore[no-untyped-def]
+async def intake(env: TestEnv, database: Database) -> AsyncIterator[Intake]:
     async with database("intake") as url:
         settings = IntakeSettings(
             **common_settings(env, url),
@@ -51,7 +51,7 @@ async def complain(client: httpx.AsyncClient) -> dict[str, Any]:
     return result
 
 
-async def close(env: conftest.TestEnv, complaint_id: str) -> None:
+async def close(env: TestEnv, complaint_id: str) -> None:
     data = CaseClosed(request_id="r1", reason="customer confirmed", outcome="resolved")
     async with env.publisher() as bus:
         await bus.publish(
@@ -72,10 +72,12 @@ async def until(
 
 
 def engine_of(client: httpx.AsyncClient) -> Any:
-    return client._transport.app.state.engine  # type: ignore[attr-defined]
+    return app_of(client).state.engine
 
 
-async def test_erasure_waits_for_the_open_complaint_then_masks_and_completes(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_erasure_waits_for_the_open_complaint_then_masks_and_completes(
+    intake: Intake, env: TestEnv
+) -> None:
     client, settings = intake
     complaint = await complain(client)
     cid, customer = complaint["id"], complaint["customer_id"]
@@ -124,7 +126,9 @@ async def test_erasure_waits_for_the_open_complaint_then_masks_and_completes(int
     assert (await client.post(path, headers=dpo(settings))).json()["id"] == request["id"]
 
 
-async def test_a_legal_hold_keeps_the_erasure_waiting_until_lifted(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_legal_hold_keeps_the_erasure_waiting_until_lifted(
+    intake: Intake, env: TestEnv
+) -> None:
     client, settings = intake
     complaint = await complain(client)
     customer = complaint["customer_id"]
@@ -143,12 +147,12 @@ async def test_a_legal_hold_keeps_the_erasure_waiting_until_lifted(intake, env) 
     assert sent["status"] == "sent" and sent["waiting_reason"] is None
 
 
-async def test_retention_files_an_erasure_after_the_period(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_retention_files_an_erasure_after_the_period(intake: Intake, env: TestEnv) -> None:
     client, _ = intake
     complaint = await complain(client)
     await close(env, complaint["id"])
     await until(client, f"/v1/complaints/{complaint['id']}", {}, status="closed")
-    runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+    runtime = app_of(client).state.runtime
     await retention.run_once(runtime, datetime.now(UTC))  # not yet: six years to go
     async with engine_of(client).connect() as conn:
         from services.intake.models import erasure_requests
@@ -163,7 +167,9 @@ async def test_retention_files_an_erasure_after_the_period(intake, env) -> None:
     assert filed.reason == "retention" and filed.status == "sent"
 
 
-async def test_reads_of_personal_data_are_logged_and_queryable(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_reads_of_personal_data_are_logged_and_queryable(
+    intake: Intake, env: TestEnv
+) -> None:
     client, settings = intake
     complaint = await complain(client)
     await client.get(f"/v1/complaints/{complaint['id']}")
@@ -182,7 +188,9 @@ async def test_reads_of_personal_data_are_logged_and_queryable(intake, env) -> N
     assert (await client.get("/v1/access-log")).status_code == 403
 
 
-async def test_export_with_a_service_away_is_a_503_not_a_partial_copy(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_export_with_a_service_away_is_a_503_not_a_partial_copy(
+    intake: Intake, env: TestEnv
+) -> None:
     client, settings = intake
     complaint = await complain(client)
     answer = await client.get(
@@ -194,12 +202,12 @@ async def test_export_with_a_service_away_is_a_503_not_a_partial_copy(intake, en
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 
 
-async def test_ownership_masks_the_case_and_confirms(desk: Desk, env: conftest.TestEnv) -> None:
+async def test_ownership_masks_the_case_and_confirms(desk: Desk, env: TestEnv) -> None:
     case_id = await desk.receive()
     case = await desk.wait_case(case_id)
     owner = desk.as_("owner", case["owner_id"])

@@ -13,8 +13,9 @@ from services.escalation.app import create_app
 from services.escalation.domain import InvalidRules
 from services.escalation.settings import REPO_ROOT, EscalationSettings
 from shared.events import ComplaintReceived, Envelope, Facts, new_event
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, started
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 def received(complaint_id: str | None = None, **overrides: Any) -> Envelope:
@@ -40,12 +41,14 @@ def received(complaint_id: str | None = None, **overrides: Any) -> Envelope:
 
 
 @pytest.fixture
-async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with database("escalation") as url, started(env, url) as client:
         yield client
 
 
-async def test_received_complaint_is_prioritized_with_reasons(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_received_complaint_is_prioritized_with_reasons(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     event = received(description="The kettle caught fire and burned my hand.")
     async with env.probe("complaint.prioritized") as probe, publisher(env) as bus:
         await bus.publish(event)
@@ -65,7 +68,9 @@ async def test_received_complaint_is_prioritized_with_reasons(escalation, env) -
     assert datetime.fromisoformat(body["appraised_at"]).tzinfo is not None
 
 
-async def test_chinese_and_plain_complaints_are_appraised(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_chinese_and_plain_complaints_are_appraised(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     chinese = received(description="我的信用卡被盗刷了，明天就要还款", category="信用卡")  # noqa: RUF001
     plain = received()
     async with env.probe("complaint.prioritized") as probe, publisher(env) as bus:
@@ -87,7 +92,9 @@ async def test_chinese_and_plain_complaints_are_appraised(escalation, env) -> No
     }
 
 
-async def test_a_complaint_is_appraised_once_however_often_it_arrives(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_complaint_is_appraised_once_however_often_it_arrives(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     first = received()
     announced_again = received(first.complaint_id, description="Now it caught fire!")
     sentinel = received()
@@ -100,14 +107,14 @@ async def test_a_complaint_is_appraised_once_however_often_it_arrives(escalation
     assert body["priority"] == "P3"
 
 
-async def test_unknown_complaint_has_no_priority(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_complaint_has_no_priority(escalation: httpx.AsyncClient) -> None:
     response = await escalation.get(f"/v1/priorities/{uuid.uuid4()}")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "priority_not_found"
 
 
-async def test_priorities_are_read_by_case_roles_only(escalation) -> None:  # type: ignore[no-untyped-def]
-    settings = escalation._transport.app.state.settings
+async def test_priorities_are_read_by_case_roles_only(escalation: httpx.AsyncClient) -> None:
+    settings = app_of(escalation).state.settings
     path = f"/v1/priorities/{uuid.uuid4()}"
     for role in ("owner", "supervisor", "admin", "frontend"):
         assert (await escalation.get(path, headers=auth(settings, role))).status_code == 404
@@ -130,7 +137,9 @@ keywords = ["platinum"]
 """
 
 
-async def test_rules_come_from_the_configured_file(env, database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_rules_come_from_the_configured_file(
+    env: TestEnv, database: Database, tmp_path: Path
+) -> None:
     rules_file = tmp_path / "rules.toml"
     rules_file.write_text(VIP_RULES, encoding="utf-8")
     vip, fire = received(category="Platinum card"), received(description="It caught fire")
@@ -150,7 +159,9 @@ async def test_rules_come_from_the_configured_file(env, database, tmp_path) -> N
     assert got_fire.data == {"priority": "P4", "reasons": ["routine"], "overridden_by": None}
 
 
-def test_rules_file_setting_is_read_from_the_environment_and_repo_root(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_rules_file_setting_is_read_from_the_environment_and_repo_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name in ("PRIORITY_RULES_FILE", "ESCALATION_PRIORITY_RULES_FILE"):
         monkeypatch.delenv(name, raising=False)
     assert EscalationSettings().rules_path == REPO_ROOT / "config" / "priority_rules.toml"
@@ -168,7 +179,9 @@ def test_rules_file_setting_is_read_from_the_environment_and_repo_root(monkeypat
         ('default = "P3"\n[[rule]]\nname = "x"\n', "dimension must be a non-empty string"),
     ],
 )
-def test_a_missing_or_invalid_rules_file_stops_start_up(tmp_path, content, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_or_invalid_rules_file_stops_start_up(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
     rules_file = tmp_path / "rules.toml"
     if content is not None:
         rules_file.write_text(content, encoding="utf-8")

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from shared.events import AuditOverdue, SlaEvent, new_event
 from tests.support.confirmation import MailSink, free_port
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import started
 from tests.support.frontend_hook import FrontEndHook
 from tests.support.ownership import Desk, eventually, running_desk
@@ -44,7 +44,7 @@ class System:
 
 
 @asynccontextmanager
-async def running(env: Any, database: Any, sink: MailSink) -> AsyncIterator[System]:
+async def running(env: TestEnv, database: Database, sink: MailSink) -> AsyncIterator[System]:
     chat = FrontEndHook()
     await chat.start()
     try:
@@ -59,7 +59,7 @@ async def running(env: Any, database: Any, sink: MailSink) -> AsyncIterator[Syst
 
 
 @pytest.fixture
-async def system(env, database) -> AsyncIterator[System]:  # type: ignore[no-untyped-def]
+async def system(env: TestEnv, database: Database) -> AsyncIterator[System]:
     sink = MailSink(free_port())
     await sink.start()
     try:
@@ -140,7 +140,7 @@ async def test_a_breach_mails_each_step_and_posts_to_the_current_teams_chat(
     assert system.sink.messages.empty() and system.chat.deliveries.empty()
 
 
-async def test_mail_waits_out_a_relay_that_is_down(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_mail_waits_out_a_relay_that_is_down(env: TestEnv, database: Database) -> None:
     sink = MailSink(free_port())  # not listening yet: the relay is down
     async with running(env, database, sink) as system:
         case_id = await delivery_case(system)

@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from shared.events import SlaEvent, new_event
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import started
 from tests.support.ownership import Desk, eventually, running_desk
-from tests.support.services import auth, outbox_events
+from tests.support.services import app_of, auth, outbox_events
 
 
 @dataclass
@@ -22,11 +23,11 @@ class System:
     desk: Desk
 
     def as_(self, role: str, subject: str = "tester") -> dict[str, str]:
-        return auth(self.escalation._transport.app.state.runtime.settings, role, subject)  # type: ignore[attr-defined]
+        return auth(app_of(self.escalation).state.runtime.settings, role, subject)
 
 
 @pytest.fixture
-async def system(env, database) -> AsyncIterator[System]:  # type: ignore[no-untyped-def]
+async def system(env: TestEnv, database: Database) -> AsyncIterator[System]:
     async with (
         database("escalation") as url,
         started(env, url) as escalation,

@@ -3,16 +3,15 @@
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-from tests import conftest
 from tests.support.closure import EMAIL, closure_loop
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import Desk
 from tests.support.ownership import desk as desk  # the fixture
 
 
 async def test_the_owner_sends_the_final_response_with_the_profiles_referral_rights(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     async with env.probe("#") as probe:
         case_id = await desk.receive(region="UK", received_at=datetime.now(UTC))
@@ -64,7 +63,7 @@ async def test_bad_input_is_refused_with_a_code(desk: Desk) -> None:
 
 
 async def test_confirmation_sends_the_final_response_once_on_the_customers_channel(
-    env: conftest.TestEnv, database: Any
+    env: TestEnv, database: Database
 ) -> None:
     async with closure_loop(env, database) as loop, env.probe("#") as probe:
         case = await loop.complaint("email", EMAIL)
@@ -82,7 +81,9 @@ async def test_confirmation_sends_the_final_response_once_on_the_customers_chann
         assert (await loop.case(case["id"]))["status"] != "closed"
         assert str(message["Subject"]).startswith("Our final response to your complaint")
     assert "#" not in str(message["Subject"])  # no token: it asks nothing
-    text = message.get_body().get_content()
+    body = message.get_body()
+    assert body is not None
+    text = body.get_content()
     assert "we do not uphold your complaint" in text
     assert "The charge was authorised twice." in text
     assert "consumerfinance.gov" not in text and "review" in text  # the default profile's words

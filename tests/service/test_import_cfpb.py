@@ -11,7 +11,8 @@ from sqlalchemy import select
 from services.intake.app import create_app
 from services.intake.models import complaints
 from services.intake.settings import IntakeSettings
-from tests.support.services import auth, common_settings, running
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth, common_settings, running
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("import_cfpb", ROOT / "scripts" / "import_cfpb.py")
@@ -44,7 +45,9 @@ def write_sample(path: Path) -> Path:
     return path
 
 
-async def test_cfpb_rows_become_complaints_on_mapped_channels_once(env, database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_cfpb_rows_become_complaints_on_mapped_channels_once(
+    env: TestEnv, database: Database, tmp_path: Path
+) -> None:
     sample = write_sample(tmp_path / "sample.csv")
     real = import_cfpb.DEFAULT_FILES[0]
     async with database("intake") as url:
@@ -58,7 +61,7 @@ async def test_cfpb_rows_become_complaints_on_mapped_channels_once(env, database
             again = await import_cfpb.import_rows(
                 client, import_cfpb.rows([sample]), concurrency=2, progress=False
             )
-            engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+            engine = app_of(client).state.engine
             async with engine.connect() as conn:
                 stored = {
                     r.external_ref: r

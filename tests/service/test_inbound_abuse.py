@@ -17,6 +17,7 @@ import pytest
 
 from services.confirmation import webhooks
 from tests.support.confirmation import CUSTOMER, Harness, confirmation_service
+from tests.support.env import Database, TestEnv
 from tests.support.hostile_mail import many_parts, nested
 
 TRUSTED_HOST = "mx.complaints.example"
@@ -58,7 +59,9 @@ async def inbound(h: Harness, complaint_id: str) -> list[dict[str, Any]]:
     return list((await h.confirmations(complaint_id))["inbound"])
 
 
-async def test_a_150k_part_mail_is_refused_without_stalling_the_service(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_a_150k_part_mail_is_refused_without_stalling_the_service(
+    env: TestEnv, database: Database
+) -> None:
     async with confirmation_service(env, database) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -102,7 +105,7 @@ async def test_a_150k_part_mail_is_refused_without_stalling_the_service(env, dat
         assert 'confirmation_replies_refused_total{channel="email",reason="too_deep"}' in metrics
 
 
-async def test_a_parse_over_its_time_is_refused(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_a_parse_over_its_time_is_refused(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database, mail_parse_timeout_seconds=0.0001) as h:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -112,7 +115,9 @@ async def test_a_parse_over_its_time_is_refused(env, database) -> None:  # type:
     assert refused["reason"] == "parse_timeout"
 
 
-async def test_oversized_bodies_are_refused_413_while_the_service_answers(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_oversized_bodies_are_refused_413_while_the_service_answers(
+    env: TestEnv, database: Database
+) -> None:
     big = b'{"from": "' + b"a" * (2 * 1024 * 1024) + b'"}'
 
     async def chunks() -> Any:
@@ -141,7 +146,9 @@ async def test_oversized_bodies_are_refused_413_while_the_service_answers(env, d
         assert other.status_code == 413
 
 
-async def test_each_source_is_rate_limited_with_retry_after(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_each_source_is_rate_limited_with_retry_after(
+    env: TestEnv, database: Database
+) -> None:
     limits = {"page_rate_per_minute": 5, "webhook_rate_per_minute": 3, "smtp_rate_per_minute": 2}
     async with confirmation_service(env, database, **limits) as h:
         pages = [(await h.client.get("/c/" + "A" * 30)).status_code for _ in range(7)]
@@ -170,7 +177,7 @@ async def test_each_source_is_rate_limited_with_retry_after(env, database) -> No
         assert 'confirmation_rate_limited_total{scope="smtp"}' in metrics
 
 
-async def test_the_page_sends_security_headers(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_the_page_sends_security_headers(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h:
         response = await h.client.get("/c/" + "A" * 30)
     assert response.status_code == 410
@@ -183,7 +190,7 @@ async def test_the_page_sends_security_headers(env, database) -> None:  # type: 
     assert response.headers["Cache-Control"] == "no-store"
 
 
-async def test_automatic_replies_never_answer(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_automatic_replies_never_answer(env: TestEnv, database: Database) -> None:
     async with confirmation_service(env, database) as h, env.probe("confirmation.#") as probe:
         complaint_id = await h.complaint()
         await h.propose(complaint_id)
@@ -198,7 +205,7 @@ async def test_automatic_replies_never_answer(env, database) -> None:  # type: i
         await probe.wait_for("confirmation.confirmed", complaint_id)
 
 
-async def test_dmarc_is_required_from_the_trusted_host(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_dmarc_is_required_from_the_trusted_host(env: TestEnv, database: Database) -> None:
     dmarc = {"email_require_dmarc": True, "email_trusted_authserv_id": TRUSTED_HOST}
     async with confirmation_service(env, database, **dmarc) as h, env.probe("confirmation.#") as p:
         complaint_id = await h.complaint()
@@ -219,7 +226,9 @@ async def test_dmarc_is_required_from_the_trusted_host(env, database) -> None:  
         assert 'reason="dmarc_not_passed"' in metrics
 
 
-async def test_the_mail_webhook_carries_the_providers_dmarc_verdict(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_the_mail_webhook_carries_the_providers_dmarc_verdict(
+    env: TestEnv, database: Database
+) -> None:
     dmarc = {"email_require_dmarc": True, "email_trusted_authserv_id": TRUSTED_HOST}
     async with confirmation_service(env, database, **dmarc) as h:
 

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from services.escalation.problems.actions import run_checks
 from shared.events import Envelope
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import (
     burst,
     hour_start,
@@ -19,11 +21,13 @@ from tests.support.escalation import (
     received,
     started,
 )
-from tests.support.services import auth
+from tests.support.services import app_of, auth
 
 
 @pytest.fixture
-async def escalation(env, database, tmp_path) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(
+    env: TestEnv, database: Database, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     config = quick_config(tmp_path)
     async with database("escalation") as url, started(env, url, escalation_file=config) as client:
         yield client
@@ -33,12 +37,14 @@ def as_events(stream: list[tuple[Any, dict[str, str]]]) -> list[Envelope]:
     return [received(at=at, **values) for at, values in sorted(stream, key=lambda i: i[0])]
 
 
-async def replay(env: Any, events: list[Envelope]) -> None:
+async def replay(env: TestEnv, events: list[Envelope]) -> None:
     async with publisher(env) as bus:
         await bus.publish(*events)
 
 
-async def test_a_burst_raises_one_incident_with_is_and_is_not(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_burst_raises_one_incident_with_is_and_is_not(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = hour_start(30)
     background = as_events(noise(start, hours=24, per_hour=3))
     spike = as_events(burst(start + timedelta(hours=24), 12))
@@ -87,7 +93,7 @@ async def test_a_burst_raises_one_incident_with_is_and_is_not(escalation, env) -
     assert [i["id"] for i in listed] == [incident_id]
 
 
-async def test_steady_noise_raises_no_incident(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_steady_noise_raises_no_incident(escalation: httpx.AsyncClient, env: TestEnv) -> None:
     start = hour_start(40)
     events = as_events(noise(start, hours=36, per_hour=2, seed=11))
     async with env.probe("complaint.prioritized") as probe:
@@ -96,7 +102,9 @@ async def test_steady_noise_raises_no_incident(escalation, env) -> None:  # type
     assert (await escalation.get("/v1/incidents")).json() == []
 
 
-async def test_supervisors_confirm_merge_and_dismiss_incidents(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_supervisors_confirm_merge_and_dismiss_incidents(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = hour_start(30)
     background = as_events(noise(start, hours=24, per_hour=2))
     first = as_events(burst(start + timedelta(hours=24), 12))
@@ -108,7 +116,7 @@ async def test_supervisors_confirm_merge_and_dismiss_incidents(escalation, env) 
         await replay(env, [*background, *first, *other])
         await probe.wait_for("incident.detected", count=2, timeout=60)
         ids = [e.data["incident_id"] for e in probe.of_type("incident.detected")]
-        settings = escalation._transport.app.state.settings
+        settings = app_of(escalation).state.settings
         as_owner = auth(settings, "owner", "alice")
         refused = await escalation.post(f"/v1/incidents/{ids[0]}/confirm", headers=as_owner)
         assert refused.status_code == 403
@@ -152,7 +160,9 @@ async def test_supervisors_confirm_merge_and_dismiss_incidents(escalation, env) 
     assert bad.status_code == 422
 
 
-async def test_an_incident_whose_problem_was_fixed_is_resolved(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_an_incident_whose_problem_was_fixed_is_resolved(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = hour_start(30)
     events = as_events(noise(start, hours=24, per_hour=3) + burst(start + timedelta(hours=24), 12))
     async with env.probe() as probe:
@@ -185,8 +195,8 @@ async def test_an_incident_whose_problem_was_fixed_is_resolved(escalation, env) 
         assert done.json()["status"] == "verifying", done.text
         fixed_at = datetime.fromisoformat(done.json()["fixed_at"])
         # A week without the pattern after the fix, on the worker's clock.
-        rt = escalation._transport.app.state.runtime
-        config = escalation._transport.app.state.escalation_config
+        rt = app_of(escalation).state.runtime
+        config = app_of(escalation).state.escalation_config
         await run_checks(rt, fixed_at + timedelta(days=8), config)
         verified = (await escalation.get(f"/v1/problems/{problem_id}")).json()
         assert verified["status"] == "closed", verified
@@ -199,7 +209,9 @@ async def test_an_incident_whose_problem_was_fixed_is_resolved(escalation, env) 
     assert (await escalation.get(f"/v1/incidents/{incident_id}")).json()["status"] == "resolved"
 
 
-async def test_an_incident_leaves_a_supervisors_priority_alone(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_an_incident_leaves_a_supervisors_priority_alone(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = hour_start(30)
     background = as_events(noise(start, hours=24, per_hour=3))
     spike = as_events(burst(start + timedelta(hours=24), 12))

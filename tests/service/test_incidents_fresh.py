@@ -11,11 +11,13 @@ import httpx
 import pytest
 
 from shared.events import Envelope
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import PRODUCTS, REGIONS, publisher, received, started
+from tests.support.services import app_of
 
 
 @pytest.fixture
-async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     # The shipped configuration, warm-up and all: nothing here has 48 hours of history.
     async with database("escalation") as url, started(env, url) as client:
         yield client
@@ -43,7 +45,7 @@ def spike(start: datetime, spellings: list[tuple[str, str]], count: int = 30) ->
     ]
 
 
-async def replay(env: Any, events: list[Envelope]) -> Any:
+async def replay(env: TestEnv, events: list[Envelope]) -> Any:
     async with env.probe() as probe, publisher(env) as bus:
         await bus.publish(*events)
         await probe.wait_for("complaint.prioritized", events[-1].complaint_id, timeout=60)
@@ -52,8 +54,8 @@ async def replay(env: Any, events: list[Envelope]) -> Any:
 
 
 async def test_a_burst_among_ordinary_complaints_raises_one_incident_at_once(
-    escalation, env
-) -> None:  # type: ignore[no-untyped-def]
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = datetime.now(UTC) - timedelta(hours=2)
     background = ordinary(start, 40, minutes=90)
     burst = spike(start + timedelta(minutes=95), [("Kettle K1", "CA")])
@@ -74,7 +76,7 @@ async def test_a_burst_among_ordinary_complaints_raises_one_incident_at_once(
     assert burst_ids <= linked
     body = (await escalation.get(f"/v1/incidents/{data['incident_id']}")).json()
     assert body["raised_by"] == "cross_sectional"
-    settings = escalation._transport.app.state.escalation_config.detector.cross
+    settings = app_of(escalation).state.escalation_config.detector.cross
     assert body["evidence"]["cross_sectional"]["z"] >= settings.min_z
     assert set(body["is_not"]["what"]["other_products"]) == {
         "Kettle K2",
@@ -84,7 +86,9 @@ async def test_a_burst_among_ordinary_complaints_raises_one_incident_at_once(
     assert {"OR", "NV", "WA"} <= set(body["is_not"]["where"]["other_regions"])
 
 
-async def test_a_burst_spelt_many_ways_is_one_key(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_burst_spelt_many_ways_is_one_key(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = datetime.now(UTC) - timedelta(hours=2)
     spellings = [
         ("Kettle K1", "CA"),
@@ -102,8 +106,8 @@ async def test_a_burst_spelt_many_ways_is_one_key(escalation, env) -> None:  # t
 
 
 async def test_steady_noise_over_many_keys_on_a_fresh_system_raises_nothing(
-    escalation, env
-) -> None:  # type: ignore[no-untyped-def]
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     rnd = random.Random(17)
     start = datetime.now(UTC) - timedelta(hours=6)
     events = [

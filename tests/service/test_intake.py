@@ -4,18 +4,19 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import httpx
 import pytest
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from tests.support.intake import complaint_body, stored_count
+from tests.support.env import Database, TestEnv
+from tests.support.intake import Intake, complaint_body, stored_count
 from tests.support.services import auth, common_settings, running
 
 
 @pytest.fixture
-async def intake(env, database) -> AsyncIterator[tuple[httpx.AsyncClient, IntakeSettings]]:  # type: ignore[no-untyped-def]
+async def intake(env: TestEnv, database: Database) -> AsyncIterator[Intake]:
     async with database("intake") as url:
         settings = IntakeSettings(**common_settings(env, url))
         async with running(create_app(settings)) as client:
@@ -23,7 +24,7 @@ async def intake(env, database) -> AsyncIterator[tuple[httpx.AsyncClient, Intake
             yield client, settings
 
 
-async def test_complaint_is_stored_and_announced(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_complaint_is_stored_and_announced(intake: Intake, env: TestEnv) -> None:
     client, _ = intake
     async with env.probe("complaint.#") as probe:
         response = await client.post("/v1/complaints", json=complaint_body())
@@ -51,7 +52,9 @@ async def test_complaint_is_stored_and_announced(intake, env) -> None:  # type: 
         ({"customer": {"email": "x@example.com"}}, "name"),
     ],
 )
-async def test_invalid_complaint_is_refused_and_nothing_stored(intake, overrides, field) -> None:  # type: ignore[no-untyped-def]
+async def test_invalid_complaint_is_refused_and_nothing_stored(
+    intake: Intake, overrides: dict[str, Any], field: str
+) -> None:
     client, _ = intake
     body = complaint_body(**overrides)
     response = await client.post("/v1/complaints", json=body)
@@ -62,7 +65,7 @@ async def test_invalid_complaint_is_refused_and_nothing_stored(intake, overrides
     assert await stored_count(client) == 0
 
 
-async def test_missing_contact_is_refused(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_missing_contact_is_refused(intake: Intake) -> None:
     client, _ = intake
     body = complaint_body()
     del body["contact"]
@@ -71,7 +74,7 @@ async def test_missing_contact_is_refused(intake) -> None:  # type: ignore[no-un
     assert response.json()["error"]["fields"][0]["loc"] == ["body", "contact"]
 
 
-async def test_sms_contact_is_kept_in_e164(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_sms_contact_is_kept_in_e164(intake: Intake) -> None:
     client, _ = intake
     response = await client.post(
         "/v1/complaints", json=complaint_body(channel="sms", contact="(415) 555-2671")
@@ -80,7 +83,7 @@ async def test_sms_contact_is_kept_in_e164(intake) -> None:  # type: ignore[no-u
     assert response.json()["contact"] == "+14155552671"
 
 
-async def test_idempotency_key_returns_the_first_complaint(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_idempotency_key_returns_the_first_complaint(intake: Intake, env: TestEnv) -> None:
     client, _ = intake
     key = {"Idempotency-Key": str(uuid.uuid4())}
     first = await client.post("/v1/complaints", json=complaint_body(), headers=key)
@@ -96,7 +99,9 @@ async def test_idempotency_key_returns_the_first_complaint(intake, env) -> None:
     assert await stored_count(client) == 1
 
 
-async def test_concurrent_retries_with_one_key_store_and_announce_one(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_retries_with_one_key_store_and_announce_one(
+    intake: Intake, env: TestEnv
+) -> None:
     """A front end that retries before its first answer came: the loser answers as the winner."""
     client, _ = intake
     key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
@@ -115,7 +120,7 @@ async def test_concurrent_retries_with_one_key_store_and_announce_one(intake, en
     assert await stored_count(client) == 1
 
 
-async def test_follow_up_contact_joins_the_complaint(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_follow_up_contact_joins_the_complaint(intake: Intake, env: TestEnv) -> None:
     client, _ = intake
     complaint = (await client.post("/v1/complaints", json=complaint_body())).json()
     async with env.probe("complaint.contact_added") as probe:
@@ -131,14 +136,14 @@ async def test_follow_up_contact_joins_the_complaint(intake, env) -> None:  # ty
     assert await stored_count(client) == 1
 
 
-async def test_unknown_complaint_is_404(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_complaint_is_404(intake: Intake) -> None:
     client, _ = intake
     response = await client.get(f"/v1/complaints/{uuid.uuid4()}")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "complaint_not_found"
 
 
-async def test_roles_are_enforced(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_roles_are_enforced(intake: Intake) -> None:
     client, settings = intake
     anonymous = await client.post(
         "/v1/complaints", json=complaint_body(), headers={"Authorization": ""}
@@ -155,7 +160,7 @@ async def test_roles_are_enforced(intake) -> None:  # type: ignore[no-untyped-de
     assert forged.status_code == 401
 
 
-async def test_health_and_readiness(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_health_and_readiness(intake: Intake) -> None:
     client, _ = intake
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
@@ -164,7 +169,7 @@ async def test_health_and_readiness(intake) -> None:  # type: ignore[no-untyped-
     assert "http_requests_total" in metrics.text
 
 
-async def test_timestamps_keep_the_instant_and_are_answered_in_utc(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_timestamps_keep_the_instant_and_are_answered_in_utc(intake: Intake) -> None:
     client, _ = intake
     body = complaint_body(occurred_at="2025-04-10T10:55:28+10:00")
     created = await client.post("/v1/complaints", json=body)

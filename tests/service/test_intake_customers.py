@@ -13,12 +13,13 @@ from services.intake import domain
 from services.intake.app import create_app
 from services.intake.models import customers
 from services.intake.settings import IntakeSettings
-from tests.support.intake import complaint_body, stored_count
-from tests.support.services import auth, common_settings, running
+from tests.support.env import Database, TestEnv
+from tests.support.intake import Intake, complaint_body, stored_count
+from tests.support.services import app_of, auth, common_settings, running
 
 
 @pytest.fixture
-async def intake(env, database) -> AsyncIterator[tuple[httpx.AsyncClient, IntakeSettings]]:  # type: ignore[no-untyped-def]
+async def intake(env: TestEnv, database: Database) -> AsyncIterator[Intake]:
     async with database("intake") as url:
         settings = IntakeSettings(**common_settings(env, url))
         async with running(create_app(settings)) as client:
@@ -40,7 +41,7 @@ def by_phone(**overrides: Any) -> dict[str, Any]:
 
 
 async def customer_count(client: httpx.AsyncClient) -> int:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         live = select(func.count()).select_from(customers).where(customers.c.merged_into.is_(None))
         return int(await conn.scalar(live))
@@ -50,7 +51,9 @@ async def post(client: httpx.AsyncClient, body: dict[str, Any], **headers: str) 
     return await client.post("/v1/complaints", json=body, headers=headers)
 
 
-async def test_email_then_phone_then_both_is_one_customer_with_the_first_key(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_email_then_phone_then_both_is_one_customer_with_the_first_key(
+    intake: Intake, env: TestEnv
+) -> None:
     client, settings = intake
     supervisor = auth(settings, "supervisor")
     async with env.probe("complaint.received") as probe:
@@ -95,7 +98,7 @@ async def test_email_then_phone_then_both_is_one_customer_with_the_first_key(int
     assert fourth["customer_id"] == first["customer_id"] and event.data["customer_key"] == expected
 
 
-async def test_a_second_complaint_on_the_open_matter_joins_it(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_second_complaint_on_the_open_matter_joins_it(intake: Intake, env: TestEnv) -> None:
     client, _ = intake
     first = await post(client, complaint_body())
     assert first.status_code == 201 and first.json()["joined"] is False
@@ -133,7 +136,9 @@ async def test_a_second_complaint_on_the_open_matter_joins_it(intake, env) -> No
     assert await stored_count(client) == 3 and await customer_count(client) == 1
 
 
-async def test_outside_the_join_window_a_new_complaint_opens(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_outside_the_join_window_a_new_complaint_opens(
+    env: TestEnv, database: Database
+) -> None:
     async with database("intake") as url:
         settings = IntakeSettings(**common_settings(env, url, join_window_days=1e-9))
         async with running(create_app(settings)) as client:
@@ -145,7 +150,7 @@ async def test_outside_the_join_window_a_new_complaint_opens(env, database) -> N
             assert first.json()["customer_id"] == second.json()["customer_id"]
 
 
-async def test_concurrent_complaints_of_a_new_customer_make_one_customer(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_complaints_of_a_new_customer_make_one_customer(intake: Intake) -> None:
     client, _ = intake
     people = {"name": "Wei Chen", "email": "wei@example.cn", "phone": "+86 138 0013 8000"}
     same = [complaint_body(customer=people, contact="Wei@Example.cn") for _ in range(4)]
@@ -161,7 +166,7 @@ async def test_concurrent_complaints_of_a_new_customer_make_one_customer(intake)
     assert await stored_count(client) == sum(a.status_code == 201 for a in answers)
 
 
-async def test_different_customer_numbers_are_different_customers(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_different_customer_numbers_are_different_customers(intake: Intake) -> None:
     client, _ = intake
     one = await post(client, complaint_body(customer={"name": "A", "external_id": "C-1"}))
     two = await post(
@@ -172,7 +177,7 @@ async def test_different_customer_numbers_are_different_customers(intake) -> Non
     assert one.json()["customer_id"] != two.json()["customer_id"]
 
 
-async def test_supervisor_merges_and_splits_customers(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_supervisor_merges_and_splits_customers(intake: Intake) -> None:
     client, settings = intake
     supervisor = auth(settings, "supervisor")
     ana = (await post(client, complaint_body())).json()
@@ -229,7 +234,9 @@ async def test_supervisor_merges_and_splits_customers(intake) -> None:  # type: 
     ("given", "kept"),
     [("en", "en"), ("zh", "zh"), ("zh-cn", "zh-CN"), ("zh-Hant-TW", "zh-Hant-TW")],
 )
-async def test_language_is_kept_and_announced(intake, env, given, kept) -> None:  # type: ignore[no-untyped-def]
+async def test_language_is_kept_and_announced(
+    intake: Intake, env: TestEnv, given: str, kept: str
+) -> None:
     client, _ = intake
     async with env.probe("complaint.received") as probe:
         created = await post(client, complaint_body(language=given))
@@ -247,8 +254,8 @@ async def test_language_is_kept_and_announced(intake, env, given, kept) -> None:
         ("Me cobraron dos veces por la misma compra en la tienda.", "en", "en"),  # it says so
     ],
 )
-async def test_a_missing_language_is_read_from_the_text(  # type: ignore[no-untyped-def]
-    intake, env, description, given, kept
+async def test_a_missing_language_is_read_from_the_text(
+    intake: Intake, env: TestEnv, description: str, given: str | None, kept: str | None
 ) -> None:
     client, _ = intake
     async with env.probe("complaint.received") as probe:
@@ -261,7 +268,7 @@ async def test_a_missing_language_is_read_from_the_text(  # type: ignore[no-unty
 @pytest.mark.parametrize(
     "junk", ["english", "en_US", "123", "zh-", "e", "<script>", "en-US-" + "x" * 40]
 )
-async def test_junk_language_is_refused(intake, junk) -> None:  # type: ignore[no-untyped-def]
+async def test_junk_language_is_refused(intake: Intake, junk: str) -> None:
     client, _ = intake
     refused = await post(client, complaint_body(language=junk))
     assert refused.status_code == 422, refused.text
@@ -269,7 +276,9 @@ async def test_junk_language_is_refused(intake, junk) -> None:  # type: ignore[n
     assert await stored_count(client) == 0
 
 
-async def test_search_by_identifier_reference_and_customer_pages_newest_first(intake) -> None:  # type: ignore[no-untyped-def]
+async def test_search_by_identifier_reference_and_customer_pages_newest_first(
+    intake: Intake,
+) -> None:
     client, settings = intake
     made = [
         (

@@ -18,12 +18,13 @@ from shared.events import (
     EventData,
     new_event,
 )
-from tests.support.intake import complaint_body
+from tests.support.env import Database, TestEnv
+from tests.support.intake import Intake, complaint_body
 from tests.support.services import auth, common_settings, running
 
 
 @pytest.fixture
-async def intake(env, database) -> AsyncIterator[tuple[httpx.AsyncClient, IntakeSettings]]:  # type: ignore[no-untyped-def]
+async def intake(env: TestEnv, database: Database) -> AsyncIterator[Intake]:
     async with database("intake") as url:
         settings = IntakeSettings(**common_settings(env, url))
         async with running(create_app(settings)) as client:
@@ -49,7 +50,9 @@ def closed() -> CaseClosed:
     return CaseClosed(request_id="r1", reason="customer confirmed", outcome="resolved")
 
 
-async def test_status_follows_the_case_and_a_closed_matter_is_not_joined(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_status_follows_the_case_and_a_closed_matter_is_not_joined(
+    intake: Intake, env: TestEnv
+) -> None:
     client, _ = intake
     complaint = (await client.post("/v1/complaints", json=complaint_body())).json()
     cid, due = complaint["id"], datetime(2026, 12, 10, 9, tzinfo=UTC)
@@ -76,7 +79,9 @@ async def test_status_follows_the_case_and_a_closed_matter_is_not_joined(intake,
     assert fresh.json()["status"] == "received"
 
 
-async def test_a_late_older_event_does_not_take_the_status_back(intake, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_late_older_event_does_not_take_the_status_back(
+    intake: Intake, env: TestEnv
+) -> None:
     client, _ = intake
     cid = (await client.post("/v1/complaints", json=complaint_body())).json()["id"]
     now = datetime.now(UTC)

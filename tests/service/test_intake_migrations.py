@@ -24,7 +24,9 @@ def migrate(url: str, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-def test_existing_complaints_get_customers_with_the_keys_they_were_sent_with(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_existing_complaints_get_customers_with_the_keys_they_were_sent_with(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"
     migrate(url, "0001")
     engine = create_engine(f"sqlite:///{tmp_path / 'intake.db'}")
@@ -50,9 +52,13 @@ def test_existing_complaints_get_customers_with_the_keys_they_were_sent_with(tmp
             )
     migrate(url, "head")
     with engine.connect() as conn:
-        customers = dict(conn.execute(text("SELECT key, id FROM customers")).all())
+        customers: dict[str, str] = dict(
+            conn.execute(text("SELECT key, id FROM customers")).tuples().all()
+        )
         assert set(customers) == {"k-email", "k-phone"}
-        owner = dict(conn.execute(text("SELECT id, customer_id FROM complaints")).all())
+        owner: dict[str, str] = dict(
+            conn.execute(text("SELECT id, customer_id FROM complaints")).tuples().all()
+        )
         held = set(conn.execute(text("SELECT kind, value, customer_id FROM customer_identifiers")))
         statuses = {s for (s,) in conn.execute(text("SELECT status FROM complaints"))}
     assert owner == {

@@ -107,7 +107,7 @@ async def test_two_workers_publish_each_complaint_once_and_die_with_their_superv
                     assert [a.status_code for a in answers] == [201] * 60
                     await probe.wait_for("complaint.received", count=60, timeout=30)
                     await asyncio.sleep(1.0)  # a second relay publishing the same row shows now
-                    ids = [e.complaint_id for e in probe.of_type("complaint.received")]
+                    ids = [str(e.complaint_id) for e in probe.of_type("complaint.received")]
             assert sorted(ids) == sorted(a.json()["id"] for a in answers)
             workers = _children(proc.pid)
             assert len(workers) >= 2  # the two workers (and multiprocessing's helper)

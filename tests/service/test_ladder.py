@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +18,12 @@ from shared.events import (
     SlaEvent,
     new_event,
 )
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, received, started
 
 
 @pytest.fixture
-async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with database("escalation") as url, started(env, url) as client:
         yield client
 
@@ -52,7 +54,9 @@ def steps(events: list[Envelope]) -> list[tuple[str, str]]:
     return [(e.data["level"], e.data["to"]) for e in events]
 
 
-async def test_repeated_warnings_and_breaches_climb_each_step_once(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_repeated_warnings_and_breaches_climb_each_step_once(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     complaint = received(description="The heater caught fire.")  # P1
     case_id = str(complaint.complaint_id)
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
@@ -82,7 +86,9 @@ async def test_repeated_warnings_and_breaches_climb_each_step_once(escalation, e
     assert len(probe.of_type("case.escalated", case_id)) == 8
 
 
-async def test_the_ladder_follows_priority_and_the_current_owner(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_the_ladder_follows_priority_and_the_current_owner(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     complaint = received(description="The parcel was late.")  # P3
     case_id = str(complaint.complaint_id)
     due = datetime.now(UTC).replace(microsecond=0)
@@ -103,7 +109,9 @@ async def test_the_ladder_follows_priority_and_the_current_owner(escalation, env
     ]
 
 
-async def test_a_task_breach_climbs_inside_its_department(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_task_breach_climbs_inside_its_department(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     case_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
     due = datetime.now(UTC).replace(microsecond=0)
     task = {"subject": "task", "id": task_id, "department": "finance"}
@@ -121,7 +129,9 @@ async def test_a_task_breach_climbs_inside_its_department(escalation, env) -> No
     assert "case.escalated.finance" in probe.routing_keys
 
 
-async def test_a_case_whose_owner_is_unknown_escalates_to_the_head(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_case_whose_owner_is_unknown_escalates_to_the_head(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     case_id = str(uuid.uuid4())
     async with env.probe("case.escalated.#") as probe, publisher(env) as bus:
         await bus.publish(sla("warning", case_id, datetime.now(UTC)))
@@ -130,8 +140,8 @@ async def test_a_case_whose_owner_is_unknown_escalates_to_the_head(escalation, e
 
 
 async def test_an_overdue_audit_goes_to_the_head_once_and_never_to_the_owner(
-    escalation, env
-) -> None:  # type: ignore[no-untyped-def]
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     case_id, audit_id = str(uuid.uuid4()), str(uuid.uuid4())
     due = datetime.now(UTC).replace(microsecond=0)
     overdue = new_event(
@@ -159,7 +169,9 @@ async def test_an_overdue_audit_goes_to_the_head_once_and_never_to_the_owner(
         ("[ladder.case.P1]\nwarning = ['boss']\n", r"\[ladder\.case\.P1\] warning"),
     ],
 )
-def test_an_invalid_escalation_file_stops_start_up(tmp_path, content, message) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_escalation_file_stops_start_up(
+    tmp_path: Path, content: str, message: str
+) -> None:
     from services.escalation.app import create_app
     from services.escalation.domain import InvalidRules
     from services.escalation.settings import EscalationSettings

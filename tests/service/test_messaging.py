@@ -6,7 +6,7 @@ be observed without any business rules in the way.
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aio_pika
@@ -19,6 +19,7 @@ from shared.service import Runtime, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 from shared.tables import add_messaging_tables
 from shared.uow import UnitOfWork
+from tests.support.env import Database, TestEnv
 from tests.support.services import common_settings, running
 
 metadata = MetaData()
@@ -53,7 +54,7 @@ def prioritized(complaint_id: str, reasons: list[str] | None = None) -> Envelope
 
 
 @pytest.fixture
-async def counting(env, database) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
+async def counting(env: TestEnv, database: Database) -> AsyncIterator[Runtime]:
     async with database("counting") as url:
         engine = make_engine(url)
         async with engine.begin() as conn:
@@ -87,13 +88,15 @@ async def count_of(rt: Runtime, complaint_id: str) -> int | None:
         )
 
 
-async def eventually(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.05)
 
 
-async def test_same_event_delivered_twice_changes_state_once(counting, env) -> None:  # type: ignore[no-untyped-def]
+async def test_same_event_delivered_twice_changes_state_once(
+    counting: Runtime, env: TestEnv
+) -> None:
     complaint_id, other = str(uuid.uuid4()), str(uuid.uuid4())
     event = prioritized(complaint_id)
     await counting.bus.publish(event, event, prioritized(other))
@@ -102,7 +105,9 @@ async def test_same_event_delivered_twice_changes_state_once(counting, env) -> N
     assert await count_of(counting, complaint_id) == 1
 
 
-async def test_poison_message_is_dead_lettered_and_the_queue_moves_on(counting, env) -> None:  # type: ignore[no-untyped-def]
+async def test_poison_message_is_dead_lettered_and_the_queue_moves_on(
+    counting: Runtime, env: TestEnv
+) -> None:
     poison, healthy = str(uuid.uuid4()), str(uuid.uuid4())
     await counting.bus.publish(prioritized(poison, ["poison"]), prioritized(healthy))
     await eventually(lambda: _equals(count_of(counting, healthy), 1))
@@ -112,7 +117,9 @@ async def test_poison_message_is_dead_lettered_and_the_queue_moves_on(counting, 
     assert await count_of(counting, poison) is None
 
 
-async def test_malformed_message_goes_straight_to_dead_letters(counting, env) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_message_goes_straight_to_dead_letters(
+    counting: Runtime, env: TestEnv
+) -> None:
     connection = await aio_pika.connect(env.amqp_url)
     channel = await connection.channel()
     exchange = await channel.get_exchange(env.exchange)
@@ -123,7 +130,7 @@ async def test_malformed_message_goes_straight_to_dead_letters(counting, env) ->
     assert dead.headers["x-death-reason"] == "malformed"
 
 
-async def test_outbox_publishes_only_what_was_committed(counting, env) -> None:  # type: ignore[no-untyped-def]
+async def test_outbox_publishes_only_what_was_committed(counting: Runtime, env: TestEnv) -> None:
     kept, dropped = str(uuid.uuid4()), str(uuid.uuid4())
     async with env.probe("complaint.prioritized") as probe:
         async with counting.uow() as uow:
@@ -140,7 +147,7 @@ async def test_outbox_publishes_only_what_was_committed(counting, env) -> None: 
     assert pending is None
 
 
-async def test_relay_publishes_a_large_batch_in_order(counting, env) -> None:  # type: ignore[no-untyped-def]
+async def test_relay_publishes_a_large_batch_in_order(counting: Runtime, env: TestEnv) -> None:
     ids = [str(uuid.uuid4()) for _ in range(1200)]
     async with env.probe("complaint.prioritized") as probe:
         async with counting.uow() as uow:
@@ -150,7 +157,7 @@ async def test_relay_publishes_a_large_batch_in_order(counting, env) -> None:  #
         assert [e.complaint_id for e in probe.events] == ids
 
 
-async def test_broker_confirms_every_message_it_accepts(env) -> None:  # type: ignore[no-untyped-def]
+async def test_broker_confirms_every_message_it_accepts(env: TestEnv) -> None:
     bus = env.publisher()
     await bus.connect()
     try:
@@ -162,11 +169,11 @@ async def test_broker_confirms_every_message_it_accepts(env) -> None:  # type: i
         await bus.close()
 
 
-async def _equals(value, expected) -> bool:  # type: ignore[no-untyped-def]
+async def _equals(value: Awaitable[object], expected: object) -> bool:
     return bool(await value == expected)
 
 
-async def wait_dead_letter(env, queue_name: str) -> aio_pika.abc.AbstractIncomingMessage:  # type: ignore[no-untyped-def]
+async def wait_dead_letter(env: TestEnv, queue_name: str) -> aio_pika.abc.AbstractIncomingMessage:
     connection = await aio_pika.connect(env.amqp_url)
     try:
         channel = await connection.channel()

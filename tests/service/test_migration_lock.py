@@ -12,7 +12,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from tests import conftest
+from tests.support.env import Database, TestEnv
 from tests.support.replica import ROOT
 
 SERVICES = ["confirmation", "escalation"]
@@ -48,11 +48,11 @@ async def upgrade_in_a_process(service: str, url: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_concurrent_upgrades_of_one_fresh_database_all_succeed(
-    env: conftest.TestEnv, database: object, service: str
+    env: TestEnv, database: Database, service: str
 ) -> None:
     if env.backend != "postgresql":
         pytest.skip("the lock is PostgreSQL's; a SQLite file belongs to one process")
-    async with database(service) as url:  # type: ignore[operator]
+    async with database(service) as url:
         results = await asyncio.gather(
             *[upgrade_in_a_process(service, url) for _ in range(UPGRADES)]
         )

@@ -3,18 +3,20 @@ timeline. Ownership and confirmation run together over the real broker, real SMT
 gateway stand-in, so the message confirmation sends is the one ownership really announced."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.closure import EMAIL, PHONE, Loop, closure_loop
+from tests.support.env import Database, TestEnv
 
 ASK = "Which card was charged: the one ending 4417 or 0092?"
 
 
 @pytest.fixture
-async def loop(env, database):  # type: ignore[no-untyped-def]
+async def loop(env: TestEnv, database: Database) -> AsyncIterator[Loop]:
     async with closure_loop(env, database) as running:
         yield running
 

@@ -11,6 +11,7 @@ import pytest
 from tests.service.test_channels_attested import attest
 from tests.service.test_channels_web import path_of
 from tests.support.closure import MAIL_TOKEN, PHONE, SMS_CODE, Loop, closure_loop
+from tests.support.env import Database, TestEnv
 
 EMAIL = "ana.lima@example.com"
 WEB = "web.customer@example.com"
@@ -57,7 +58,9 @@ async def new_link(loop: Loop, case_id: str, old: str | None = None) -> str:
             return str(delivered["link"])
 
 
-async def test_unclear_email_answer_is_reasked_and_the_customers_yes_closes(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_unclear_email_answer_is_reasked_and_the_customers_yes_closes(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop, env.probe("case.#") as probe:
         case = await loop.complaint("email", EMAIL)
         early = await owner_post(loop, case, "reask")
@@ -109,8 +112,8 @@ async def test_unclear_email_answer_is_reasked_and_the_customers_yes_closes(env,
 
 
 async def test_no_answer_is_attested_from_the_customers_email_and_the_closure_is_audited(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     audit_every_attested = {
         "audit_sample_rate": 0.0,
         "audit_attested_sample_rate": 1.0,
@@ -169,7 +172,9 @@ async def test_no_answer_is_attested_from_the_customers_email_and_the_closure_is
     assert [a["request_id"] for a in listed.json()] == [request_id]
 
 
-async def test_unclear_sms_answer_is_attested_with_the_customers_number(env, database) -> None:  # type: ignore[no-untyped-def]
+async def test_unclear_sms_answer_is_attested_with_the_customers_number(
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop:
         case = await loop.complaint("sms", PHONE)
         await loop.propose(case)
@@ -194,7 +199,9 @@ async def test_unclear_sms_answer_is_attested_with_the_customers_number(env, dat
 
 
 @pytest.mark.parametrize("dead", ["spent", "expired"])
-async def test_a_dead_web_link_is_reasked_and_the_new_link_closes(env, database, dead: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_dead_web_link_is_reasked_and_the_new_link_closes(
+    env: TestEnv, database: Database, dead: str
+) -> None:
     async with closure_loop(env, database, web_token_ttl_hours=24) as loop:
         case = await loop.complaint("web", WEB)
         await loop.propose(case)
@@ -230,8 +237,8 @@ async def test_a_dead_web_link_is_reasked_and_the_new_link_closes(env, database,
 
 
 async def test_withdrawn_proposal_goes_back_to_work_and_its_late_yes_changes_nothing(
-    env, database
-) -> None:  # type: ignore[no-untyped-def]
+    env: TestEnv, database: Database
+) -> None:
     async with closure_loop(env, database) as loop, env.probe("case.#") as probe:
         case = await loop.complaint("email", EMAIL)
         await loop.propose(case, outcome="cannot_fulfil")

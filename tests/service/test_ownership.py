@@ -14,7 +14,7 @@ from shared.events import (
     ComplaintPrioritized,
     new_event,
 )
-from tests import conftest
+from tests.support.env import TestEnv
 from tests.support.ownership import (
     RECEIVED_AT,
     Desk,
@@ -31,7 +31,7 @@ from tests.support.ownership import desk as desk  # the fixture
 
 
 async def test_complaint_goes_to_the_least_loaded_owner_of_its_team(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     assigned = []
     async with env.probe("case.assigned") as probe:

@@ -9,7 +9,7 @@ import pytest
 
 from services.ownership.app import create_app
 from services.ownership.settings import OwnershipSettings
-from tests import conftest
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import Desk
 from tests.support.services import common_settings, running
 
@@ -35,7 +35,7 @@ tasks = { refund = 24 }
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     async with database("ownership") as url:
@@ -78,9 +78,7 @@ async def test_a_returning_customer_gets_the_same_owner(desk: Desk) -> None:
     assert entries[0]["detail"]["rule"] == "same_owner_as_before"
 
 
-async def test_marking_an_owner_away_hands_over_their_open_cases(
-    desk: Desk, env: conftest.TestEnv
-) -> None:
+async def test_marking_an_owner_away_hands_over_their_open_cases(desk: Desk, env: TestEnv) -> None:
     cases = [
         await desk.receive(category="billing", language="en", customer_key=customer())
         for _ in range(2)

@@ -12,7 +12,7 @@ from services.ownership.app import create_app
 from services.ownership.models import timers
 from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope
 from shared.timestamps import as_utc
-from tests import conftest
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import (
     Desk,
     at,
@@ -27,7 +27,7 @@ from tests.support.ownership import (
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 
@@ -77,7 +77,7 @@ async def ask(desk: Desk, case_id: str, proposal_no: int = 0) -> str:
 
 
 async def test_task_is_due_by_the_catalogue_and_routed_to_its_department(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     case = await open_case(desk)
     owner = desk.as_("owner", case["owner_id"])
@@ -146,7 +146,7 @@ async def test_resolution_waits_for_open_tasks(desk: Desk) -> None:
     assert (await desk.case(case["id"]))["status"] == "waiting_on_department"
 
 
-async def test_only_the_owner_may_propose_a_resolution(desk: Desk, env: conftest.TestEnv) -> None:
+async def test_only_the_owner_may_propose_a_resolution(desk: Desk, env: TestEnv) -> None:
     case = await open_case(desk)
     path, body = f"/v1/cases/{case['id']}/resolution", {"outcome": "resolved", "summary": "Done"}
     for role, subject in [("owner", "bob"), ("supervisor", case["owner_id"]), ("admin", "root")]:
@@ -168,9 +168,7 @@ async def test_only_the_owner_may_propose_a_resolution(desk: Desk, env: conftest
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "invalid_transition"
 
 
-async def test_confirmation_on_another_channel_does_not_close(
-    desk: Desk, env: conftest.TestEnv
-) -> None:
+async def test_confirmation_on_another_channel_does_not_close(desk: Desk, env: TestEnv) -> None:
     case = await open_case(desk, channel="email")
     await propose(desk, case)
     async with env.probe("case.#") as probe:
@@ -199,7 +197,7 @@ async def test_confirmation_on_another_channel_does_not_close(
 
 
 async def test_a_yes_to_a_reasked_proposal_closes_only_when_it_answers_the_new_ask(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     case = await open_case(desk, channel="email")
     await propose(desk, case)
@@ -224,7 +222,7 @@ async def test_a_yes_to_a_reasked_proposal_closes_only_when_it_answers_the_new_a
 
 
 async def test_rejection_reopens_with_the_same_owner_once_even_when_redelivered(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     case = await open_case(desk)
     await propose(desk, case)
@@ -283,7 +281,7 @@ async def test_unclear_answer_leaves_the_proposal_with_its_owner(desk: Desk) -> 
 
 
 async def test_reassignment_hands_over_and_never_leaves_the_case_ownerless(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     case = await open_case(desk)
     path = f"/v1/cases/{case['id']}/reassign"

@@ -10,12 +10,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from shared.events import new_event
-from tests import conftest
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import complaint
 from tests.support.probe import BusProbe
 from tests.support.replica import Replica
@@ -35,7 +34,7 @@ owners = [{ id = "ivan", name = "Ivan" }, { id = "judy", name = "Judy" }]
 
 
 @pytest.fixture
-async def replica_env(env: conftest.TestEnv, database: Any) -> AsyncIterator[dict[str, str]]:
+async def replica_env(env: TestEnv, database: Database) -> AsyncIterator[dict[str, str]]:
     if env.backend != "postgresql":
         pytest.skip("replicas share one database server; SQLite is a single-process store")
     organisation = env.tmp / "organisation.toml"
@@ -54,7 +53,7 @@ async def replica_env(env: conftest.TestEnv, database: Any) -> AsyncIterator[dic
         }
 
 
-async def receive(env: conftest.TestEnv, count: int) -> list[str]:
+async def receive(env: TestEnv, count: int) -> list[str]:
     bus = env.publisher()
     await bus.connect()
     ids = [str(uuid.uuid4()) for _ in range(count)]
@@ -81,7 +80,7 @@ def sla_counts(probe: BusProbe) -> Counter[tuple[str | None, str]]:
 
 
 async def test_two_replicas_publish_each_sla_event_exactly_once(
-    env: conftest.TestEnv, replica_env: dict[str, str]
+    env: TestEnv, replica_env: dict[str, str]
 ) -> None:
     replicas = [Replica("ownership", replica_env, env.tmp / f"replica{i}.log") for i in range(2)]
     try:
@@ -102,7 +101,7 @@ async def test_two_replicas_publish_each_sla_event_exactly_once(
 
 
 async def test_a_breach_that_falls_due_while_the_service_is_killed_fires_once_after_restart(
-    env: conftest.TestEnv, replica_env: dict[str, str]
+    env: TestEnv, replica_env: dict[str, str]
 ) -> None:
     replica = Replica("ownership", replica_env, env.tmp / "replica.log")
     try:

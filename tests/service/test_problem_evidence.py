@@ -5,12 +5,14 @@ import asyncio
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
 from services.escalation.problems.actions import run_checks
 from tests.service.test_problems import ANALYSIS, PATTERN, add_action, analysed_problem
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import (
     burst,
     hour_start,
@@ -20,10 +22,13 @@ from tests.support.escalation import (
     received,
     started,
 )
+from tests.support.services import app_of
 
 
 @pytest.fixture
-async def escalation(env, database, tmp_path) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(
+    env: TestEnv, database: Database, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     config = quick_config(tmp_path)
     async with database("escalation") as url, started(env, url, escalation_file=config) as client:
         yield client
@@ -33,7 +38,9 @@ def _code(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.json()["error"]["code"]
 
 
-async def test_a_future_clock_and_a_back_dated_fix_are_refused(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_a_future_clock_and_a_back_dated_fix_are_refused(
+    escalation: httpx.AsyncClient,
+) -> None:
     problem_id = await analysed_problem(escalation)
     action_id = await add_action(escalation, problem_id)
     path = f"/v1/problems/{problem_id}/actions/{action_id}/complete"
@@ -65,7 +72,9 @@ async def test_a_future_clock_and_a_back_dated_fix_are_refused(escalation) -> No
     assert (await escalation.get(f"/v1/problems/{problem_id}")).json()["status"] == "verifying"
 
 
-async def test_a_fix_without_a_root_cause_is_not_verified(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_fix_without_a_root_cause_is_not_verified(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     opened = await escalation.post("/v1/problems", json={"title": "K9", "pattern": PATTERN})
     problem_id = opened.json()["id"]
     action_id = await add_action(escalation, problem_id)
@@ -74,8 +83,8 @@ async def test_a_fix_without_a_root_cause_is_not_verified(escalation, env) -> No
     fixed_at = datetime.fromisoformat(done.json()["fixed_at"])
     refused = await escalation.post(f"/v1/problems/{problem_id}/verify", json={})
     assert _code(refused) == (409, "root_cause_missing")
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe("problem.#") as probe:
         await run_checks(rt, fixed_at + timedelta(days=8), config)
         assert (await escalation.get(f"/v1/problems/{problem_id}")).json()["status"] == "open"
@@ -89,7 +98,9 @@ async def test_a_fix_without_a_root_cause_is_not_verified(escalation, env) -> No
     ]
 
 
-async def test_a_spike_that_dies_down_by_itself_is_no_effect(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_spike_that_dies_down_by_itself_is_no_effect(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     start = hour_start(30)
     stream = noise(start, hours=24, per_hour=2) + burst(start + timedelta(hours=24), 80, 4)
     events = [received(at=at, **values) for at, values in sorted(stream, key=lambda i: i[0])]
@@ -121,8 +132,8 @@ async def test_a_spike_that_dies_down_by_itself_is_no_effect(escalation, env) ->
         async with publisher(env) as bus:
             await bus.publish(*later)
         await probe.wait_for("complaint.prioritized", later[-1].complaint_id, timeout=60)
-        rt = escalation._transport.app.state.runtime
-        config = escalation._transport.app.state.escalation_config
+        rt = app_of(escalation).state.runtime
+        config = app_of(escalation).state.escalation_config
         await run_checks(rt, fixed_at + timedelta(days=7, hours=1), config)
         verdict = await probe.wait_for("problem.effect_not_shown")
     body = (await escalation.get(f"/v1/problems/{problem_id}")).json()

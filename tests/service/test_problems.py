@@ -4,14 +4,14 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from services.escalation.problems.actions import run_checks
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import publisher, received, started
-from tests.support.services import auth, outbox_events
+from tests.support.services import app_of, auth, outbox_events
 
 PATTERN = {"pattern": "product+region", "product": "Kettle K9", "region": "TX"}
 ANALYSIS = {
@@ -26,12 +26,12 @@ ANALYSIS = {
 
 
 @pytest.fixture
-async def escalation(env, database) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def escalation(env: TestEnv, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with database("escalation") as url, started(env, url) as client:
         yield client
 
 
-async def complaints(env: Any, times: list[datetime]) -> None:
+async def complaints(env: TestEnv, times: list[datetime]) -> None:
     """Complaints of the problem's pattern, received at the given (event) times."""
     events = [received(at=at, product="Kettle K9", region="TX") for at in times]
     async with env.probe("complaint.prioritized") as probe, publisher(env) as bus:
@@ -65,7 +65,9 @@ async def add_action(client: httpx.AsyncClient, problem_id: str, owner: str = "f
     return str(created.json()["actions"][-1]["id"])
 
 
-async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tuple[str, datetime]:
+async def fixed_problem(
+    client: httpx.AsyncClient, env: TestEnv, after: int
+) -> tuple[str, datetime]:
     """A problem with a tested cause and two actions done now: 14 complaints came in the week
     before it was opened, `after` come the day after the fix; returns (problem, fixed_at)."""
     problem_id = await analysed_problem(client)
@@ -80,7 +82,7 @@ async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tupl
         created = await client.post(f"/v1/problems/{problem_id}/actions", json=action)
         assert created.status_code == 201, created.text
         ids.append(created.json()["actions"][-1]["id"])
-    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    settings = app_of(client).state.settings
     as_frank = auth(settings, "owner", "frank")
     stranger = await client.post(
         f"/v1/problems/{problem_id}/actions/{ids[1]}/complete", json={}, headers=as_frank
@@ -99,9 +101,11 @@ async def fixed_problem(client: httpx.AsyncClient, env: Any, after: int) -> tupl
     return problem_id, fixed_at
 
 
-async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, env) -> None:  # type: ignore[no-untyped-def]
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+async def test_a_fix_that_halves_the_complaints_closes_the_problem(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe() as probe:
         problem_id, fixed_at = await fixed_problem(escalation, env, after=2)
         path = f"/v1/problems/{problem_id}/verify"
@@ -126,9 +130,11 @@ async def test_a_fix_that_halves_the_complaints_closes_the_problem(escalation, e
     assert closed.status_code == 409 and closed.json()["error"]["code"] == "problem_not_fixed"
 
 
-async def test_a_fix_without_effect_is_flagged_and_stays_open(escalation, env) -> None:  # type: ignore[no-untyped-def]
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+async def test_a_fix_without_effect_is_flagged_and_stays_open(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe("problem.#") as probe:
         problem_id, fixed_at = await fixed_problem(escalation, env, after=10)
         await run_checks(rt, fixed_at + timedelta(days=3), config)
@@ -143,7 +149,9 @@ async def test_a_fix_without_effect_is_flagged_and_stays_open(escalation, env) -
     assert [p["id"] for p in listed.json()] == [problem_id]
 
 
-async def test_an_overdue_action_is_escalated_once(escalation, env) -> None:  # type: ignore[no-untyped-def]
+async def test_an_overdue_action_is_escalated_once(
+    escalation: httpx.AsyncClient, env: TestEnv
+) -> None:
     now = datetime.now(UTC)
     opened = await escalation.post("/v1/problems", json={"title": "Late", "pattern": PATTERN})
     problem_id = opened.json()["id"]
@@ -154,8 +162,8 @@ async def test_an_overdue_action_is_escalated_once(escalation, env) -> None:  # 
         "due_at": (now + timedelta(hours=2)).isoformat(),
     }
     await escalation.post(f"/v1/problems/{problem_id}/actions", json=action)
-    rt = escalation._transport.app.state.runtime
-    config = escalation._transport.app.state.escalation_config
+    rt = app_of(escalation).state.runtime
+    config = app_of(escalation).state.escalation_config
     async with env.probe("case.escalated.#") as probe:
         await run_checks(rt, now, config)
         for _ in range(2):
@@ -170,8 +178,8 @@ async def test_an_overdue_action_is_escalated_once(escalation, env) -> None:  # 
     assert "overdue" in sent[0].data["reason"]
 
 
-async def test_bad_problem_requests_are_refused_with_a_code(escalation) -> None:  # type: ignore[no-untyped-def]
-    settings = escalation._transport.app.state.settings
+async def test_bad_problem_requests_are_refused_with_a_code(escalation: httpx.AsyncClient) -> None:
+    settings = app_of(escalation).state.settings
     no_pattern = await escalation.post("/v1/problems", json={"title": "x"})
     assert (
         no_pattern.status_code == 422 and no_pattern.json()["error"]["code"] == "pattern_required"
@@ -191,8 +199,8 @@ async def test_bad_problem_requests_are_refused_with_a_code(escalation) -> None:
     assert (await escalation.get("/v1/problems")).json() == []
 
 
-async def test_an_idempotency_key_opens_one_problem(escalation) -> None:  # type: ignore[no-untyped-def]
-    settings = escalation._transport.app.state.settings
+async def test_an_idempotency_key_opens_one_problem(escalation: httpx.AsyncClient) -> None:
+    settings = app_of(escalation).state.settings
     key = {"Idempotency-Key": str(uuid.uuid4())}
     body = {"title": "Leaking K9", "pattern": PATTERN}
     first, again = [await escalation.post("/v1/problems", json=body, headers=key) for _ in range(2)]
@@ -214,7 +222,9 @@ async def test_an_idempotency_key_opens_one_problem(escalation) -> None:  # type
     assert len(await outbox_events(escalation, "problem.opened")) == 3
 
 
-async def test_an_idempotency_key_adds_one_action_per_problem(escalation) -> None:  # type: ignore[no-untyped-def]
+async def test_an_idempotency_key_adds_one_action_per_problem(
+    escalation: httpx.AsyncClient,
+) -> None:
     ids = []
     for title in ("Leaking K9", "Late"):
         opened = await escalation.post("/v1/problems", json={"title": title, "pattern": PATTERN})

@@ -8,20 +8,20 @@ an overdue action escalated once per step, and no pass fails on the other's work
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from services.escalation.problems.actions import run_checks
 from tests.service.test_problems import PATTERN, fixed_problem
+from tests.support.env import Database, TestEnv
 from tests.support.escalation import started
-from tests.support.services import outbox_events
+from tests.support.services import app_of, outbox_events
 
 ROUNDS = 5
 
 
 async def test_two_replicas_verify_a_fix_and_escalate_an_overdue_action_once(
-    env: Any, database: Any
+    env: TestEnv, database: Database
 ) -> None:
     if env.backend != "postgresql":
         pytest.skip("replicas share one database server; SQLite is a single-process store")
@@ -38,9 +38,7 @@ async def test_two_replicas_verify_a_fix_and_escalate_an_overdue_action_once(
         assert added.status_code == 201, added.text
         as_of = fixed_at + timedelta(days=8)
         passes = [
-            run_checks(
-                c._transport.app.state.runtime, as_of, c._transport.app.state.escalation_config
-            )  # type: ignore[attr-defined]
+            run_checks(app_of(c).state.runtime, as_of, app_of(c).state.escalation_config)
             for _ in range(ROUNDS)
             for c in (one, two)
         ]

@@ -9,7 +9,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import aio_pika
 import aiormq
@@ -18,8 +17,8 @@ import pytest
 from shared.events import ConfirmationAnswered, ConfirmationRequested, Envelope, new_event
 from shared.provenance import refusal
 from shared.publishers import OWNERS, SERVICES, owned_by, owner_of
-from tests import conftest
 from tests.service.test_ownership_lifecycle import REQUESTS, open_case, propose
+from tests.support.env import Database, TestEnv
 from tests.support.infra import AMQP_URL, grant_topics, service_url
 from tests.support.ownership import Desk, running_desk
 
@@ -76,7 +75,7 @@ async def _publish_raw(
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_the_broker_lets_a_service_write_only_its_own_routing_keys(
-    env: conftest.TestEnv, desk: Desk
+    env: TestEnv, desk: Desk
 ) -> None:
     await grant_topics(env.exchange)
     event = confirmed(str(uuid.uuid4()), "r1")
@@ -102,12 +101,12 @@ async def test_the_broker_lets_a_service_write_only_its_own_routing_keys(
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service
 
 
-async def _dead_letters(env: conftest.TestEnv, count: int) -> list[Envelope]:
+async def _dead_letters(env: TestEnv, count: int) -> list[Envelope]:
     """The next `count` messages ownership dead-lettered."""
     connection = await aio_pika.connect(AMQP_URL)
     found: list[Envelope] = []
@@ -126,7 +125,7 @@ async def _dead_letters(env: conftest.TestEnv, count: int) -> list[Envelope]:
     return found
 
 
-async def test_forged_confirmations_leave_the_case_open(env: conftest.TestEnv, desk: Desk) -> None:
+async def test_forged_confirmations_leave_the_case_open(env: TestEnv, desk: Desk) -> None:
     case = await open_case(desk, channel="email")
     assert (await propose(desk, case)).status_code == 200
     await desk.wait_entry(case["id"], "confirmation_requested")
@@ -164,7 +163,7 @@ async def test_forged_confirmations_leave_the_case_open(env: conftest.TestEnv, d
 
 
 async def test_an_answer_to_an_earlier_proposal_does_not_close_the_next(
-    env: conftest.TestEnv, desk: Desk
+    env: TestEnv, desk: Desk
 ) -> None:
     case = await open_case(desk, channel="email")
     await propose(desk, case)
@@ -186,9 +185,7 @@ async def test_an_answer_to_an_earlier_proposal_does_not_close_the_next(
     assert (await desk.case(case["id"]))["status"] == "resolution_proposed"
 
 
-async def test_an_answer_handled_before_its_request_waits_for_it(
-    env: conftest.TestEnv, desk: Desk
-) -> None:
+async def test_an_answer_handled_before_its_request_waits_for_it(env: TestEnv, desk: Desk) -> None:
     case = await open_case(desk, channel="email")
     proposed = await desk.client.post(
         f"/v1/cases/{case['id']}/resolution",

@@ -13,7 +13,7 @@ from services.ownership.models import outbox, timers
 from services.ownership.policies import PolicyError
 from services.ownership.settings import OwnershipSettings
 from services.ownership.timers import fire_due
-from tests import conftest
+from tests.support.env import TestEnv
 from tests.support.ownership import Desk, at, eventually
 from tests.support.ownership import desk as desk  # the fixture
 
@@ -26,7 +26,7 @@ def clocks_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def test_a_uk_complaint_runs_on_fca_clocks_and_its_acknowledgement_stops_on_assignment(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     async with env.probe("#") as probe:
         case_id = await desk.receive(received_at=FRIDAY, region="UK", product="Mortgage")
@@ -56,7 +56,7 @@ async def test_a_uk_complaint_runs_on_fca_clocks_and_its_acknowledgement_stops_o
     ],
 )
 async def test_each_shipped_profile_is_chosen_by_its_rule_with_its_final_response_clock(
-    desk: Desk, env: conftest.TestEnv, product: str, region: str, profile: str, final_due: datetime
+    desk: Desk, env: TestEnv, product: str, region: str, profile: str, final_due: datetime
 ) -> None:
     async with env.probe("case.policy_applied") as probe:
         case_id = await desk.receive(received_at=FRIDAY, region=region, product=product)
@@ -65,9 +65,7 @@ async def test_each_shipped_profile_is_chosen_by_its_rule_with_its_final_respons
     assert at(clocks_of(applied.data)["final_response"]["due_at"]) == final_due
 
 
-async def test_a_redelivered_complaint_applies_the_policy_once(
-    desk: Desk, env: conftest.TestEnv
-) -> None:
+async def test_a_redelivered_complaint_applies_the_policy_once(desk: Desk, env: TestEnv) -> None:
     async with env.probe("case.policy_applied") as probe:
         case_id = await desk.receive(received_at=FRIDAY, region="UK")
         await probe.wait_for("case.policy_applied", case_id)
@@ -101,7 +99,7 @@ async def fire(desk: Desk, when: datetime) -> int:
 
 
 async def test_fca_clocks_warn_and_breach_once_on_a_controlled_clock(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     async with env.probe("regulatory.#") as probe:
         case_id = await desk.receive(received_at=FRIDAY, region="UK", product="Mortgage")
@@ -135,7 +133,7 @@ async def _count(probe: Any, case_id: str) -> int:
 
 
 async def test_a_cfpb_response_clock_stops_on_the_proposal_and_never_fires(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     async with env.probe("regulatory.#") as probe:
         case_id = await desk.receive(region="CA", received_at=datetime.now(UTC))
@@ -159,9 +157,7 @@ async def test_a_cfpb_response_clock_stops_on_the_proposal_and_never_fires(
     assert entry["detail"]["step"] == "resolution_proposed" and entry["detail"]["in_time"]
 
 
-async def test_two_workers_fire_each_clock_timer_exactly_once(
-    desk: Desk, env: conftest.TestEnv
-) -> None:
+async def test_two_workers_fire_each_clock_timer_exactly_once(desk: Desk, env: TestEnv) -> None:
     ids = [await desk.receive(received_at=FRIDAY, region="AU") for _ in range(5)]
     for case_id in ids:
         await desk.wait_case(case_id)

@@ -6,11 +6,11 @@ import itertools
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aio_pika
 import httpx
@@ -25,6 +25,7 @@ from shared.service import Runtime, RuntimeDep, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 from shared.tables import add_messaging_tables
 from shared.uow import UnitOfWork
+from tests.support.env import Database, TestEnv
 from tests.support.infra import close_database, open_database, service_url
 from tests.support.services import common_settings, running
 
@@ -106,8 +107,16 @@ class Served:
     url: str
 
 
+class Serve(Protocol):
+    """`async with serve(behaviour, **settings) as served`: the service running that behaviour."""
+
+    def __call__(
+        self, behaviour: Behaviour, **overrides: Any
+    ) -> AbstractAsyncContextManager[Served]: ...
+
+
 @pytest.fixture
-def serve(env, database):  # type: ignore[no-untyped-def]
+def serve(env: TestEnv, database: Database) -> Serve:
     @asynccontextmanager
     async def start(behaviour: Behaviour, **overrides: Any) -> AsyncIterator[Served]:
         async with database("resilience") as url:
@@ -139,18 +148,25 @@ def serve(env, database):  # type: ignore[no-untyped-def]
     return start
 
 
-async def count_of(rt: Runtime, key: str) -> int | None:
+async def count_of(rt: Runtime, key: str | None) -> int | None:
     async with rt.engine.connect() as conn:
         return await conn.scalar(select(counters.c.count).where(counters.c.complaint_id == key))
 
 
-async def eventually(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+class Check(Protocol):
+    """What `eventually` waits on. A protocol, not a Callable: mypy then accepts a lambda that
+    binds a loop variable as a default (`lambda c=complaint: ...`)."""
+
+    def __call__(self) -> Awaitable[bool]: ...
+
+
+async def eventually(check: Check, timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.05)
 
 
-async def dead_letters(env) -> list[aio_pika.abc.AbstractIncomingMessage]:  # type: ignore[no-untyped-def]
+async def dead_letters(env: TestEnv) -> list[aio_pika.abc.AbstractIncomingMessage]:
     """Everything in the dead-letter queue now (left there)."""
     connection = await aio_pika.connect(env.amqp_url)
     try:
@@ -164,7 +180,9 @@ async def dead_letters(env) -> list[aio_pika.abc.AbstractIncomingMessage]:  # ty
         await connection.close()
 
 
-async def test_transient_failures_are_retried_with_growing_waits_then_handled(serve, env) -> None:  # type: ignore[no-untyped-def]
+async def test_transient_failures_are_retried_with_growing_waits_then_handled(
+    serve: Serve, env: TestEnv
+) -> None:
     event = prioritized(str(uuid.uuid4()), "flaky")
     behaviour = Behaviour(transient={event.event_id: 3})
     async with serve(behaviour, bus_retry_schedule="0.3,0.6,1.2,2.4") as served:
@@ -178,7 +196,9 @@ async def test_transient_failures_are_retried_with_growing_waits_then_handled(se
         assert await dead_letters(env) == []
 
 
-async def test_a_failure_that_outlives_the_schedule_is_dead_lettered(serve, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failure_that_outlives_the_schedule_is_dead_lettered(
+    serve: Serve, env: TestEnv
+) -> None:
     event = prioritized(str(uuid.uuid4()), "down for good")
     behaviour = Behaviour(transient={event.event_id: 100})
     async with serve(behaviour, bus_retry_schedule="0.1,0.2") as served:
@@ -193,7 +213,9 @@ async def test_a_failure_that_outlives_the_schedule_is_dead_lettered(serve, env)
     assert len([c for c in behaviour.calls if c[0] == event.event_id]) == 3
 
 
-async def test_a_permanent_failure_is_dead_lettered_at_once_with_its_reason(serve, env) -> None:  # type: ignore[no-untyped-def]
+async def test_a_permanent_failure_is_dead_lettered_at_once_with_its_reason(
+    serve: Serve, env: TestEnv
+) -> None:
     bad, good = prioritized(str(uuid.uuid4()), "bad"), prioritized(str(uuid.uuid4()), "good")
     behaviour = Behaviour(permanent={bad.event_id})
     async with serve(behaviour) as served:
@@ -207,7 +229,9 @@ async def test_a_permanent_failure_is_dead_lettered_at_once_with_its_reason(serv
     assert [c[0] for c in behaviour.calls].count(bad.event_id) == 1
 
 
-async def test_events_of_one_complaint_are_handled_in_delivery_order(serve, env) -> None:  # type: ignore[no-untyped-def]
+async def test_events_of_one_complaint_are_handled_in_delivery_order(
+    serve: Serve, env: TestEnv
+) -> None:
     complaints = [str(uuid.uuid4()) for _ in range(4)]
     events = [prioritized(c, f"{c}:{n}") for n in range(15) for c in complaints]
     behaviour = Behaviour(slow=True)
@@ -222,7 +246,9 @@ async def test_events_of_one_complaint_are_handled_in_delivery_order(serve, env)
         assert behaviour.most_at_once > 1  # different complaints still run side by side
 
 
-async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, capsys) -> None:  # type: ignore[no-untyped-def]
+async def test_dead_letters_are_listed_shown_replayed_and_dropped(
+    serve: Serve, env: TestEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
     first, second = prioritized(str(uuid.uuid4()), "one"), prioritized(str(uuid.uuid4()), "two")
     behaviour = Behaviour(permanent={first.event_id, second.event_id})
     async with serve(behaviour, bus_dead_letter_poll_seconds=0.2) as served:
@@ -270,7 +296,9 @@ async def test_dead_letters_are_listed_shown_replayed_and_dropped(serve, env, ca
         assert await DeadLetterQueue(settings).count() == 0
 
 
-async def test_an_outage_longer_than_the_old_delivery_limit_loses_nothing(serve, env) -> None:  # type: ignore[no-untyped-def]
+async def test_an_outage_longer_than_the_old_delivery_limit_loses_nothing(
+    serve: Serve, env: TestEnv
+) -> None:
     if env.backend != "postgresql":
         pytest.skip("closing a database to connections is a PostgreSQL operation")
     behaviour = Behaviour()
@@ -324,7 +352,7 @@ async def test_an_outage_longer_than_the_old_delivery_limit_loses_nothing(serve,
 @pytest.mark.parametrize(
     "given", ["x" * 10_000, "abc\r\nX-Injected: yes", "tab\there", "é-not-ascii", "a b"]
 )
-async def test_an_unsafe_correlation_id_is_replaced(serve, env, given) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unsafe_correlation_id_is_replaced(serve: Serve, env: TestEnv, given: str) -> None:
     if env.backend != "sqlite":
         pytest.skip("header handling does not depend on the database")
     async with serve(Behaviour()) as served:
@@ -349,7 +377,7 @@ class _Printed:
         return "\n".join(line for line in out.splitlines() if not line.startswith('{"'))
 
 
-async def _copy_to_dead_letters(env, event: Envelope) -> None:  # type: ignore[no-untyped-def]
+async def _copy_to_dead_letters(env: TestEnv, event: Envelope) -> None:
     """A dead letter as the service itself writes one: under its own login, the publisher kept."""
     connection = await aio_pika.connect(service_url("escalation"))
     try:
@@ -369,7 +397,7 @@ async def _copy_to_dead_letters(env, event: Envelope) -> None:  # type: ignore[n
         await connection.close()
 
 
-async def _has_dead_letters(env, count: int) -> bool:  # type: ignore[no-untyped-def]
+async def _has_dead_letters(env: TestEnv, count: int) -> bool:
     connection = await aio_pika.connect(env.amqp_url)
     try:
         channel = await connection.channel()
@@ -388,5 +416,5 @@ async def _status(client: httpx.AsyncClient, path: str, status: int) -> bool:
     return (await client.get(path)).status_code == status
 
 
-async def _is(value, expected) -> bool:  # type: ignore[no-untyped-def]
+async def _is(value: Awaitable[object], expected: object) -> bool:
     return bool(await value == expected)

@@ -3,15 +3,17 @@ the case's timeline; nothing about it touches the closure. Ownership and confirm
 together on the real broker, with real SMTP and the SMS gateway stand-in."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.support.closure import EMAIL, PHONE, Loop, closure_loop
+from tests.support.env import Database, TestEnv
 
 
 @pytest.fixture
-async def loop(env, database):  # type: ignore[no-untyped-def]
+async def loop(env: TestEnv, database: Database) -> AsyncIterator[Loop]:
     async with closure_loop(env, database, survey_enabled=True) as running:
         yield running
 

@@ -18,7 +18,7 @@ from services.ownership.timers import due_query, fire_due, plan_missing
 from shared.bus import Bus
 from shared.events import ComplaintPrioritized, Envelope
 from shared.timestamps import as_utc
-from tests import conftest
+from tests.support.env import Database, TestEnv
 from tests.support.ownership import Desk, at, event
 from tests.support.services import common_settings, running
 
@@ -87,7 +87,7 @@ MONDAY = datetime(2025, 11, 24, tzinfo=UTC)
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     profiles = env.tmp / "policy_profiles.toml"
@@ -111,7 +111,7 @@ async def fire(desk: Desk, when: datetime) -> int:
 
 
 async def test_case_warning_and_breach_fire_once_at_business_hour_times(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     async with env.probe("sla.#") as probe:
         case_id = await desk.receive(received_at=SUNDAY)
@@ -173,7 +173,7 @@ async def create_task(desk: Desk, case_id: str, department: str, type_: str) -> 
 
 
 async def test_a_department_queue_receives_exactly_its_tasks_and_breaches_in_order(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     received: list[tuple[str, str]] = []
 
@@ -211,7 +211,7 @@ async def test_a_department_queue_receives_exactly_its_tasks_and_breaches_in_ord
         await delete_queue(env, queue)
 
 
-async def delete_queue(env: conftest.TestEnv, queue: str) -> None:
+async def delete_queue(env: TestEnv, queue: str) -> None:
     import aio_pika
 
     connection = await aio_pika.connect(env.amqp_url)
@@ -266,7 +266,7 @@ async def test_completing_a_task_cancels_its_timers(desk: Desk) -> None:
 
 
 async def test_only_the_tasks_department_acknowledges_and_only_once(
-    desk: Desk, env: conftest.TestEnv
+    desk: Desk, env: TestEnv
 ) -> None:
     case_id = await desk.receive(received_at=SUNDAY)
     await desk.wait_case(case_id)

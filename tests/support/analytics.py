@@ -25,7 +25,8 @@ from shared.events import (
     EventData,
     new_event,
 )
-from tests.support.services import auth, common_settings, running
+from tests.support.env import Database, TestEnv
+from tests.support.services import app_of, auth, common_settings, running
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -89,7 +90,9 @@ class Story:
 
 
 @asynccontextmanager
-async def started(env: Any, database: Any, **extra: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def started(
+    env: TestEnv, database: Database, **extra: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     async with database("analytics") as url:
         settings = AnalyticsSettings(**common_settings(env, url, **extra))
         async with running(create_app(settings)) as client:
@@ -97,7 +100,7 @@ async def started(env: Any, database: Any, **extra: Any) -> AsyncIterator[httpx.
             yield client
 
 
-async def publish(env: Any, *events: Envelope) -> None:
+async def publish(env: TestEnv, *events: Envelope) -> None:
     bus = env.publisher()
     await bus.connect()
     try:
@@ -108,7 +111,7 @@ async def publish(env: Any, *events: Envelope) -> None:
 
 
 async def scalar(client: httpx.AsyncClient, query: Any) -> Any:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         return (await conn.execute(query)).first()
 

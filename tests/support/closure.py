@@ -18,11 +18,12 @@ from services.confirmation.app import create_app as create_confirmation
 from services.confirmation.settings import ConfirmationSettings
 from services.ownership.app import create_app as create_ownership
 from services.ownership.settings import OwnershipSettings
-from shared.bus import Bus
 from shared.events import ComplaintReceived, new_event
 from tests.support.confirmation import MailSink, free_port
+from tests.support.env import Database, TestEnv
 from tests.support.frontend_hook import FrontEndHook
 from tests.support.ownership import ORGANISATION
+from tests.support.publisher import OwnerBus
 from tests.support.services import auth, common_settings, running
 from tests.support.sms_gateway import SmsGateway
 
@@ -64,7 +65,7 @@ class Loop:
     settings: ConfirmationSettings
     gateway: SmsGateway
     sink: MailSink
-    bus: Bus
+    bus: OwnerBus
     clock: FakeClock
     hook: FrontEndHook  # the front end's delivery webhook: web/chat links arrive there
 
@@ -79,7 +80,7 @@ class Loop:
         data = ComplaintReceived(
             reference="CMP-" + uuid.uuid4().hex[:8].upper(),
             customer_key=uuid.uuid4().hex * 2,
-            channel=channel,  # type: ignore[arg-type]
+            channel=channel,
             contact=contact,
             category="billing",
             description="I was charged twice.",
@@ -193,7 +194,7 @@ def _q(value: str) -> str:
 
 
 @asynccontextmanager
-async def closure_loop(env: Any, database: Any, **extra: Any) -> AsyncIterator[Loop]:
+async def closure_loop(env: TestEnv, database: Database, **extra: Any) -> AsyncIterator[Loop]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     clock = FakeClock()

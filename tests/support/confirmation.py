@@ -23,13 +23,14 @@ from sqlalchemy import select
 from services.confirmation.app import create_app
 from services.confirmation.models import outbox
 from services.confirmation.settings import ConfirmationSettings
-from shared.bus import Bus
 from shared.events import (
     CaseResolutionProposed,
     ComplaintReceived,
     Envelope,
     new_event,
 )
+from tests.support.env import Database, TestEnv
+from tests.support.publisher import OwnerBus
 from tests.support.services import auth, common_settings, running
 
 CUSTOMER = "Ana.Lima@example.com"
@@ -82,7 +83,7 @@ class Harness:
     app: FastAPI
     settings: ConfirmationSettings
     sink: MailSink
-    bus: Bus
+    bus: OwnerBus
 
     async def complaint(self, channel: str = "email", contact: str = CUSTOMER) -> str:
         complaint_id = str(uuid.uuid4())
@@ -158,7 +159,7 @@ def complaint_received(complaint_id: str, channel: str, contact: str) -> Envelop
     data = ComplaintReceived(
         reference="CMP-" + uuid.uuid4().hex[:8].upper(),
         customer_key="k" * 64,
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         contact=contact,
         category="billing",
         description="I was charged twice.",
@@ -176,7 +177,9 @@ def resolution_proposed(complaint_id: str, proposal_no: int = 1, **data: Any) ->
 
 
 @asynccontextmanager
-async def confirmation_service(env: Any, database: Any, **extra: Any) -> AsyncIterator[Harness]:
+async def confirmation_service(
+    env: TestEnv, database: Database, **extra: Any
+) -> AsyncIterator[Harness]:
     sink = MailSink(free_port())
     await sink.start()
     async with database("confirmation") as url:

@@ -13,8 +13,9 @@ import httpx
 
 from services.escalation.app import create_app
 from services.escalation.settings import REPO_ROOT, EscalationSettings
-from shared.bus import Bus
 from shared.events import ComplaintReceived, Envelope, new_event
+from tests.support.env import TestEnv
+from tests.support.publisher import OwnerBus
 from tests.support.services import auth, common_settings, running
 
 CFPB = REPO_ROOT / "data" / "cfpb"
@@ -104,7 +105,7 @@ def quick_config(directory: Path, warmup_hours: int = 24) -> Path:
 
 
 @asynccontextmanager
-async def publisher(env: Any) -> AsyncIterator[Bus]:
+async def publisher(env: TestEnv) -> AsyncIterator[OwnerBus]:
     bus = env.publisher()
     await bus.connect()
     try:
@@ -114,7 +115,7 @@ async def publisher(env: Any) -> AsyncIterator[Bus]:
 
 
 @asynccontextmanager
-async def started(env: Any, url: str, **extra: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def started(env: TestEnv, url: str, **extra: Any) -> AsyncIterator[httpx.AsyncClient]:
     # One message at a time, so that when a later event is answered the earlier ones were too.
     settings = EscalationSettings(**common_settings(env, url, bus_prefetch=1, **extra))
     async with running(create_app(settings)) as client:

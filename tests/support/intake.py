@@ -6,6 +6,11 @@ import httpx
 from sqlalchemy import func, select
 
 from services.intake.models import complaints
+from services.intake.settings import IntakeSettings
+from tests.support.services import app_of
+
+# What a module's `intake` fixture gives its tests: a signed-in front-end client and its settings.
+Intake = tuple[httpx.AsyncClient, IntakeSettings]
 
 
 def complaint_body(**overrides: Any) -> dict[str, Any]:
@@ -24,6 +29,6 @@ def complaint_body(**overrides: Any) -> dict[str, Any]:
 
 
 async def stored_count(client: httpx.AsyncClient) -> int:
-    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.engine
     async with engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(complaints)))

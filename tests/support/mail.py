@@ -4,7 +4,7 @@ import asyncio
 import email
 import re
 import socket
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.policy import default
 
 from aiosmtpd.controller import Controller
@@ -22,7 +22,7 @@ def free_port() -> int:
 
 class MailSink:
     def __init__(self) -> None:
-        self.messages: list[Message] = []
+        self.messages: list[EmailMessage] = []
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -40,21 +40,21 @@ class MailSink:
     def __exit__(self, *_: object) -> None:
         self._controller.stop()
 
-    def to(self, address: str) -> list[Message]:
+    def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 20.0) -> Message:
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 20.0) -> EmailMessage:
         async with asyncio.timeout(timeout):
             while len(self.to(address)) < count:
                 await asyncio.sleep(0.1)
         return self.to(address)[count - 1]
 
-    def questions_to(self, address: str) -> list[Message]:
+    def questions_to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.to(address) if QUESTION.search(str(m["Subject"]))]
 
     async def wait_for_question(
         self, address: str, count: int = 1, timeout: float = 20.0
-    ) -> Message:
+    ) -> EmailMessage:
         """The `count`-th confirmation question to `address` (acknowledgements left aside)."""
         async with asyncio.timeout(timeout):
             while len(self.questions_to(address)) < count:
@@ -62,7 +62,9 @@ class MailSink:
         return self.questions_to(address)[count - 1]
 
 
-def reply(original: Message, sender: str, text: str, subject: str | None = None) -> EmailMessage:
+def reply(
+    original: EmailMessage, sender: str, text: str, subject: str | None = None
+) -> EmailMessage:
     """A customer's reply the way mail clients write one: new text above the quoted original."""
     message = EmailMessage()
     message["From"] = sender

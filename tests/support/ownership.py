@@ -18,15 +18,15 @@ from sqlalchemy import select
 from services.ownership.app import create_app
 from services.ownership.models import outbox
 from services.ownership.settings import OwnershipSettings
-from shared.bus import Bus
 from shared.events import (
     ComplaintReceived,
     Envelope,
     EventData,
     new_event,
 )
-from tests import conftest
-from tests.support.services import auth, common_settings, running
+from tests.support.env import Database, TestEnv
+from tests.support.publisher import OwnerBus
+from tests.support.services import app_of, auth, common_settings, running
 
 ORGANISATION = """
 [case_targets]
@@ -69,12 +69,12 @@ tasks = { redelivery = 48 }
 class Desk:
     """One ownership service, a bus to inject events with, and tokens for every role."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: OwnershipSettings, bus: Bus):
+    def __init__(self, client: httpx.AsyncClient, settings: OwnershipSettings, bus: OwnerBus):
         self.client, self.settings, self.bus = client, settings, bus
 
     @property
     def app(self) -> Any:
-        return self.client._transport.app  # type: ignore[attr-defined]
+        return app_of(self.client)
 
     def as_(self, role: str, subject: str = "tester") -> dict[str, str]:
         return auth(self.settings, role, subject)
@@ -185,7 +185,7 @@ def at(value: str) -> datetime:
 
 
 @asynccontextmanager
-async def running_desk(env: Any, database: Any) -> AsyncIterator[Desk]:
+async def running_desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     organisation = env.tmp / "organisation.toml"
     organisation.write_text(ORGANISATION)
     async with database("ownership") as url:
@@ -200,6 +200,6 @@ async def running_desk(env: Any, database: Any) -> AsyncIterator[Desk]:
 
 
 @pytest.fixture
-async def desk(env: conftest.TestEnv, database: Any) -> AsyncIterator[Desk]:
+async def desk(env: TestEnv, database: Database) -> AsyncIterator[Desk]:
     async with running_desk(env, database) as running_service:
         yield running_service

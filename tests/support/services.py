@@ -6,11 +6,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import column, select, table
+from sqlalchemy import Select, column, select, table
 
 from shared.auth import mint_token
 from shared.events import Envelope
 from shared.settings import ServiceSettings
+from tests.support.env import TestEnv
 
 
 @asynccontextmanager
@@ -21,11 +22,19 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+def app_of(client: httpx.AsyncClient) -> FastAPI:
+    """The app a client from `running` talks to, for its state (engine, settings, runtime)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    assert isinstance(transport.app, FastAPI)
+    return transport.app
+
+
 def auth(settings: ServiceSettings, role: str, subject: str = "tester") -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(settings.auth_secret, role, subject)}"}
 
 
-def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]:
+def common_settings(env: TestEnv, database_url: str, **extra: Any) -> dict[str, Any]:
     """A service's settings in a test; its broker login is its own (`<SERVICE>_AMQP_URL`)."""
     return {
         "app_env": "test",
@@ -49,8 +58,8 @@ def common_settings(env: Any, database_url: str, **extra: Any) -> dict[str, Any]
 
 async def outbox_events(client: httpx.AsyncClient, type_: str) -> list[Envelope]:
     """Events of one type a running service committed to its outbox: published or about to be."""
-    app = client._transport.app  # type: ignore[attr-defined]
-    query = select(column("body")).select_from(table("outbox"))
+    app = app_of(client)
+    query: Select[tuple[Any]] = select(column("body")).select_from(table("outbox"))
     async with app.state.engine.connect() as conn:
         bodies = (await conn.execute(query)).scalars().all()
     events = [Envelope.model_validate_json(body) for body in bodies]

@@ -33,7 +33,7 @@ def test_totals_are_sums_of_tallies_and_percentiles_over_all_values() -> None:
         "email": Tally(received=2, closed_confirmed=2, attested=1, reopened=1, proposed=2),
         None: Tally(received=1, tasks_met=1, tasks_missed=3, under_1d=1),
     }
-    times = {"email": durations([1.0, 3.0], [])}
+    times: dict[str | None, Durations] = {"email": durations([1.0, 3.0], [])}
     groups, totals = report(tallies, times, durations([1.0, 3.0, 100.0], [2.0]))
     assert [g["key"] for g in groups] == ["email", None]
     assert groups[0]["attested_share"] == 0.5 and groups[0]["median_hours_to_confirmation"] == 2.0

@@ -1,6 +1,7 @@
 """Confirmation's own production checks: keyed-hash secrets and auditors are never defaults."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from tests.unit.test_secrets import CONFIRMATION
 REAL = "r" * 40
 
 
-def production(**values: object) -> dict[str, object]:
+def production(**values: object) -> dict[str, Any]:
     base: dict[str, object] = {
         **CONFIRMATION,
         "token_hash_secret": REAL,

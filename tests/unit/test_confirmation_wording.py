@@ -3,6 +3,7 @@
 
 import email
 import email.policy
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -32,7 +33,9 @@ def test_english_words_are_the_ones_sent_before() -> None:
 
 
 @pytest.mark.parametrize("subject", [CHINESE.subject_line, CHINESE.reminder_subject])
-def test_chinese_subjects_keep_the_reference_and_token_block(subject) -> None:  # type: ignore[no-untyped-def]
+def test_chinese_subjects_keep_the_reference_and_token_block(
+    subject: Callable[[str, str], str],
+) -> None:
     line = subject(REF, TOKEN)
     assert line.endswith(f"[ref {REF} #{TOKEN}]")
     assert domain.find_token(f"回复：{line}", "") == TOKEN
