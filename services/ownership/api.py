@@ -5,9 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.ownership import (
+    access,
     commands,
     final_response_commands,
     message_commands,
+    note_commands,
     queries,
     queue_queries,
     resolution_commands,
@@ -20,6 +22,8 @@ from services.ownership.schemas import (
     FinalResponseCreate,
     MessageCreate,
     MessagePublic,
+    NoteCreate,
+    NotePublic,
     OrganisationPublic,
     ReaskCreate,
     ReassignCreate,
@@ -41,7 +45,7 @@ from shared.service import RuntimeDep
 router = APIRouter(prefix="/v1", tags=["cases"])
 
 Reader = Annotated[Principal, Depends(require("frontend", "owner", "supervisor", "admin"))]
-TaskReader = Annotated[
+CaseReader = Annotated[
     Principal, Depends(require("frontend", "owner", "supervisor", "admin", "department"))
 ]
 Manager = Annotated[Principal, Depends(require("owner", "supervisor", "admin"))]
@@ -84,21 +88,49 @@ async def list_cases(
     return CaseList(items=items, next_cursor=next_cursor)
 
 
-@router.get("/cases/{case_id}", response_model=CasePublic)
-async def read_case(case_id: str, rt: RuntimeDep, who: Reader) -> CasePublic:
-    """One case: status, owner, priority and its SLA."""
+@router.get("/cases/{case_id}", response_model=CasePublic, responses=error_responses(403, 404))
+async def read_case(case_id: str, rt: RuntimeDep, who: CaseReader) -> CasePublic:
+    """One case: status, owner, priority and its SLA. An owner reads their own and their team's
+    cases (403 `not_your_case`), a department the cases it has a task on (`no_task_on_case`)."""
     async with rt.uow() as uow:
         case = await queries.case_view(uow.conn, case_id)
+        await access.check_readable(uow.conn, case, who)
     await accesslog.record(rt, who, case_id, "GET /v1/cases/{id}")
     return case
 
 
-@router.get("/cases/{case_id}/timeline", response_model=Timeline)
-async def read_timeline(case_id: str, rt: RuntimeDep, _: Reader) -> Timeline:
-    """Everything that happened to the case, oldest first, with who caused it."""
+@router.get(
+    "/cases/{case_id}/timeline", response_model=Timeline, responses=error_responses(403, 404)
+)
+async def read_timeline(case_id: str, rt: RuntimeDep, who: CaseReader) -> Timeline:
+    """Everything that happened to the case, oldest first, with who caused it; who may read it
+    as for the case. Internal notes are not given to the front ends."""
     async with rt.uow() as uow:
+        case = await queries.case_view(uow.conn, case_id)
+        await access.check_readable(uow.conn, case, who)
         entries = await queries.case_timeline(uow.conn, case_id)
-    return Timeline(case_id=case_id, entries=entries)
+    return Timeline(case_id=case_id, entries=access.visible_entries(entries, who))
+
+
+@router.post(
+    "/cases/{case_id}/notes",
+    status_code=201,
+    response_model=NotePublic,
+    responses=error_responses(403, 404),
+)
+async def add_note(
+    case_id: str,
+    body: NoteCreate,
+    rt: RuntimeDep,
+    who: Manager,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> NotePublic:
+    """An internal note on the timeline (the owner or a supervisor): never sent to the customer,
+    not shown to the front ends, no change of state."""
+    note, replayed = await note_commands.add_note(rt, case_id, body, who, idempotency_key)
+    mark_replayed(response, replayed)
+    return note
 
 
 @router.post("/cases/{case_id}/tasks", status_code=201, response_model=TaskPublic)
@@ -116,10 +148,11 @@ async def create_task(
     return task
 
 
-@router.get("/cases/{case_id}/tasks", response_model=TaskList)
-async def list_case_tasks(case_id: str, rt: RuntimeDep, _: TaskReader) -> TaskList:
-    """The department tasks of one case."""
+@router.get("/cases/{case_id}/tasks", response_model=TaskList, responses=error_responses(403, 404))
+async def list_case_tasks(case_id: str, rt: RuntimeDep, who: CaseReader) -> TaskList:
+    """The department tasks of one case; who may read them as for the case."""
     async with rt.uow() as uow:
+        await access.check_readable(uow.conn, await queries.case_view(uow.conn, case_id), who)
         return TaskList(items=await queries.task_list(uow.conn, case_id=case_id))
 
 

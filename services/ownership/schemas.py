@@ -80,6 +80,25 @@ class MessagePublic(BaseModel):
     sent_at: datetime
 
 
+class NoteCreate(_Body):
+    text: str = Field(min_length=1, max_length=4_000, description="For colleagues only.")
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the note must say something")
+        return value
+
+
+class NotePublic(BaseModel):
+    note_id: str
+    case_id: str
+    text: str
+    author: str
+    at: datetime
+
+
 class LinkCreate(_Body):
     case_id: str = Field(min_length=1, max_length=36, description="The case to link it to.")
     reason: str = Field(min_length=3, max_length=500)
