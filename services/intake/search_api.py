@@ -1,5 +1,5 @@
-"""Finding complaints: by customer, by any identifier of theirs, or by reference; newest first,
-page by page with an opaque cursor."""
+"""Finding complaints: by customer, by any identifier of theirs, by reference, by the customer's
+name or by words of the description; newest first, page by page with an opaque cursor."""
 
 import base64
 import binascii
@@ -41,6 +41,12 @@ def _invalid(field: str, message: str) -> DomainError:
     return DomainError("validation_error", "The request is not valid.", 422, fields=fields)
 
 
+def _containing(words: str) -> str:
+    """A LIKE pattern for the words as typed: `%` and `_` in them match only themselves."""
+    escaped = words.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _cursor(row: Any) -> str:
     return base64.urlsafe_b64encode(f"{row.received_at.isoformat()}|{row.id}".encode()).decode()
 
@@ -61,15 +67,23 @@ async def search_complaints(
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,
     reference: Annotated[str | None, Query(max_length=32)] = None,
+    name: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
+    text: Annotated[str | None, Query(min_length=3, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ComplaintPage:
-    """Complaints of a customer (by id, or by any email or phone they hold) or by reference,
-    newest first. At least one filter; filters combine."""
+    """Complaints of a customer (by id, or by any email or phone they hold), by reference, by a
+    part of the customer's name or of the description (any case), newest first. At least one
+    filter; filters combine."""
     settings = rt.settings
-    if not any((customer, email, phone, reference)):
-        raise _invalid("customer", "give customer, email, phone or reference")
+    name, text = (name or "").strip() or None, (text or "").strip() or None
+    if not any((customer, email, phone, reference, name, text)):
+        raise _invalid("customer", "give customer, email, phone, reference, name or text")
     conditions: list[Any] = []
+    if name:
+        conditions.append(complaints.c.customer_name.ilike(_containing(name), escape="\\"))
+    if text:
+        conditions.append(complaints.c.description.ilike(_containing(text), escape="\\"))
     if customer:
         conditions.append(complaints.c.customer_id == customer)
     if reference:

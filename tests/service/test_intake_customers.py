@@ -326,3 +326,33 @@ async def test_search_by_identifier_reference_and_customer_pages_newest_first(
         "/v1/complaints", params={"email": "ana@example.com"}, headers=auth(settings, "analyst")
     )
     assert analyst.status_code == 403
+
+
+async def test_search_by_a_part_of_the_name_or_of_the_description(intake: Intake) -> None:
+    client, _ = intake
+
+    def body(name: str, email: str, description: str) -> dict[str, Any]:
+        return complaint_body(
+            customer={"name": name, "email": email}, contact=email, description=description
+        )
+
+    zhang = await post(client, body("张伟 Zhang", "zw@example.com", "扣款两次 charged 100% twice"))
+    lima = await post(client, body("Ana Lima", "al@example.com", "The kettle_K1 leaks water."))
+    await post(client, body("Bo", "bo@example.com", "Nothing in common here."))
+
+    async def found(**params: str) -> list[str]:
+        answer = await client.get("/v1/complaints", params=params)
+        assert answer.status_code == 200, answer.text
+        return [i["id"] for i in answer.json()["items"]]
+
+    assert await found(name="  ana li ") == [lima.json()["id"]]
+    assert await found(name="张伟") == [zhang.json()["id"]]
+    assert await found(text="KETTLE_k1") == [lima.json()["id"]]
+    assert await found(text="100%") == [zhang.json()["id"]]
+    # What is typed is matched as written: LIKE's wildcards in it match only themselves.
+    assert await found(text="%%%") == [] and await found(text="e_t") == []
+    assert await found(name="ana", text="leaks") == [lima.json()["id"]]
+    assert await found(name="ana", text="twice") == []
+    for bad in ({"name": "a"}, {"name": "   "}, {"text": "ab"}, {"text": "x" * 201}):
+        refused = await client.get("/v1/complaints", params=bad)
+        assert refused.status_code == 422, (bad, refused.text)
