@@ -16,8 +16,11 @@ from services.console import (
     pages_audits,
     pages_auth,
     pages_department,
+    pages_incidents,
     pages_oidc,
     pages_owner,
+    pages_problems,
+    pages_search,
     pages_supervisor,
 )
 from services.console.backend import Backend, ServiceError
@@ -60,7 +63,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages = (pages_auth, pages_owner, pages_department, pages_supervisor, pages_analyst)
-    for module in (*pages, pages_oidc, pages_audits, pages_admin):
+    work = (pages_incidents, pages_problems, pages_search)
+    for module in (*pages, *work, pages_oidc, pages_audits, pages_admin):
         app.include_router(module.router)
     _install_handlers(app)
 

@@ -13,7 +13,10 @@ from services.console.web import back, flash_outcome, render
 
 router = APIRouter()
 Owner = Annotated[Account, Depends(role("owner"))]
-CaseReader = Annotated[Account, Depends(role("owner", "supervisor", "admin"))]
+CaseReader = Annotated[Account, Depends(role("owner", "supervisor", "admin", "department"))]
+NoteWriter = Annotated[Account, Depends(role("owner", "supervisor", "admin"))]
+# A department reads the case it was asked about, not the customer's messages.
+NO_MESSAGES: dict[str, list[Any]] = {"requests": [], "outbound": [], "inbound": []}
 
 WAITING_ON = {
     "waiting_on_department": "waiting_department",
@@ -58,8 +61,10 @@ async def case_page(request: Request, case_id: str, who: CaseReader) -> Response
     case = await backend.get(who, "ownership", f"/v1/cases/{case_id}")
     timeline = await backend.get(who, "ownership", f"/v1/cases/{case_id}/timeline")
     tasks = await backend.get(who, "ownership", f"/v1/cases/{case_id}/tasks")
-    confirmations = await backend.get(
-        who, "confirmation", "/v1/confirmations", complaint_id=case_id
+    confirmations = (
+        NO_MESSAGES
+        if who.role == "department"
+        else await backend.get(who, "confirmation", "/v1/confirmations", complaint_id=case_id)
     )
     answerable = [r for r in confirmations["requests"] if r["status"] in ("pending", "unclear")]
     return render(
@@ -73,6 +78,7 @@ async def case_page(request: Request, case_id: str, who: CaseReader) -> Response
         request_to_attest=answerable[-1] if answerable else None,
         is_owner=who.role == "owner" and who.subject == case["owner_id"],
         is_supervisor=who.role in ("supervisor", "admin"),
+        notes=[e for e in timeline["entries"] if e["kind"] == "note"],
     )
 
 
@@ -108,6 +114,12 @@ async def withdraw(request: Request, case_id: str, who: Owner, form: Form) -> Re
 async def ask_department(request: Request, case_id: str, who: Owner, form: Form) -> Response:
     body = {k: form.get(k, "") for k in ("department", "type", "description")}
     return await _act(request, who, case_id, "ownership", f"/v1/cases/{case_id}/tasks", body)
+
+
+@router.post("/cases/{case_id}/notes")
+async def add_note(request: Request, case_id: str, who: NoteWriter, form: Form) -> Response:
+    body = {"text": form.get("text", "")}
+    return await _act(request, who, case_id, "ownership", f"/v1/cases/{case_id}/notes", body)
 
 
 @router.post("/cases/{case_id}/message")

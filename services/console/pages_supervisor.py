@@ -1,5 +1,5 @@
-"""The supervisor's SLA board (teams x owners), the escalations sent, the incidents with their
-IS / IS NOT, and the priority override."""
+"""The supervisor's SLA board (teams x owners), the escalations sent, the priority override and
+the links and merges of cases."""
 
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -15,7 +15,6 @@ from services.console.web import back, flash_outcome, render
 
 router = APIRouter()
 Supervisor = Annotated[Account, Depends(role("supervisor", "admin"))]
-IncidentReader = Annotated[Account, Depends(role("supervisor", "admin", "analyst"))]
 EscalationReader = Annotated[Account, Depends(role("supervisor", "admin", "owner"))]
 BOARD_PAGES = 20  # at most 10,000 open cases on the board
 
@@ -52,14 +51,6 @@ async def board(request: Request, who: Supervisor) -> Response:
             row[state] += 1
     rows = [{"team": t, "owner": o, **c} for (t, o), c in sorted(counts.items())]
     return render(request, "board.html", rows=rows)
-
-
-@router.get("/incidents")
-async def incidents(request: Request, who: IncidentReader, status: str | None = None) -> Response:
-    listed = await request.app.state.backend.get(
-        who, "escalation", "/v1/incidents", status=status, limit=100
-    )
-    return render(request, "incidents.html", incidents=listed, selected=status or "")
 
 
 @router.get("/escalations")

@@ -23,15 +23,19 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("/board", "board"),
         ("/escalations", "escalations"),
         ("/incidents", "incidents"),
+        ("/problems", "problems"),
+        ("/search", "search"),
         ("/kpis", "kpis"),
     ],
     "auditor": [("/audits", "audits")],
-    "analyst": [("/kpis", "kpis"), ("/incidents", "incidents")],
+    "analyst": [("/kpis", "kpis"), ("/incidents", "incidents"), ("/problems", "problems")],
     "admin": [
         ("/accounts", "accounts"),
         ("/board", "board"),
         ("/escalations", "escalations"),
         ("/incidents", "incidents"),
+        ("/problems", "problems"),
+        ("/search", "search"),
         ("/kpis", "kpis"),
     ],
 }
@@ -73,7 +77,13 @@ def when(value: str | None) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def rate(value: float | None) -> str:
+    """A measured rate (complaints a day) for people: two decimals, or a dash when not measured."""
+    return "—" if value is None else f"{value:.2f}"
+
+
 templates.env.filters["when"] = when
+templates.env.filters["rate"] = rate
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -1,0 +1,70 @@
+"""The console's reading of what people type: the search box's shape and the analysis form."""
+
+import pytest
+
+from services.console.pages_problems import _utc, analysis_body
+from services.console.pages_search import kinds_for
+
+
+@pytest.mark.parametrize(
+    ("words", "kinds"),
+    [
+        ("CMP-1A2B3C4D", ["reference"]),
+        ("cmp-1a2b3c4d", ["reference"]),
+        ("ana.lima@example.com", ["email"]),
+        ("+1 (415) 555-2671", ["phone"]),
+        ("0415 555 267", ["phone"]),
+        ("Ana Lima", ["name", "text"]),
+        ("张伟", ["name"]),
+        ("charged twice", ["name", "text"]),
+        ("12-34", ["name", "text"]),  # too few digits for a number
+        ("Kettle-K1", ["name", "text"]),  # a product's name, not a reference
+    ],
+)
+def test_the_search_box_reads_what_was_typed(words: str, kinds: list[str]) -> None:
+    assert kinds_for(words, "auto") == kinds
+
+
+def test_a_chosen_kind_is_asked_as_it_is() -> None:
+    assert kinds_for("ana@example.com", "text") == ["text"]
+
+
+def test_the_chosen_row_is_the_most_probable_cause_and_empty_rows_are_left_out() -> None:
+    form = {
+        "categories": "method, , machine",
+        "why_chain": "Kettles leak\n\nThe seal cracks\r\nThe supplier changed",
+        "cause_0": "Cleaning agent",
+        "explains_is_0": "on",
+        "cause_1": " New seal supplier ",
+        "explains_is_1": "on",
+        "explains_is_not_1": "on",
+        "cause_2": "",
+        "chosen": "1",
+    }
+    assert analysis_body(form) == {
+        "cause_categories": ["method", "machine"],
+        "why_chain": ["Kettles leak", "The seal cracks", "The supplier changed"],
+        "hypotheses": [
+            {"cause": "Cleaning agent", "explains_is": True, "explains_is_not": False},
+            {"cause": "New seal supplier", "explains_is": True, "explains_is_not": True},
+        ],
+        "most_probable_cause": "New seal supplier",
+    }
+
+
+def test_an_empty_chosen_row_names_no_cause_and_the_service_refuses_it() -> None:
+    assert analysis_body({"cause_0": "x", "chosen": "2"})["most_probable_cause"] == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("2026-12-04T10:30", "2026-12-04T10:30:00Z"),
+        (" 2026-12-04T10:30:15 ", "2026-12-04T10:30:15Z"),
+        ("2026-12-04T10:30+02:00", "2026-12-04T08:30:00Z"),
+        ("tomorrow", None),
+        ("", None),
+    ],
+)
+def test_a_time_field_is_read_as_utc(typed: str, sent: str | None) -> None:
+    assert _utc(typed) == sent
