@@ -27,7 +27,7 @@ typecheck: install
 	$(VENV)/bin/mypy shared services tests
 
 test: install lint typecheck
-	$(PY) scripts/infra.py --postgres
+	$(PY) scripts/infra.py --postgres --chromium
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: install

@@ -1,4 +1,7 @@
-"""Make sure RabbitMQ (and, for tests, PostgreSQL) answer; start the local ones if installed."""
+"""Make sure RabbitMQ (and, for tests, PostgreSQL) answer; start the local ones if installed.
+
+`--chromium` also makes sure the browser tests have Debian's Chromium (and a font for the
+console's Chinese pages), installing them with apt-get when they are missing."""
 
 import contextlib
 import os
@@ -139,8 +142,42 @@ def ensure_postgres(host: str = "127.0.0.1", port: int = 5432) -> None:
     )
 
 
+# The browser tests drive this Chromium (CHROMIUM overrides it), never a downloaded build.
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# A CJK font, so that screenshots of the Chinese pages show characters rather than boxes.
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def ensure_chromium() -> None:
+    """Debian's `chromium` (and `fonts-wqy-microhei`) for the browser tests, from apt-get."""
+    missing = [
+        package
+        for package, path in (("chromium", CHROMIUM), ("fonts-wqy-microhei", CJK_FONT))
+        if not path.exists()
+    ]
+    if not missing:
+        return
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        sys.exit(
+            f"The browser tests need {', '.join(missing)} ({CHROMIUM} for Chromium; CHROMIUM "
+            f"names another). Install it as root: apt-get update && {' '.join(command)}"
+        )
+    print(f"Installing {', '.join(missing)} for the browser tests: apt-get update && ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-q"], command):
+        print("+ " + " ".join(step), flush=True)
+        if subprocess.run(step, env=env, check=False).returncode != 0:
+            sys.exit(f"`{' '.join(step)}` failed: the browser tests cannot run without Chromium.")
+    if not CHROMIUM.exists():
+        sys.exit(f"apt-get installed chromium, yet {CHROMIUM} is missing (set CHROMIUM).")
+    print(f"Chromium ready at {CHROMIUM}")
+
+
 if __name__ == "__main__":
     ensure_rabbitmq(os.environ.get("AMQP_URL", "amqp://127.0.0.1:5672/"))
     if "--postgres" in sys.argv:
         ensure_postgres()
+    if "--chromium" in sys.argv:
+        ensure_chromium()
     print("infrastructure ready")

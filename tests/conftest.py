@@ -18,6 +18,9 @@ from tests.support.infra import (
 
 SERVICES = ["intake", "escalation", "ownership", "confirmation", "analytics"]
 
+# The launched system of the console's tests (`console`, one per module that asks for it).
+pytest_plugins = ["tests.support.console_system"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _broker_users(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -76,6 +76,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reask": ("Ask the customer again", "再次询问客户"),
     "note": ("Note", "备注"),
     "problems": ("Problems", "问题"),
+    "dimension": ("Dimension", "维度"),
     "problem": ("Problem", "问题"),
     "incident": ("Incident", "事件"),
     "raised_by": ("raised by", "触发依据"),

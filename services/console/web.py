@@ -82,7 +82,22 @@ def rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def plain(value: Any) -> str:
+    """A service's structured figure as a person reads it: `key: value; …`, lists joined,
+    numbers rounded, times as `when` shows them."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        return when(value)
+    return "—" if value is None else str(value)
+
+
 templates.env.filters["when"] = when
+templates.env.filters["plain"] = plain
 templates.env.filters["rate"] = rate
 
 

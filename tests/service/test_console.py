@@ -2,124 +2,16 @@
 queue and case actions, the department's tasks, and what each role may open."""
 
 import asyncio
-import os
 import re
-import secrets
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import pytest_asyncio
 
 from services.console import accounts
-from shared.auth import mint_token
 from shared.db import make_engine
-from tests.support.infra import broker_users, delete_broker_objects, grant_topics, run_id
-from tests.support.launcher import ROOT, SERVICES
-from tests.support.launcher import stop as _stop
-from tests.support.launcher import wait_ready as _wait_ready
-from tests.support.mail import MailSink, free_port
+from tests.support.console_system import PASSWORD, Console, csrf_of, eventually, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-PASSWORD = "demo-" + secrets.token_urlsafe(12)
-
-
-class Console:
-    def __init__(self, url: str, urls: dict[str, str], secret: str, var: Path):
-        self.url, self.urls, self.secret, self.var = url, urls, secret, var
-
-    def service(self, name: str, role: str, subject: str) -> httpx.AsyncClient:
-        token = mint_token(self.secret, role, subject)
-        return httpx.AsyncClient(
-            base_url=self.urls[name], headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-
-    def browser(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=10)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Console]:
-    tmp = tmp_path_factory.mktemp("console")
-    run = run_id()
-    ports = {s: free_port() for s in [*SERVICES, "console"]}
-    secret = secrets.token_urlsafe(32)
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "CONFIRMATION_QUIET_HOURS_ENABLED": "false",
-        "AUTH_SECRET": secret,
-        "CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32),
-        "CONSOLE_DEMO_PASSWORD": PASSWORD,
-        **broker_users(),
-        "BUS_EXCHANGE": f"complaints.t{run}",
-        "BUS_QUEUE_PREFIX": f"t{run}.",
-        "VAR_DIR": str(tmp / "var"),
-        "OUTBOX_POLL_SECONDS": "0.05",
-        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
-    }
-    async with AsyncExitStack() as stack:
-        mail = stack.enter_context(MailSink())
-        env |= {
-            "CONFIRMATION_SMTP_PORT": str(mail.port),
-            "CONFIRMATION_SMTP_LISTEN_PORT": str(free_port()),
-        }
-        stack.push_async_callback(
-            delete_broker_objects, env["BUS_EXCHANGE"], env["BUS_QUEUE_PREFIX"], SERVICES
-        )
-        await grant_topics(env["BUS_EXCHANGE"])
-        launcher = subprocess.Popen(
-            [sys.executable, "scripts/run.py", "--no-mailsink"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        stack.callback(_stop, launcher)
-        urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
-        await _wait_ready(launcher, {s: u for s, u in urls.items() if s != "console"})
-        await _wait_ready_console(urls["console"])
-        yield Console(urls["console"], urls, secret, tmp / "var")
-
-
-async def _wait_ready_console(url: str) -> None:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(150):
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the console did not start")
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
-async def sign_in(browser: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    token = csrf_of(await browser.get("/signin"))
-    return await browser.post(
-        "/signin", data={"csrf_token": token, "username": username, "password": password}
-    )
-
-
-async def eventually(read: Any, check: Any, seconds: float = 20) -> Any:
-    for _ in range(int(seconds / 0.2)):
-        value = await read()
-        if check(value):
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never reached: last {value!r}")
 
 
 async def test_wrong_password_is_refused_and_a_form_without_csrf_is_forbidden(
@@ -346,3 +238,174 @@ async def test_supervisor_overrides_a_priority_and_reads_the_escalations(
         )
         assert forbidden.status_code == 403
         assert (await owner.get("/escalations")).status_code == 200
+
+
+async def _burst(console: Console) -> str:
+    """Ordinary complaints about four products in four regions, then a burst about one product
+    in one region, posted through intake as the front ends do; the incident escalation raises."""
+    products, regions = ("Kettle K1", "Kettle K2", "Toaster T1", "Blender B1"), "CA OR NV WA"
+    keys = [(p, r) for p in products for r in regions.split()] * 3 + [("Kettle K1", "CA")] * 30
+    async with console.service("intake", "frontend", "desk-1") as intake:
+
+        async def post(n: int, product: str, region: str) -> None:
+            email = f"burst.{n}.{uuid.uuid4().hex[:6]}@example.com"
+            body = {
+                "customer": {"name": f"Customer {n}", "email": email},
+                "channel": "email",
+                "contact": email,
+                "category": "appliances",
+                "product": product,
+                "region": region,
+                "description": f"My {product} stopped working after a week.",
+            }
+            answer = await intake.post("/v1/complaints", json=body)
+            assert answer.status_code == 201, answer.text
+
+        for start in range(0, len(keys), 13):
+            chunk = keys[start : start + 13]
+            await asyncio.gather(*(post(start + i, p, r) for i, (p, r) in enumerate(chunk)))
+    async with console.service("escalation", "supervisor", "sam") as escalation:
+        listed = await eventually(
+            lambda: escalation.get("/v1/incidents"),
+            lambda r: any(i["pattern"].get("product") == "Kettle K1" for i in r.json()),
+            seconds=60,
+        )
+    return next(i["id"] for i in listed.json() if i["pattern"].get("product") == "Kettle K1")
+
+
+async def test_supervisor_works_an_incident_into_a_problem_with_its_cause_and_actions(
+    console: Console,
+) -> None:
+    incident_id = await _burst(console)
+    async with console.browser() as supervisor:
+        await sign_in(supervisor, "sam", PASSWORD)
+        listed = await supervisor.get("/incidents")
+        assert f'href="/incidents/{incident_id}"' in listed.text
+        page = await supervisor.get(f"/incidents/{incident_id}")
+        assert page.status_code == 200 and "Kettle K1" in page.text and "IS NOT" in page.text
+        assert "Confirm the incident" in page.text and "/cases/" in page.text
+        token = csrf_of(page)
+        confirmed = await supervisor.post(
+            f"/incidents/{incident_id}/confirm", data={"csrf_token": token}, follow_redirects=True
+        )
+        assert "confirmed" in confirmed.text and "Confirm the incident" not in confirmed.text
+        again = await supervisor.post(
+            f"/incidents/{incident_id}/confirm", data={"csrf_token": token}, follow_redirects=True
+        )
+        assert "incident_not_open" in again.text  # confirmed once; a false alarm may be dismissed
+        assert "Dismiss as a false alarm" in again.text
+
+        untitled = await supervisor.post(
+            f"/incidents/{incident_id}/problem", data={"csrf_token": token, "title": ""}
+        )
+        assert untitled.headers["location"] == f"/incidents/{incident_id}"
+        opened = await supervisor.post(
+            f"/incidents/{incident_id}/problem",
+            data={"csrf_token": token, "title": "Kettle K1 seals fail in California"},
+        )
+        problem_path = opened.headers["location"]
+        assert problem_path.startswith("/problems/"), opened.headers
+        problem = await supervisor.get(problem_path)
+        assert "Kettle K1 seals fail in California" in problem.text
+        assert "No root cause recorded yet." in problem.text
+        analysis = {
+            "csrf_token": token,
+            "categories": "material, method",
+            "why_chain": "Kettles leak\nThe seal cracks\nA new supplier's seals",
+            "cause_0": "Hard water",
+            "explains_is_0": "on",
+            "cause_1": "New seal supplier for the CA warehouse",
+            "explains_is_1": "on",
+            "explains_is_not_1": "on",
+        }
+        untested = await supervisor.post(
+            f"{problem_path}/analysis", data={**analysis, "chosen": "0"}, follow_redirects=True
+        )
+        assert "cause_not_tested" in untested.text and "No root cause recorded" in untested.text
+        recorded = await supervisor.post(
+            f"{problem_path}/analysis", data={**analysis, "chosen": "1"}, follow_redirects=True
+        )
+        assert "New seal supplier for the CA warehouse" in recorded.text
+        assert "No root cause recorded yet." not in recorded.text
+
+        action = {"csrf_token": token, "kind": "corrective", "owner_id": "sam"}
+        undated = await supervisor.post(
+            f"{problem_path}/actions",
+            data={**action, "description": "Recall the batch", "due_at": "soon"},
+            follow_redirects=True,
+        )
+        assert "due_at" in undated.text and "Recall the batch" not in undated.text
+        added = await supervisor.post(
+            f"{problem_path}/actions",
+            data={**action, "description": "Recall the batch", "due_at": "2030-01-31T17:00"},
+            follow_redirects=True,
+        )
+        assert "Recall the batch" in added.text and "2030-01-31 17:00 UTC" in added.text
+        action_id = re.search(r'/actions/([0-9a-f-]{36})/complete"', added.text)
+        assert action_id, added.text
+        done = await supervisor.post(
+            f"{problem_path}/actions/{action_id.group(1)}/complete",
+            data={"csrf_token": token, "completed_at": ""},
+            follow_redirects=True,
+        )
+        assert "Mark done" not in done.text and "Measure the effect now" in done.text
+        early = await supervisor.post(
+            f"{problem_path}/verify", data={"csrf_token": token}, follow_redirects=True
+        )
+        assert "verification_period_not_over" in early.text
+        assert problem_path in (await supervisor.get("/problems")).text
+
+    async with console.browser() as analyst:
+        await sign_in(analyst, "bi", PASSWORD)
+        read = await analyst.get(f"/incidents/{incident_id}")
+        assert read.status_code == 200 and "Confirm the incident" not in read.text
+        refused = await analyst.post(
+            f"/incidents/{incident_id}/dismiss", data={"csrf_token": csrf_of(read)}
+        )
+        assert refused.status_code == 403
+        assert (await analyst.get(problem_path)).status_code == 200
+
+
+async def test_supervisor_finds_a_complaint_and_the_team_writes_internal_notes(
+    console: Console,
+) -> None:
+    async with console.service("ownership", "supervisor", "sam") as ownership:
+        tasks = (await ownership.get("/v1/tasks", params={"department": "finance"})).json()
+        case_id = tasks["items"][0]["case_id"]  # the first test's case, asked of finance
+        case = (await ownership.get(f"/v1/cases/{case_id}")).json()
+    async with console.browser() as supervisor:
+        await sign_in(supervisor, "sam", PASSWORD)
+        by_reference = await supervisor.get("/search", params={"q": case["reference"].lower()})
+        assert f'href="/cases/{case_id}"' in by_reference.text
+        by_name = await supervisor.get("/search", params={"q": "ana lim"})
+        assert f'href="/cases/{case_id}"' in by_name.text
+        by_words = await supervisor.get("/search", params={"q": "charged twice", "kind": "text"})
+        assert f'href="/cases/{case_id}"' in by_words.text
+        nothing = await supervisor.get("/search", params={"q": "no such customer anywhere"})
+        assert "Nothing found." in nothing.text
+        too_short = await supervisor.get("/search", params={"q": "x", "kind": "name"})
+        assert too_short.status_code == 200 and 'role="alert"' in too_short.text
+
+        page = await supervisor.get(f"/cases/{case_id}")
+        note = "Customer called again; wants a call back before Friday."
+        added = await supervisor.post(
+            f"/cases/{case_id}/notes",
+            data={"csrf_token": csrf_of(page), "text": note},
+            follow_redirects=True,
+        )
+        assert note in added.text
+    async with console.browser() as department:
+        await sign_in(department, "finance", PASSWORD)
+        read = await department.get(f"/cases/{case_id}")
+        assert read.status_code == 200 and note in read.text
+        assert "Add the note" not in read.text and "Propose a resolution" not in read.text
+        refused = await department.post(
+            f"/cases/{case_id}/notes", data={"csrf_token": csrf_of(read), "text": "hi"}
+        )
+        assert refused.status_code == 403
+    async with console.service("ownership", "frontend", "desk-1") as front_end:
+        kinds = [
+            e["kind"]
+            for e in (await front_end.get(f"/v1/cases/{case_id}/timeline")).json()["entries"]
+        ]
+        assert "note" not in kinds

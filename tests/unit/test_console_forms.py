@@ -4,6 +4,7 @@ import pytest
 
 from services.console.pages_problems import _utc, analysis_body
 from services.console.pages_search import kinds_for
+from services.console.web import plain
 
 
 @pytest.mark.parametrize(
@@ -68,3 +69,11 @@ def test_an_empty_chosen_row_names_no_cause_and_the_service_refuses_it() -> None
 )
 def test_a_time_field_is_read_as_utc(typed: str, sent: str | None) -> None:
     assert _utc(typed) == sent
+
+
+def test_structured_figures_read_as_sentences() -> None:
+    assert plain({"other_regions": {"NV": 0, "OR": 2}, "ratio": 29.8571}) == (
+        "other regions: NV: 0; OR: 2; ratio: 29.86"
+    )
+    assert plain({"first": "2026-12-04T22:04:19.33+00:00"}) == "first: 2026-12-04 22:04 UTC"
+    assert plain(["a", 1.5, None]) == "a, 1.5, —" and plain(3.0) == "3"
