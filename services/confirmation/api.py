@@ -3,9 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import select
 
 from services.confirmation.attestation_commands import receive_attestation
 from services.confirmation.domain import Reason
+from services.confirmation.models import case_owners
 from services.confirmation.queries import confirmations_of
 from services.confirmation.schemas import AnswerPublic, AttestationCreate, ConfirmationsPublic
 from services.confirmation.settings import ConfirmationRuntimeDep
@@ -20,13 +22,24 @@ Reader = Annotated[Principal, Depends(require("owner", "supervisor", "admin", "f
 Owner = Annotated[Principal, Depends(require("owner"))]
 
 
-@router.get("/confirmations", response_model=ConfirmationsPublic, responses=error_responses(404))
+@router.get(
+    "/confirmations", response_model=ConfirmationsPublic, responses=error_responses(403, 404)
+)
 async def list_confirmations(
     rt: ConfirmationRuntimeDep,
     who: Reader,
     complaint_id: Annotated[str, Query(min_length=1, max_length=36)],
 ) -> ConfirmationsPublic:
-    """A complaint's confirmation requests, the messages sent and the replies received."""
+    """A complaint's confirmation requests, the messages sent and the replies received. An owner
+    reads those of the cases they own now (403 `not_case_owner`): the customer's words and
+    addresses are for the person answering them."""
+    if who.role == "owner":
+        async with rt.engine.connect() as conn:
+            owner = await conn.scalar(
+                select(case_owners.c.owner_id).where(case_owners.c.complaint_id == complaint_id)
+            )
+        if owner != who.subject:
+            raise Forbidden("not_case_owner", "An owner reads the messages of their own cases.")
     return await confirmations_of(rt, complaint_id)
 
 

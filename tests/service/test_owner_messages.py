@@ -84,3 +84,24 @@ async def test_what_cannot_be_sent_is_refused_and_nothing_is_recorded(loop: Loop
     timeline = await loop.timeline(case["id"]) + await loop.timeline(by_phone["id"])
     assert [e for e in timeline if e["kind"] == "message_sent"] == []
     assert loop.sink.messages.empty()
+
+
+async def test_only_the_cases_owner_reads_the_customers_messages(loop: Loop) -> None:
+    case = await loop.complaint("email", EMAIL)
+
+    async def read(role: str, subject: str) -> httpx.Response:
+        return await loop.confirmation.get(
+            "/v1/confirmations",
+            params={"complaint_id": case["id"]},
+            headers=loop.as_(role, subject),
+        )
+
+    for _ in range(100):  # until confirmation has heard who owns the case
+        if (await read("owner", case["owner_id"])).status_code == 200:
+            break
+        await asyncio.sleep(0.05)
+    assert (await read("owner", case["owner_id"])).status_code == 200
+    refused = await read("owner", "someone-else")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_case_owner"
+    assert (await read("supervisor", "sam")).status_code == 200
+    assert (await read("department", "finance")).status_code == 403
