@@ -76,6 +76,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reask": ("Ask the customer again", "再次询问客户"),
     "note": ("Note", "备注"),
     "problems": ("Problems", "问题"),
+    "download_csv": ("Download this report (CSV)", "下载此报表（CSV）"),
     "dimension": ("Dimension", "维度"),
     "problem": ("Problem", "问题"),
     "incident": ("Incident", "事件"),

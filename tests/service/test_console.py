@@ -178,6 +178,12 @@ async def test_supervisor_board_incidents_analyst_charts_and_auditor_pages(
         charts = await analyst.get("/kpis?group_by=channel")
         assert charts.status_code == 200 and "客户确认关闭" in charts.text  # bi reads Chinese
         assert 'class="bar"' in charts.text and "<span>email</span>" in charts.text
+        assert 'href="/kpis.csv?group_by=channel"' in charts.text
+        download = await analyst.get("/kpis.csv", params={"group_by": "channel"})
+        assert download.headers["content-type"].startswith("text/csv")
+        header, *rows = download.text.splitlines()
+        assert header.startswith("channel,received,") and rows[-1].startswith("(all),")
+        assert any(r.startswith("email,") for r in rows)
         assert (await analyst.get("/board")).status_code == 403
     async with console.browser() as auditor:
         await sign_in(auditor, "irene", PASSWORD)

@@ -1,7 +1,12 @@
-"""The console's reading of what people type: the search box's shape and the analysis form."""
+"""The console's reading of what people type (the search box, the analysis form, times) and
+what it gives back (figures as sentences, the report as CSV)."""
+
+import csv
+import io
 
 import pytest
 
+from services.console.pages_analyst import report_csv
 from services.console.pages_problems import _utc, analysis_body
 from services.console.pages_search import kinds_for
 from services.console.web import plain
@@ -77,3 +82,26 @@ def test_structured_figures_read_as_sentences() -> None:
     )
     assert plain({"first": "2026-12-04T22:04:19.33+00:00"}) == "first: 2026-12-04 22:04 UTC"
     assert plain(["a", 1.5, None]) == "a, 1.5, —" and plain(3.0) == "3"
+
+
+def test_the_kpi_report_downloads_as_one_row_a_group_and_formulas_stay_text() -> None:
+    figures = {"received": 3, "reopen_rate": 0.5, "unconfirmed_backlog": {"count": 1, "p90": 2.0}}
+    report = {
+        "group_by": "product",
+        "groups": [
+            {"key": '=HYPERLINK("http://evil")', **figures},
+            {"key": None, **figures, "reopen_rate": None},
+        ],
+        "totals": {**figures, "received": 6},
+    }
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    assert rows[0] == [
+        "product",
+        "received",
+        "reopen_rate",
+        "unconfirmed_backlog.count",
+        "unconfirmed_backlog.p90",
+    ]
+    assert rows[1] == ['\'=HYPERLINK("http://evil")', "3", "0.5", "1", "2.0"]
+    assert rows[2] == ["", "3", "", "1", "2.0"]
+    assert rows[3] == ["(all)", "6", "0.5", "1", "2.0"]
