@@ -123,7 +123,9 @@ async def test_confirmations_need_a_reading_role(env: TestEnv, database: Databas
     assert anonymous.status_code == 401
     assert frontend.status_code == 200
     assert department.status_code == 403 and department.json()["error"]["code"] == "forbidden"
-    assert owner.status_code == 200 and owner.json()["requests"] == []
+    # An owner reads the messages of the cases they own (tests/service/test_owner_messages.py);
+    # o-1 owns none here.
+    assert owner.status_code == 403 and owner.json()["error"]["code"] == "not_case_owner"
     assert missing.status_code == 422
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "complaint_not_found"
