@@ -1,7 +1,6 @@
 """The console's sign-in, sessions, CSRF and role separation, in process on its own database
 (no service is called before a role is admitted)."""
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 from services.console import accounts
 from services.console.app import create_app
 from services.console.settings import ConsoleSettings
+from tests.support.console_system import csrf_of, sign_in
 from tests.support.services import running
 
 PASSWORD = "a-long-enough-password"
@@ -38,19 +38,6 @@ def browser(console: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
 def another(app: FastAPI) -> httpx.AsyncClient:
     """A second browser: its own cookies."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, page.text[:300]
-    return found.group(1)
-
-
-async def sign_in(browser: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    token = csrf_of(await browser.get("/signin"))
-    return await browser.post(
-        "/signin", data={"csrf_token": token, "username": username, "password": password}
-    )
 
 
 async def test_a_wrong_password_or_an_unknown_name_is_refused(browser: httpx.AsyncClient) -> None:
