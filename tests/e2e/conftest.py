@@ -77,6 +77,9 @@ async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         env |= {
             "CONFIRMATION_SMTP_PORT": str(mail.port),
             "CONFIRMATION_SMTP_LISTEN_PORT": str(listen),
+            # Escalations are mailed through the same sink, without the demo's two-second poll.
+            "ESCALATION_SMTP_PORT": str(mail.port),
+            "ESCALATION_NOTIFICATION_POLL_SECONDS": "0.1",
         }
         if request.param == "postgresql":
             for s in SERVICES:

@@ -3,48 +3,24 @@
 Only the customer's "yes", by email from the original address with the current token, closes.
 """
 
-import asyncio
-import re
 import uuid
-from collections.abc import Awaitable, Callable
-from email.message import EmailMessage, Message
+from email.message import Message
 from typing import Any
 
-import aiosmtplib
 import httpx
 import pytest
 
 from tests.e2e.conftest import System
+from tests.e2e.conversation_walks import (
+    complain_by_email,
+    escalate_to_the_current_lead,
+    phone_then_email,
+    talk_in_chinese,
+)
+from tests.e2e.probes import TOKEN, mentions, send, token_of, until, when
 from tests.support.mail import reply
 
 pytestmark = pytest.mark.e2e
-
-TOKEN = re.compile(r"#([A-Z0-9]{6,})\]")
-
-
-REFERENCE = re.compile(r"CMP-[A-Z0-9]{6,}")
-
-
-async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 20.0) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await probe()
-            if value:
-                return value
-            await asyncio.sleep(0.1)
-    raise AssertionError(what)
-
-
-def token_of(message: Message) -> str:
-    found = TOKEN.search(str(message["Subject"]))
-    assert found, message["Subject"]
-    return found.group(1)
-
-
-async def send(system: System, message: Message, sender: str) -> None:
-    await aiosmtplib.send(
-        message, hostname="127.0.0.1", port=system.smtp_listen_port, sender=sender
-    )
 
 
 async def test_complaint_is_closed_only_by_the_customers_yes_on_email(system: System) -> None:
@@ -91,7 +67,7 @@ async def _walk_the_loop(
         return response.json() if response.status_code == 200 else {}
 
     assigned = await until(
-        lambda: _when(case(), lambda c: c.get("owner_id") and c.get("priority")),
+        lambda: when(case(), lambda c: c.get("owner_id") and c.get("priority")),
         "case assigned and prioritised",
     )
     owner_id = assigned["owner_id"]
@@ -137,7 +113,7 @@ async def _walk_the_loop(
         await send(
             system, reply(mail, "mallory@example.net", "yes, resolved"), "mallory@example.net"
         )
-        await until(lambda: _when(verdicts(), lambda v: "sender_mismatch" in v), "spoof recorded")
+        await until(lambda: when(verdicts(), lambda v: "sender_mismatch" in v), "spoof recorded")
         await frontend.post(
             f"/v1/complaints/{complaint_id}/contacts",
             json={
@@ -148,10 +124,10 @@ async def _walk_the_loop(
         )
         forged = str(mail["Subject"]).replace(token, "AAAAAAAAAAAAAA")
         await send(system, reply(mail, customer, "yes", subject=f"Re: {forged}"), customer)
-        await until(lambda: _when(verdicts(), lambda v: "unknown_token" in v), "bad token seen")
+        await until(lambda: when(verdicts(), lambda v: "unknown_token" in v), "bad token seen")
         await until(
-            lambda: _when(
-                owner.get(f"/v1/cases/{complaint_id}/timeline"), _mentions("Yes it is resolved")
+            lambda: when(
+                owner.get(f"/v1/cases/{complaint_id}/timeline"), mentions("Yes it is resolved")
             ),
             "follow-up on timeline",
         )
@@ -159,7 +135,7 @@ async def _walk_the_loop(
 
         await send(system, reply(mail, customer, "No, the second charge is still there."), customer)
         reopened = await until(
-            lambda: _when(case(), lambda c: c["status"] == "reopened"), "reopened after no"
+            lambda: when(case(), lambda c: c["status"] == "reopened"), "reopened after no"
         )
         assert reopened["owner_id"] == owner_id and reopened["reopen_count"] == 1
 
@@ -171,11 +147,11 @@ async def _walk_the_loop(
         second = await system.mail.wait_for_question(customer, count=2)
         assert token_of(second) != token
         await send(system, reply(mail, customer, "yes"), customer)
-        await until(lambda: _when(verdicts(), lambda v: "token_used" in v), "used token refused")
+        await until(lambda: when(verdicts(), lambda v: "token_used" in v), "used token refused")
         assert (await case())["status"] == "resolution_proposed"
 
         await send(system, reply(second, customer, "Yes, all sorted now. Thank you!"), customer)
-        closed = await until(lambda: _when(case(), lambda c: c["status"] == "closed"), "closed")
+        closed = await until(lambda: when(case(), lambda c: c["status"] == "closed"), "closed")
         assert closed["owner_id"] == owner_id and closed["outcome"] == "resolved"
 
         # After the yes, one question on the same channel; the answer is kept, not a reopening.
@@ -201,7 +177,7 @@ async def _walk_the_loop(
         return next((g for g in body.get("groups", []) if g["key"] == "email"), {})
 
     kpis = await until(
-        lambda: _when(email_kpis(), lambda k: k.get("closed_confirmed") == 1),
+        lambda: when(email_kpis(), lambda k: k.get("closed_confirmed") == 1),
         "KPIs show the confirmed closure",
     )
     assert kpis["received"] == 1
@@ -209,93 +185,11 @@ async def _walk_the_loop(
     assert kpis["reopen_rate"] == 1.0
     assert kpis["median_hours_to_confirmation"] is not None
     rated_kpis = await until(
-        lambda: _when(email_kpis(), lambda k: k.get("satisfaction_answers") == 1),
+        lambda: when(email_kpis(), lambda k: k.get("satisfaction_answers") == 1),
         "KPIs show the satisfaction answer",
     )
     assert rated_kpis["satisfaction_average"] == 4.0 and rated_kpis["satisfied_share"] == 1.0
-    await _complain_by_email(system, supervisor)
-    await _phone_then_email(system, frontend, supervisor)
-
-
-async def _complain_by_email(system: System, supervisor: httpx.AsyncClient) -> None:
-    """A complaint mailed to the complaints address over SMTP is owned and acknowledged by mail;
-    the customer's second mail joins it."""
-    customer = f"bo.{uuid.uuid4().hex[:8]}@example.com"
-    message = EmailMessage()
-    message["From"] = f"Bo Chen <{customer}>"
-    message["To"] = "complaints@complaints.localhost"
-    message["Subject"] = "Card blocked abroad"
-    message.set_content("My card was blocked in Lisbon and the hotline did not answer.")
-    await send(system, message, customer)
-    acknowledged = await system.mail.wait_for(customer)
-    reference = REFERENCE.search(str(acknowledged["Subject"]))
-    assert reference, acknowledged["Subject"]
-
-    async def case() -> dict[str, Any]:
-        listed = (await supervisor.get("/v1/cases", params={"limit": 500})).json()["items"]
-        return next((c for c in listed if c["reference"] == reference.group(0)), {})
-
-    owned = await until(lambda: _when(case(), lambda c: c.get("owner_id")), "emailed case owned")
-    assert owned["channel"] == "email"
-    again = EmailMessage()
-    again["From"], again["To"], again["Subject"] = customer, message["To"], "Still blocked"
-    again.set_content("Still blocked this morning.")
-    await send(system, again, customer)
-
-    async def follow_ups() -> list[dict[str, Any]]:
-        timeline = await supervisor.get(f"/v1/cases/{owned['id']}/timeline")
-        return [e for e in timeline.json()["entries"] if e["kind"] == "contact_added"]
-
-    [joined] = await until(follow_ups, "the second mail on the same case")
-    assert "Still blocked" in joined["detail"]["text"]
-
-
-async def _when(value: Awaitable[Any], check: Callable[[Any], Any]) -> Any:
-    resolved = await value
-    if isinstance(resolved, httpx.Response):
-        resolved = resolved.json()
-    return resolved if check(resolved) else None
-
-
-def _mentions(text: str) -> Callable[[Any], bool]:
-    return lambda timeline: text in str(timeline)
-
-
-async def _phone_then_email(
-    system: System, frontend: httpx.AsyncClient, supervisor: httpx.AsyncClient
-) -> None:
-    """Keyed in from a call, then the customer emails the complaints address: one case."""
-    customer = f"cy.{uuid.uuid4().hex[:8]}@example.com"
-    phoned = await frontend.post(
-        "/v1/complaints",
-        json={
-            "customer": {"name": "Cy Diaz", "email": customer, "phone": "+1 415 555 0142"},
-            "channel": "phone",
-            "contact": "+1 415 555 0142",
-            "category": "billing",
-            "product": "Checking account",
-            "description": "An overdraft fee was charged although the balance was positive.",
-        },
-    )
-    assert phoned.status_code == 201, phoned.text
-    case_id = phoned.json()["id"]
-
-    async def case() -> dict[str, Any]:
-        answer = await supervisor.get(f"/v1/cases/{case_id}")
-        return answer.json() if answer.status_code == 200 else {}
-
-    owned = await until(lambda: _when(case(), lambda c: c.get("owner_id")), "phoned case owned")
-    mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = customer, "complaints@complaints.localhost", "Fee"
-    mail.set_content("I called yesterday about the overdraft fee: nothing has happened since.")
-    await send(system, mail, customer)
-
-    async def joined() -> list[dict[str, Any]]:
-        timeline = await supervisor.get(f"/v1/cases/{case_id}/timeline")
-        return [e for e in timeline.json()["entries"] if e["kind"] == "contact_added"]
-
-    [entry] = await until(joined, "the email on the phoned case")
-    assert entry["detail"]["channel"] == "email" and "called yesterday" in entry["detail"]["text"]
-    await asyncio.sleep(1.0)  # room for a second case, were one wrongly opened
-    listed = (await supervisor.get("/v1/cases", params={"limit": 500})).json()["items"]
-    assert [c for c in listed if c["created_at"] > owned["created_at"]] == []
+    await complain_by_email(system, supervisor)
+    await phone_then_email(system, frontend, supervisor)
+    await talk_in_chinese(system, frontend, supervisor)
+    await escalate_to_the_current_lead(system, frontend, supervisor)

@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.conftest import SERVICES, System
-from tests.e2e.test_closed_loop import _when, send, until
+from tests.e2e.probes import send, until, when
 from tests.support.infra import AMQP_URL
 from tests.support.mail import reply
 
@@ -139,7 +139,7 @@ async def _erase_end_to_end(
         response = await supervisor.get(f"/v1/cases/{complaint_id}")
         return response.json() if response.status_code == 200 else {}
 
-    assigned = await until(lambda: _when(case(), lambda c: c.get("owner_id")), "case assigned")
+    assigned = await until(lambda: when(case(), lambda c: c.get("owner_id")), "case assigned")
 
     # Asked while the complaint is open: it waits, and asking twice is the same request.
     erasure_path = f"/v1/customers/{customer_id}/erasure"
@@ -160,11 +160,11 @@ async def _erase_end_to_end(
         await owner.aclose()
     question = await system.mail.wait_for_question(email)
     await send(system, reply(question, email, "Yes, resolved. Thank you!"), email)
-    await until(lambda: _when(case(), lambda c: c["status"] == "closed"), "closed")
+    await until(lambda: when(case(), lambda c: c["status"] == "closed"), "closed")
 
     status_path = f"/v1/erasure-requests/{waiting['id']}"
     held = await until(
-        lambda: _when(dpo.get(status_path), lambda r: r["waiting_reason"] == "legal_hold"),
+        lambda: when(dpo.get(status_path), lambda r: r["waiting_reason"] == "legal_hold"),
         "held back by the legal hold once the complaint closed",
     )
     assert held["status"] == "waiting"
@@ -192,7 +192,7 @@ async def _erase_end_to_end(
     assert lifted.status_code == 204, lifted.text
     wanted = {"intake", "escalation", "ownership", "confirmation", "analytics"}
     done = await until(
-        lambda: _when(dpo.get(status_path), lambda r: r["status"] == "completed"),
+        lambda: when(dpo.get(status_path), lambda r: r["status"] == "completed"),
         "every service confirmed",
         timeout=30,
     )

@@ -17,7 +17,7 @@ import pytest
 from shared.events import ConfirmationAnswered, new_event
 from shared.publishers import SERVICES, owned_by
 from tests.e2e.conftest import System
-from tests.e2e.test_closed_loop import until
+from tests.e2e.probes import until
 from tests.support.infra import AMQP_URL, service_url
 
 pytestmark = pytest.mark.e2e
