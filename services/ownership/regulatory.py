@@ -160,7 +160,9 @@ async def _started_at(conn: AsyncConnection, case_id: str, clock: str) -> Any:
     applied = await _applied(conn, case_id) or {"clocks": []}
     for entry in applied["clocks"]:
         if entry["clock"] == clock:
-            return RegulatoryClock.read(entry).started_at
+            # The timeline's entry is the clock with the steps it stops on, which no event has.
+            kept = {k: v for k, v in entry.items() if k != "stops_on"}
+            return RegulatoryClock.read(kept).started_at
     raise LookupError(f"case {case_id} has no clock {clock}")
 
 
