@@ -48,6 +48,21 @@ _BARE = re.compile(
     r"|[ \t]*\r?\n.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+# Or bare, then words that judge rather than count: "5 great service", "1 terrible, still
+# waiting" — but "3 times I called", "2 weeks to fix it", "5 days late" count something.
+_WORDED = re.compile(_N + r"[ \t]+(?P<rest>(?P<word>[^\W\d_]+).*)$", re.DOTALL)
+_COUNTED_WORDS = """
+    time times day days week weeks month months year years hour hours hr hrs minute minutes
+    min mins second seconds call calls calling email emails mail mails letter letters
+    message messages text texts visit visits people person persons agent agents staff item
+    items unit units order orders parcel parcels package packages card cards charge charges
+    transaction transactions payment payments attempt attempts tries try dollars dollar
+    pounds pound euros euro usd gbp eur cents percent pct more less or to and x am pm k th
+    st nd rd business working calendar separate different other of out in hundred thousand
+    million grand bucks new previous
+"""
+_COUNTED = frozenset(_COUNTED_WORDS.split())
+_COUNTED_ZH = "次天日周週月年个個小分秒通封位名笔筆元块塊"
 _STARS = re.compile(r"^\s*(?P<stars>★{1,5})☆*(?P<rest>(?:\W.*)?)$", re.DOTALL)
 _SEPARATORS = " \t\r\n-\u2013\u2014:;,.!)\u3002\uff0c\uff01\uff1a"
 
@@ -56,12 +71,22 @@ def read_score(text: str) -> tuple[int, str | None] | None:
     """(score, comment) when the text opens with a score from 1 to 5, else None. No I/O."""
     if found := _STARS.match(text):
         score = len(found.group("stars"))
-    elif found := _SCALED.match(text) or _BARE.match(text):
+    elif found := _SCALED.match(text) or _BARE.match(text) or _judged(text):
         score = _DIGITS[found.group("n")]
     else:
         return None
     comment = found.group("rest").lstrip(_SEPARATORS).strip()
     return score, (comment[:COMMENT_LIMIT] or None)
+
+
+def _judged(text: str) -> re.Match[str] | None:
+    found = _WORDED.match(text)
+    if found is None:
+        return None
+    word = found.group("word")
+    if word.lower() in _COUNTED or word[0] in _COUNTED_ZH:
+        return None
+    return found
 
 
 async def ask(

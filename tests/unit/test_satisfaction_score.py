@@ -22,6 +22,10 @@ from services.confirmation.surveys import read_score
         ("\u4e94\u5206\uff0c\u5f88\u6ee1\u610f", (5, "\u5f88\u6ee1\u610f")),  # "five, very happy"
         ("\uff15", (5, None)),  # a full-width 5
         ("\u2605\u2605\u2605\u2606\u2606 meh", (3, "meh")),  # ★★★☆☆
+        ("5 great service", (5, "great service")),
+        ("1 terrible, still waiting", (1, "terrible, still waiting")),
+        ("3 because it took a week", (3, "because it took a week")),
+        ("4 \u5f88\u597d", (4, "\u5f88\u597d")),  # "4 very good"
     ],
 )
 def test_a_score_opening_the_reply_is_read(text: str, read: tuple[int, str | None]) -> None:
@@ -42,6 +46,12 @@ def test_a_score_opening_the_reply_is_read(text: str, read: tuple[int, str | Non
         "Yes",
         "5 5 5",
         "2nd time this happened",
+        "2 weeks to fix it",
+        "5 days late",
+        "2 of them ignored me",
+        "3 Different agents told me different things",
+        "4 calls and 2 emails",
+        "5 \u5929\u624d\u89e3\u51b3",  # "5 days to solve"
         "",
     ],
 )
