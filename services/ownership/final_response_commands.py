@@ -11,8 +11,8 @@ from sqlalchemy import select
 from services.ownership import regulatory
 from services.ownership.case import Case
 from services.ownership.commands import CASE_ANSWER, command_event, not_owner
-from services.ownership.domain import actor
-from services.ownership.models import timeline
+from services.ownership.domain import Status, actor
+from services.ownership.models import cases, timeline
 from services.ownership.policies import PolicyProfiles
 from services.ownership.queries import case_view
 from services.ownership.repository import append, keyed, now, take_case
@@ -41,6 +41,12 @@ async def send_final_response(
         return case
 
     async def send(uow: UnitOfWork, case: Case) -> CasePublic:
+        if case.status == Status.merged:
+            raise Conflict(
+                "case_merged",
+                f"The case is merged into {case.merged_into}: the final response sent there "
+                "answers both.",
+            )
         if not case.is_open:
             raise Conflict("case_closed", "The case is closed: the customer has answered.")
         sent = await uow.conn.scalar(
@@ -66,10 +72,42 @@ async def send_final_response(
         await append(uow.conn, case_id, "final_response_sent", actor(who.role, who.subject), detail)
         uow.emit(command_event("case.final_response_sent", data, case_id))
         await regulatory.reach_step(uow, case_id, "final_response", None)
+        await answer_merged(uow, case_id, case.reference, detail)
         return await case_view(uow.conn, case_id)
 
     request = keyed(f"final_response:{case_id}", key, body)
     return await once(rt.uow, request, send, CASE_ANSWER, guard=guard)
+
+
+async def answer_merged(
+    uow: UnitOfWork, case_id: str, reference: str, detail: dict[str, Any]
+) -> None:
+    """The cases merged into this one are the same customer's same matter: its final response
+    answers them too, so their final-response clocks stop with it (one message is sent)."""
+    merged = await uow.conn.scalars(
+        select(cases.c.id).where(cases.c.merged_into == case_id, cases.c.status == Status.merged)
+    )
+    for merged_id in list(merged):
+        await answer_merged_case(uow, merged_id, reference, detail)
+
+
+async def answer_merged_case(
+    uow: UnitOfWork, merged_id: str, reference: str, detail: dict[str, Any]
+) -> None:
+    if await final_response_of(uow.conn, merged_id) is not None:
+        return  # answered on its own before the merge
+    entry = {**detail, "sent_with": reference}
+    await append(uow.conn, merged_id, "final_response_sent", "system", entry)
+    await regulatory.reach_step(uow, merged_id, "final_response", None)
+
+
+async def final_response_of(conn: Any, case_id: str) -> dict[str, Any] | None:
+    detail = await conn.scalar(
+        select(timeline.c.detail).where(
+            timeline.c.case_id == case_id, timeline.c.kind == "final_response_sent"
+        )
+    )
+    return dict(detail) if detail else None
 
 
 async def _profile_of(conn: Any, case_id: str, policies: PolicyProfiles) -> str:

@@ -16,6 +16,7 @@ from services.ownership import organisation_store, timers
 from services.ownership.case import Case
 from services.ownership.commands import command_event
 from services.ownership.domain import Status, actor, case_deadline, transition
+from services.ownership.final_response_commands import answer_merged_case, final_response_of
 from services.ownership.models import case_links
 from services.ownership.queries import case_view
 from services.ownership.repository import append, now, open_task_count, save_case, take_case
@@ -109,6 +110,8 @@ async def merge(rt: Runtime, case_id: str, into: str, reason: str, who: Principa
         await append(uow.conn, case_id, "merged_into", by, {**detail, "status": status})
         merged = {"case_id": case_id, "reason": reason, "reference": source.reference}
         await append(uow.conn, into, "case_merged", by, merged)
+        if (answered := await final_response_of(uow.conn, into)) is not None:
+            await answer_merged_case(uow, case_id, target.reference, answered)
         data = CaseMerged(into=into, reason=reason, by=who.subject)
         uow.emit(command_event("case.merged", data, case_id))
         view = await case_view(uow.conn, case_id)

@@ -160,9 +160,7 @@ async def _started_at(conn: AsyncConnection, case_id: str, clock: str) -> Any:
     applied = await _applied(conn, case_id) or {"clocks": []}
     for entry in applied["clocks"]:
         if entry["clock"] == clock:
-            # The timeline's entry is the clock with the steps it stops on, which no event has.
-            kept = {k: v for k, v in entry.items() if k != "stops_on"}
-            return RegulatoryClock.read(kept).started_at
+            return _clock(entry).started_at
     raise LookupError(f"case {case_id} has no clock {clock}")
 
 
@@ -194,5 +192,9 @@ async def reach_step(uow: UnitOfWork, case_id: str, step: str, cause: Envelope |
                 timers.c.fired_at.is_(None),
             )
         )
-        clock = RegulatoryClock.read(entry)
-        await _stop(uow, cause, case_id, profile, clock, step)
+        await _stop(uow, cause, case_id, profile, _clock(entry), step)
+
+
+def _clock(entry: dict[str, Any]) -> RegulatoryClock:
+    """A clock of the `policy_applied` entry, which also lists the steps it stops on."""
+    return RegulatoryClock.read({k: v for k, v in entry.items() if k != "stops_on"})

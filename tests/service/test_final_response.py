@@ -46,6 +46,59 @@ async def test_the_owner_sends_the_final_response_with_the_profiles_referral_rig
     assert {e["detail"]["clock"] for e in stops} == {"acknowledgement", "final_response"}
 
 
+async def test_a_merged_duplicate_is_answered_by_the_final_response_of_its_case(
+    desk: Desk, env: TestEnv
+) -> None:
+    key, now = uuid.uuid4().hex * 2, datetime.now(UTC)
+    first, duplicate, late = [
+        await desk.receive(region="UK", customer_key=key, received_at=now) for _ in range(3)
+    ]
+    for case_id in (first, duplicate, late):
+        await desk.wait_case(case_id, lambda c: bool(c.get("owner_id")))
+    merged = await desk.client.post(
+        f"/v1/cases/{duplicate}/merge",
+        json={"into": first, "reason": "the same charge"},
+        headers=desk.as_("supervisor"),
+    )
+    assert merged.status_code == 200, merged.text
+    body = {"outcome": "upheld", "reasons": "We refunded the second charge."}
+
+    async with env.probe("#") as probe:
+        refused = await desk.client.post(
+            f"/v1/cases/{duplicate}/final-response", json=body, headers=desk.as_("supervisor")
+        )
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "case_merged"
+        sent = await desk.client.post(
+            f"/v1/cases/{first}/final-response", json=body, headers=desk.as_("supervisor")
+        )
+        assert sent.status_code == 200, sent.text
+        stopped = await probe.wait_for(
+            "regulatory.stopped", duplicate, lambda e: e.data["clock"] == "final_response"
+        )
+        # Merged after the answer was sent: that answer covers it at once.
+        then = await desk.client.post(
+            f"/v1/cases/{late}/merge",
+            json={"into": first, "reason": "wrote again"},
+            headers=desk.as_("supervisor"),
+        )
+        assert then.status_code == 200, then.text
+        await probe.wait_for(
+            "regulatory.stopped", late, lambda e: e.data["clock"] == "final_response"
+        )
+        await asyncio.sleep(0.3)
+    at, due = (datetime.fromisoformat(stopped.data[k]) for k in ("at", "due_at"))
+    assert at <= due
+    # One message to the customer: the final response is announced for the case it was sent on.
+    assert len(probe.of_type("case.final_response_sent", first)) == 1
+    assert probe.of_type("case.final_response_sent", duplicate) == []
+    [entry] = [e for e in await desk.timeline(duplicate) if e["kind"] == "final_response_sent"]
+    assert entry["detail"]["sent_with"] == (await desk.case(first))["reference"]
+    assert entry["detail"]["outcome"] == "upheld"
+    stops = [e for e in await desk.timeline(late) if e["kind"] == "regulatory_stopped"]
+    assert {e["detail"]["step"] for e in stops} >= {"final_response"}
+
+
 async def test_bad_input_is_refused_with_a_code(desk: Desk) -> None:
     missing = await desk.client.post(
         f"/v1/cases/{uuid.uuid4()}/final-response",
