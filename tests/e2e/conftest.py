@@ -1,9 +1,5 @@
 """The system as `make run` starts it: scripts/run.py and five service processes."""
 
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -13,15 +9,9 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from tests.support.infra import (
-    broker_users,
-    delete_broker_objects,
-    grant_topics,
-    postgres_database,
-    run_id,
-)
-from tests.support.launcher import ROOT, SERVICES, stop, wait_ready
-from tests.support.mail import MailSink, free_port
+from tests.support.infra import postgres_database, run_id
+from tests.support.launcher import SERVICES, launched
+from tests.support.mail import MailSink
 
 
 @dataclass
@@ -52,65 +42,22 @@ class System:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def system(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[System]:
-    run = run_id()
-    ports = {s: free_port() for s in SERVICES}
-    secret = secrets.token_urlsafe(32)
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "AUTH_SECRET": secret,
-        **broker_users(),
-        "BUS_EXCHANGE": f"complaints.t{run}",
-        "BUS_QUEUE_PREFIX": f"t{run}.",
-        "VAR_DIR": str(tmp_path / "var"),
-        "OUTBOX_POLL_SECONDS": "0.05",
-        # The retry queues of a run are removed by the broker once unused, as in service tests.
-        "BUS_RETRY_QUEUE_EXPIRES_SECONDS": "600",
-        # The suite runs at any hour; quiet hours have tests of their own.
-        "CONFIRMATION_QUIET_HOURS_ENABLED": "false",
-        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
-        "CONSOLE_PORT": str(free_port()),
-    }
+    run, var = run_id(), tmp_path / "var"
     async with AsyncExitStack() as stack:
-        mail = stack.enter_context(MailSink())
-        listen = free_port()
-        env |= {
-            "CONFIRMATION_SMTP_PORT": str(mail.port),
-            "CONFIRMATION_SMTP_LISTEN_PORT": str(listen),
-            # Escalations are mailed through the same sink, without the demo's two-second poll.
-            "ESCALATION_SMTP_PORT": str(mail.port),
-            "ESCALATION_NOTIFICATION_POLL_SECONDS": "0.1",
-        }
+        databases = {s: f"sqlite+aiosqlite:///{var / f'{s}.db'}" for s in SERVICES}
         if request.param == "postgresql":
             for s in SERVICES:
-                url = await stack.enter_async_context(postgres_database(f"t_{run}_{s}"))
-                env[f"{s.upper()}_DATABASE_URL"] = url
-        stack.push_async_callback(
-            delete_broker_objects, env["BUS_EXCHANGE"], env["BUS_QUEUE_PREFIX"], SERVICES
+                databases[s] = await stack.enter_async_context(postgres_database(f"t_{run}_{s}"))
+        urls = {f"{s.upper()}_DATABASE_URL": u for s, u in databases.items()}
+        extra = urls if request.param == "postgresql" else {}
+        running = await stack.enter_async_context(launched(var, run, extra))
+        yield System(
+            {s: u for s, u in running.urls.items() if s != "console"},
+            running.smtp_listen_port,
+            running.mail,
+            running.secret,
+            var / "log",
+            running.env["BUS_EXCHANGE"],
+            running.env["BUS_QUEUE_PREFIX"],
+            databases,
         )
-        await grant_topics(env["BUS_EXCHANGE"])
-        launcher = subprocess.Popen(
-            [sys.executable, "scripts/run.py", "--no-mailsink"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        stack.callback(stop, launcher)
-        urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
-        system = System(
-            urls,
-            listen,
-            mail,
-            secret,
-            tmp_path / "var" / "log",
-            env["BUS_EXCHANGE"],
-            env["BUS_QUEUE_PREFIX"],
-            {
-                s: env.get(f"{s.upper()}_DATABASE_URL")
-                or f"sqlite+aiosqlite:///{tmp_path / 'var' / f'{s}.db'}"
-                for s in SERVICES
-            },
-        )
-        await wait_ready(launcher, urls)
-        yield system
