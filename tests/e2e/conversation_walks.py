@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.escalation.models import case_owners
 from tests.e2e.conftest import System
-from tests.e2e.probes import REFERENCE, entries, send, text_of, until, when
+from tests.e2e.probes import REFERENCE, case_of, entries, send, text_of, until, when
 from tests.support.mail import reply
 
 
@@ -32,11 +32,13 @@ async def complain_by_email(system: System, supervisor: httpx.AsyncClient) -> No
     reference = REFERENCE.search(str(acknowledged["Subject"]))
     assert reference, acknowledged["Subject"]
 
-    async def case() -> dict[str, Any]:
+    async def by_reference() -> dict[str, Any]:
         listed = (await supervisor.get("/v1/cases", params={"limit": 500})).json()["items"]
         return next((c for c in listed if c["reference"] == reference.group(0)), {})
 
-    owned = await until(lambda: when(case(), lambda c: c.get("owner_id")), "emailed case owned")
+    owned = await until(
+        lambda: when(by_reference(), lambda c: c.get("owner_id")), "emailed case owned"
+    )
     assert owned["channel"] == "email"
     again = EmailMessage()
     again["From"], again["To"], again["Subject"] = customer, message["To"], "Still blocked"
@@ -67,11 +69,9 @@ async def phone_then_email(
     assert phoned.status_code == 201, phoned.text
     case_id = phoned.json()["id"]
 
-    async def case() -> dict[str, Any]:
-        answer = await supervisor.get(f"/v1/cases/{case_id}")
-        return answer.json() if answer.status_code == 200 else {}
-
-    owned = await until(lambda: when(case(), lambda c: c.get("owner_id")), "phoned case owned")
+    owned = await until(
+        lambda: when(case_of(supervisor, case_id), lambda c: c.get("owner_id")), "phoned case owned"
+    )
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = customer, "complaints@complaints.localhost", "Fee"
     mail.set_content("I called yesterday about the overdraft fee: nothing has happened since.")
@@ -109,11 +109,10 @@ async def talk_in_chinese(
     assert str(acknowledged["Subject"]) == f"我们已收到您的投诉 {reference} [ref {reference}]"
     assert "您无需再次重复您的情况" in text_of(acknowledged)
 
-    async def case() -> dict[str, Any]:
-        answer = await supervisor.get(f"/v1/cases/{case_id}")
-        return answer.json() if answer.status_code == 200 else {}
-
-    owned = await until(lambda: when(case(), lambda c: c.get("owner_id")), "Chinese case owned")
+    owned = await until(
+        lambda: when(case_of(supervisor, case_id), lambda c: c.get("owner_id")),
+        "Chinese case owned",
+    )
     owner = system.client("ownership", "owner", owned["owner_id"])
     try:
         asked = "请问您的邮寄地址是否仍是上海市徐汇区？"
@@ -144,9 +143,11 @@ async def talk_in_chinese(
         # 收到了 is as often "your message arrived" as "the card arrived": it closes nothing.
         await send(system, reply(question, customer, "收到了，谢谢"), customer)
         await until(lambda: _verdicts(system, case_id, "unclear"), "the ambiguous reply read")
-        assert (await case())["status"] == "resolution_proposed"
+        assert (await case_of(supervisor, case_id))["status"] == "resolution_proposed"
         await send(system, reply(question, customer, "是的，已经解决了，谢谢！"), customer)
-        closed = await until(lambda: when(case(), lambda c: c["status"] == "closed"), "closed")
+        closed = await until(
+            lambda: when(case_of(supervisor, case_id), lambda c: c["status"] == "closed"), "closed"
+        )
         assert closed["outcome"] == "resolved"
     finally:
         await owner.aclose()
@@ -179,12 +180,11 @@ async def escalate_to_the_current_lead(
         assert created.status_code == 201, created.text
         case_id, reference = created.json()["id"], created.json()["reference"]
 
-        async def case() -> dict[str, Any]:
-            answer = await supervisor.get(f"/v1/cases/{case_id}")
-            return answer.json() if answer.status_code == 200 else {}
-
         owned = await until(
-            lambda: when(case(), lambda c: c.get("owner_id") and c.get("priority")), "owned"
+            lambda: when(
+                case_of(supervisor, case_id), lambda c: c.get("owner_id") and c.get("priority")
+            ),
+            "owned",
         )
         assert owned["priority"] != "P1" and owned["team"] == "billing", owned
         handed = await supervisor.post(

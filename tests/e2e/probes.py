@@ -50,6 +50,12 @@ def mentions(text: str) -> Callable[[Any], bool]:
     return lambda timeline: text in str(timeline)
 
 
+async def case_of(client: httpx.AsyncClient, case_id: str) -> dict[str, Any]:
+    """The case as ownership shows it, or {} while it does not know it yet."""
+    answer = await client.get(f"/v1/cases/{case_id}")
+    return answer.json() if answer.status_code == 200 else {}
+
+
 async def entries(client: httpx.AsyncClient, case_id: str, kind: str) -> list[dict[str, Any]]:
     timeline = await client.get(f"/v1/cases/{case_id}/timeline")
     return [e for e in timeline.json()["entries"] if e["kind"] == kind]

@@ -17,7 +17,7 @@ from tests.e2e.conversation_walks import (
     phone_then_email,
     talk_in_chinese,
 )
-from tests.e2e.probes import TOKEN, mentions, send, token_of, until, when
+from tests.e2e.probes import TOKEN, case_of, mentions, send, token_of, until, when
 from tests.support.mail import reply
 
 pytestmark = pytest.mark.e2e
@@ -62,12 +62,10 @@ async def _walk_the_loop(
     assert created.status_code == 201, created.text
     complaint_id = created.json()["id"]
 
-    async def case() -> dict[str, Any]:
-        response = await supervisor.get(f"/v1/cases/{complaint_id}")
-        return response.json() if response.status_code == 200 else {}
-
     assigned = await until(
-        lambda: when(case(), lambda c: c.get("owner_id") and c.get("priority")),
+        lambda: when(
+            case_of(supervisor, complaint_id), lambda c: c.get("owner_id") and c.get("priority")
+        ),
         "case assigned and prioritised",
     )
     owner_id = assigned["owner_id"]
@@ -131,11 +129,12 @@ async def _walk_the_loop(
             ),
             "follow-up on timeline",
         )
-        assert (await case())["status"] == "resolution_proposed"
+        assert (await case_of(supervisor, complaint_id))["status"] == "resolution_proposed"
 
         await send(system, reply(mail, customer, "No, the second charge is still there."), customer)
         reopened = await until(
-            lambda: when(case(), lambda c: c["status"] == "reopened"), "reopened after no"
+            lambda: when(case_of(supervisor, complaint_id), lambda c: c["status"] == "reopened"),
+            "reopened after no",
         )
         assert reopened["owner_id"] == owner_id and reopened["reopen_count"] == 1
 
@@ -148,10 +147,13 @@ async def _walk_the_loop(
         assert token_of(second) != token
         await send(system, reply(mail, customer, "yes"), customer)
         await until(lambda: when(verdicts(), lambda v: "token_used" in v), "used token refused")
-        assert (await case())["status"] == "resolution_proposed"
+        assert (await case_of(supervisor, complaint_id))["status"] == "resolution_proposed"
 
         await send(system, reply(second, customer, "Yes, all sorted now. Thank you!"), customer)
-        closed = await until(lambda: when(case(), lambda c: c["status"] == "closed"), "closed")
+        closed = await until(
+            lambda: when(case_of(supervisor, complaint_id), lambda c: c["status"] == "closed"),
+            "closed",
+        )
         assert closed["owner_id"] == owner_id and closed["outcome"] == "resolved"
 
         # After the yes, one question on the same channel; the answer is kept, not a reopening.
@@ -168,7 +170,7 @@ async def _walk_the_loop(
 
         [given] = await until(rated, "the answer on the timeline")
         assert given["detail"]["score"] == 4
-        assert (await case())["status"] == "closed"
+        assert (await case_of(supervisor, complaint_id))["status"] == "closed"
     finally:
         await owner.aclose()
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.conftest import SERVICES, System
-from tests.e2e.probes import send, until, when
+from tests.e2e.probes import case_of, send, until, when
 from tests.support.infra import AMQP_URL
 from tests.support.mail import reply
 
@@ -135,11 +135,10 @@ async def _erase_end_to_end(
     assert created.status_code == 201, created.text
     complaint_id, customer_id = created.json()["id"], created.json()["customer_id"]
 
-    async def case() -> dict[str, Any]:
-        response = await supervisor.get(f"/v1/cases/{complaint_id}")
-        return response.json() if response.status_code == 200 else {}
-
-    assigned = await until(lambda: when(case(), lambda c: c.get("owner_id")), "case assigned")
+    assigned = await until(
+        lambda: when(case_of(supervisor, complaint_id), lambda c: c.get("owner_id")),
+        "case assigned",
+    )
 
     # Asked while the complaint is open: it waits, and asking twice is the same request.
     erasure_path = f"/v1/customers/{customer_id}/erasure"
@@ -160,7 +159,9 @@ async def _erase_end_to_end(
         await owner.aclose()
     question = await system.mail.wait_for_question(email)
     await send(system, reply(question, email, "Yes, resolved. Thank you!"), email)
-    await until(lambda: when(case(), lambda c: c["status"] == "closed"), "closed")
+    await until(
+        lambda: when(case_of(supervisor, complaint_id), lambda c: c["status"] == "closed"), "closed"
+    )
 
     status_path = f"/v1/erasure-requests/{waiting['id']}"
     held = await until(
@@ -203,7 +204,7 @@ async def _erase_end_to_end(
     assert await mentions_in_databases(system, needles) == []
     assert await mentions_in_queues(system, needles) == []
     assert await counts(system) == before
-    closed = await case()
+    closed = await case_of(supervisor, complaint_id)
     assert closed["status"] == "closed" and closed["outcome"] == "resolved"
     # The regulator's clocks hold nothing personal and still answer how the case went.
     assert closed["policy_profile"] and closed["clocks"]

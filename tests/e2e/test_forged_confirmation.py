@@ -17,7 +17,7 @@ import pytest
 from shared.events import ConfirmationAnswered, new_event
 from shared.publishers import SERVICES, owned_by
 from tests.e2e.conftest import System
-from tests.e2e.probes import until
+from tests.e2e.probes import case_of, until
 from tests.support.infra import AMQP_URL, service_url
 
 pytestmark = pytest.mark.e2e
@@ -76,12 +76,8 @@ async def test_forged_confirmations_leave_the_case_proposed(system: System) -> N
         assert created.status_code == 201, created.text
         complaint_id = created.json()["id"]
 
-        async def case() -> dict[str, Any]:
-            response = await supervisor.get(f"/v1/cases/{complaint_id}")
-            return response.json() if response.status_code == 200 else {}
-
         async def assigned() -> Any:
-            found = await case()
+            found = await case_of(supervisor, complaint_id)
             return found if found.get("owner_id") else None
 
         owner_id = (await until(assigned, "case assigned"))["owner_id"]
@@ -115,7 +111,7 @@ async def test_forged_confirmations_leave_the_case_proposed(system: System) -> N
             lambda: _at_least(_dead_lettered(f"{queue}.dlq"), accepted), "forgeries refused"
         )
         await asyncio.sleep(1.0)
-        assert (await case())["status"] == "resolution_proposed"
+        assert (await case_of(supervisor, complaint_id))["status"] == "resolution_proposed"
     finally:
         await frontend.aclose()
         await supervisor.aclose()
