@@ -254,7 +254,9 @@ async def send_final_response(
     idempotency_key: IdempotencyKey = None,
 ) -> CasePublic:
     """The final response (outcome, reasons, the profile's referral rights); stops the final
-    response clock. It does not close the case: the customer's yes still decides."""
+    response clock, also of the cases merged into this one. 409 `final_response_already_sent`,
+    `case_closed`, or `case_merged` (send it on the case it was merged into). It does not close
+    the case: the customer's yes still decides."""
     case, replayed = await final_response_commands.send_final_response(
         rt, case_id, body, who, idempotency_key, request.app.state.policies
     )
